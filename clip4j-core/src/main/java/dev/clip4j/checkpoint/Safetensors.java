@@ -1,0 +1,168 @@
+package dev.clip4j.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clip4j.io.AtomicFiles;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The safetensors format: an 8-byte little-endian header length, a JSON header, then raw tensor bytes.
+ * Reading maps each tensor's bytes separately, so files over 2 GB load (a single Java mapping cannot exceed
+ * 2 GB). Every offset is checked against the file before any byte is read.
+ */
+public final class Safetensors {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_HEADER = 100L << 20;
+
+    private Safetensors() {}
+
+    /** One entry of the header. */
+    public record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+
+    /** The parsed, validated header of a file. */
+    public record Header(List<Entry> entries, Map<String, String> metadata, long dataStart) {}
+
+    public static Header readHeader(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return readHeader(file, ch);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static Header readHeader(Path file, FileChannel ch) throws IOException {
+        long size = ch.size();
+        if (size < 8) throw new CheckpointException(file + ": not a safetensors file (only " + size + " bytes)");
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(lenBuf, 0);
+        long headerLen = lenBuf.flip().getLong();
+        if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
+            throw new CheckpointException(file + ": not a safetensors file or truncated (header length " + headerLen
+                    + ", file size " + size + ")");
+        }
+        ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+        while (hb.hasRemaining()) {
+            if (ch.read(hb, 8 + hb.position()) < 0) throw new CheckpointException(file + ": truncated header");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": safetensors header is not valid JSON: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) throw new CheckpointException(file + ": safetensors header is not a JSON object");
+        long dataStart = 8 + headerLen;
+        long dataSize = size - dataStart;
+        List<Entry> entries = new ArrayList<>();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            String name = f.getKey();
+            JsonNode v = f.getValue();
+            if (name.equals("__metadata__")) {
+                v.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                continue;
+            }
+            entries.add(parseEntry(file, name, v, dataSize));
+        }
+        return new Header(entries, metadata, dataStart);
+    }
+
+    private static Entry parseEntry(Path file, String name, JsonNode v, long dataSize) {
+        String where = file + ": tensor '" + name + "'";
+        DType dtype = DType.fromSafetensorsName(v.path("dtype").asText(""));
+        if (dtype == null) throw new CheckpointException(where + " has unsupported dtype '" + v.path("dtype").asText() + "'");
+        JsonNode shapeNode = v.path("shape");
+        JsonNode offs = v.path("data_offsets");
+        if (!shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
+            throw new CheckpointException(where + " has a malformed header entry");
+        }
+        long[] shape = new long[shapeNode.size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = shapeNode.get(i).asLong(-1);
+            if (shape[i] < 0 || !shapeNode.get(i).isIntegralNumber()) throw new CheckpointException(where + " has a bad shape " + shapeNode);
+        }
+        long begin = offs.get(0).asLong(-1), end = offs.get(1).asLong(-1);
+        long expected;
+        try {
+            expected = Math.multiplyExact(Tensors.count(shape), dtype.bytes);
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(where + " has an impossible shape " + shapeNode);
+        }
+        if (begin < 0 || end < begin || end - begin != expected) {
+            throw new CheckpointException(where + ": header offsets [" + begin + ", " + end + "] do not match "
+                    + dtype.safetensorsName + " " + shapeNode + " (" + expected + " bytes)");
+        }
+        if (end > dataSize) {
+            throw new CheckpointException(where + ": data ends at byte " + end + " but the file has only " + dataSize
+                    + " data bytes (truncated file, or a header that lies about offsets)");
+        }
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /** Reads every tensor, in header order, in the dtype stored. */
+    public static Map<String, Tensor> read(Path file) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Header h = readHeader(file, ch);
+            for (Entry e : h.entries()) {
+                long len = e.end() - e.begin();
+                ByteBuffer bytes = len == 0 ? ByteBuffer.allocate(0)
+                        : ch.map(FileChannel.MapMode.READ_ONLY, h.dataStart() + e.begin(), len);
+                out.put(e.name(), Tensors.fromBytes(bytes, e.dtype(), e.shape()));
+            }
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** Writes tensors (in map order) and optional string metadata, atomically. */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode m = header.putObject("__metadata__");
+            metadata.forEach(m::put);
+        }
+        long offset = 0;
+        List<Tensor> order = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue().contiguous();
+            DType dtype = Tensors.dtype(t);
+            long n = t.numel() * dtype.bytes;
+            ObjectNode entry = header.putObject(e.getKey());
+            entry.put("dtype", dtype.safetensorsName);
+            ArrayNode shape = entry.putArray("shape");
+            for (long d : Tensors.shape(t)) shape.add(d);
+            entry.putArray("data_offsets").add(offset).add(offset + n);
+            offset += n;
+            order.add(t);
+        }
+        byte[] headerBytes = JSON.writeValueAsBytes(header);
+        int padded = (int) ((headerBytes.length + 8 + 7) / 8 * 8 - 8);
+        byte[] h = java.util.Arrays.copyOf(headerBytes, padded);
+        java.util.Arrays.fill(h, headerBytes.length, padded, (byte) ' ');
+        AtomicFiles.write(file, out -> {
+            out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            out.write(h);
+            for (Tensor t : order) out.write(Tensors.toBytes(t));
+        });
+    }
+}

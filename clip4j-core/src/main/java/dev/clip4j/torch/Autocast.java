@@ -1,0 +1,40 @@
+package dev.clip4j.torch;
+
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * CPU bf16 autocast, as {@code torch.autocast("cpu", dtype=torch.bfloat16)}.
+ *
+ * <p>Pitfall 7: autocast caches the bf16 copies of leaf weights that require grad, and Python clears that
+ * cache when the outermost autocast region exits. Here nothing does it for us: {@link #close} clears it,
+ * and training code must call {@link #clearCache()} after every optimizer step, or the next forward
+ * silently uses the weights of before the step.
+ */
+public final class Autocast implements AutoCloseable {
+    private final boolean previous;
+
+    private Autocast() {
+        Torch.init();
+        previous = torch.is_autocast_enabled(DeviceType.CPU);
+        torch.set_autocast_dtype(DeviceType.CPU, ScalarType.BFloat16);
+        torch.set_autocast_enabled(DeviceType.CPU, true);
+    }
+
+    /** Enters a bf16 autocast region; close it with try-with-resources. */
+    public static Autocast bf16() {
+        return new Autocast();
+    }
+
+    public static void clearCache() {
+        Torch.init();
+        torch.clear_cache();
+    }
+
+    @Override
+    public void close() {
+        torch.set_autocast_enabled(DeviceType.CPU, previous);
+        if (!previous) torch.clear_cache();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.clip4j.torch;
+
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The functional neural-network operations clip4j's modules are written with, with plain Java
+ * signatures (no Optional wrappers, no LongArrayRefs). Semantics are PyTorch's {@code torch.nn.functional}.
+ */
+public final class NN {
+    private NN() {}
+
+    private static TensorOptional opt(Tensor t) {
+        return t == null ? new TensorOptional() : new TensorOptional(t);
+    }
+
+    /** {@code x @ w.T + b}; {@code b} may be null. */
+    public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        return torch.linear(x, w, opt(b));
+    }
+
+    /** LayerNorm over the last dimension (biased variance, as PyTorch). */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        return torch.layer_norm(x, new long[] {x.size(-1)}, opt(weight), opt(bias), eps, false);
+    }
+
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int padding) {
+        return torch.conv2d(x, w, opt(b), new long[] {stride, stride}, new long[] {padding, padding},
+                new long[] {1, 1}, 1);
+    }
+
+    /** BatchNorm2d: with {@code training} it uses batch statistics and updates the running ones in place. */
+    public static Tensor batchNorm(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                   boolean training, double momentum, double eps) {
+        return torch.batch_norm(x, opt(weight), opt(bias), opt(runningMean), opt(runningVar), training, momentum, eps,
+                false);
+    }
+
+    /** {@code nn.AvgPool2d(k)}: stride k, no padding, floor mode, padding counted. */
+    public static Tensor avgPool2d(Tensor x, int k) {
+        return torch.avg_pool2d(x, k, k);
+    }
+
+    public static Tensor softmax(Tensor x, long dim) {
+        return torch.softmax(x, dim);
+    }
+
+    public static Tensor crossEntropy(Tensor logits, Tensor targets) {
+        return torch.cross_entropy(logits, targets);
+    }
+
+    /** CLIP's QuickGELU: {@code x * sigmoid(1.702 * x)}. */
+    public static Tensor quickGelu(Tensor x) {
+        return x.mul(x.mul(new Scalar(1.702)).sigmoid());
+    }
+
+    public static Tensor embedding(Tensor weight, Tensor ids) {
+        return torch.embedding(weight, ids);
+    }
+
+    /** {@code a @ b} batched. */
+    public static Tensor bmm(Tensor a, Tensor b) {
+        return torch.bmm(a, b);
+    }
+
+    /** {@code bias + a @ b} batched (PyTorch's baddbmm, as nn.MultiheadAttention uses for masked attention). */
+    public static Tensor baddbmm(Tensor bias, Tensor a, Tensor b) {
+        return torch.baddbmm(bias, a, b);
+    }
+
+    /** Fused attention (q, k, v as [B, H, L, d]); {@code mask} is additive or null. */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask) {
+        return torch.scaled_dot_product_attention(q, k, v, opt(mask), 0.0, false, null, false);
+    }
+
+    /** L2 normalisation along the last dimension, as {@code x / x.norm(dim=-1, keepdim=True)} in CLIP. */
+    public static Tensor l2Normalize(Tensor x) {
+        return x.div(x.norm(new org.bytedeco.pytorch.ScalarOptional(new Scalar(2.0)), new long[] {-1}, true));
+    }
+
+    public static Tensor matmul(Tensor a, Tensor b) {
+        return a.matmul(b);
+    }
+
+    public static Tensor argmax(Tensor x, long dim) {
+        return torch.argmax(x, new org.bytedeco.pytorch.LongOptional(dim), false);
+    }
+}

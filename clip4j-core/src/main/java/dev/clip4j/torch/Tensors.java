@@ -1,0 +1,165 @@
+package dev.clip4j.torch;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.nio.ByteBuffer;
+
+/** Creating tensors from Java data, reading them back, and the small conversions the bindings make awkward. */
+public final class Tensors {
+    private Tensors() {}
+
+    private static TensorOptions options(DType dtype) {
+        return new TensorOptions(dtype.scalarType);
+    }
+
+    public static Tensor empty(DType dtype, long... shape) {
+        Torch.init();
+        return torch.empty(shape, options(dtype), null);
+    }
+
+    public static Tensor zeros(DType dtype, long... shape) {
+        return empty(dtype, shape).zero_();
+    }
+
+    public static Tensor full(double value, DType dtype, long... shape) {
+        return empty(dtype, shape).fill_(new Scalar(value));
+    }
+
+    /** N(0, 1) samples from libtorch's generator (seeded by {@link Torch#manualSeed}). */
+    public static Tensor randn(long... shape) {
+        Torch.init();
+        return torch.randn(shape, options(DType.F32));
+    }
+
+    public static Tensor arange(long n) {
+        Torch.init();
+        return torch.arange(new Scalar(n), options(DType.I64));
+    }
+
+    public static Tensor scalar(double value) {
+        return full(value, DType.F32);
+    }
+
+    public static Tensor fromFloats(float[] data, long... shape) {
+        checkCount(data.length, shape);
+        Tensor t = empty(DType.F32, shape);
+        new FloatPointer(t.data_ptr()).put(data);
+        return t;
+    }
+
+    public static Tensor fromLongs(long[] data, long... shape) {
+        checkCount(data.length, shape);
+        Tensor t = empty(DType.I64, shape);
+        new LongPointer(t.data_ptr()).put(data);
+        return t;
+    }
+
+    /** Copies little-endian raw bytes (e.g. a safetensors slice) into a new tensor. */
+    public static Tensor fromBytes(ByteBuffer raw, DType dtype, long... shape) {
+        long count = count(shape);
+        if ((long) raw.remaining() != count * dtype.bytes) {
+            throw new IllegalArgumentException("expected " + count * dtype.bytes + " bytes, got " + raw.remaining());
+        }
+        Tensor t = empty(dtype, shape);
+        if (count == 0) return t;
+        if (raw.isDirect()) {
+            Pointer.memcpy(t.data_ptr(), new BytePointer(raw.slice()), raw.remaining());
+        } else {
+            byte[] copy = new byte[raw.remaining()];
+            raw.duplicate().get(copy);
+            new BytePointer(t.data_ptr()).put(copy);
+        }
+        return t;
+    }
+
+    /** The tensor's bytes (contiguous, little-endian), e.g. for writing safetensors. */
+    public static byte[] toBytes(Tensor t) {
+        Tensor c = t.contiguous();
+        long n = c.numel() * dtype(c).bytes;
+        if (n > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("tensor too large for one array: " + n + " bytes");
+        byte[] out = new byte[(int) n];
+        if (n > 0) new BytePointer(c.data_ptr()).capacity(n).get(out);
+        return out;
+    }
+
+    public static float[] toFloats(Tensor t) {
+        Tensor c = t.detach().to(DType.F32.scalarType).contiguous();
+        float[] out = new float[Math.toIntExact(c.numel())];
+        if (out.length > 0) new FloatPointer(c.data_ptr()).capacity(out.length).get(out);
+        return out;
+    }
+
+    public static long[] toLongs(Tensor t) {
+        Tensor c = t.detach().to(DType.I64.scalarType).contiguous();
+        long[] out = new long[Math.toIntExact(c.numel())];
+        if (out.length > 0) new LongPointer(c.data_ptr()).capacity(out.length).get(out);
+        return out;
+    }
+
+    /** A [rows, cols] float tensor as a Java matrix. */
+    public static float[][] toMatrix(Tensor t) {
+        long[] s = shape(t);
+        if (s.length != 2) throw new IllegalArgumentException("expected a 2-D tensor, got " + java.util.Arrays.toString(s));
+        float[] flat = toFloats(t);
+        float[][] m = new float[(int) s[0]][(int) s[1]];
+        for (int r = 0; r < s[0]; r++) System.arraycopy(flat, (int) (r * s[1]), m[r], 0, (int) s[1]);
+        return m;
+    }
+
+    public static float item(Tensor t) {
+        return t.detach().to(DType.F32.scalarType).item_float();
+    }
+
+    public static long[] shape(Tensor t) {
+        long[] s = new long[(int) t.dim()];
+        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
+        return s;
+    }
+
+    public static DType dtype(Tensor t) {
+        return DType.of(t.scalar_type());
+    }
+
+    public static Tensor to(Tensor t, DType dtype) {
+        return t.to(dtype.scalarType);
+    }
+
+    /** Pitfall 2: a tensor handed out by reference dangles once its owner changes; this takes our own reference. */
+    public static Tensor own(Tensor borrowed) {
+        return new Tensor(borrowed);
+    }
+
+    public static Tensor cat(long dim, Tensor... parts) {
+        Torch.init();
+        return torch.cat(new TensorVector(parts), dim);
+    }
+
+    public static Tensor stack(long dim, Tensor... parts) {
+        Torch.init();
+        return torch.stack(new TensorVector(parts), dim);
+    }
+
+    public static long count(long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in shape");
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    private static void checkCount(int length, long[] shape) {
+        if (count(shape) != length) {
+            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " needs " + count(shape)
+                    + " values, got " + length);
+        }
+    }
+}
