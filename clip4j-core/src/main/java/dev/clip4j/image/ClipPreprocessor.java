@@ -1,0 +1,102 @@
+package dev.clip4j.image;
+
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code clip._transform(n_px)}: Resize(n_px, BICUBIC) of the shorter side, CenterCrop(n_px), convert("RGB"),
+ * ToTensor, Normalize with CLIP's mean and std — giving the same float32 values as the reference.
+ */
+public final class ClipPreprocessor {
+    public static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+    public static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
+    private final int size;
+
+    public ClipPreprocessor(int size) {
+        if (size <= 0) throw new IllegalArgumentException("image size must be positive, got " + size);
+        this.size = size;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Resize (shorter side to {@code size}, torchvision's rounding) then center crop, still in the image's mode. */
+    public RasterImage resizeAndCrop(RasterImage img) {
+        int w = img.width(), h = img.height();
+        int newW, newH;
+        if (w <= h) {
+            newW = size;
+            newH = (int) ((double) ((long) size * h) / w);
+        } else {
+            newH = size;
+            newW = (int) ((double) ((long) size * w) / h);
+        }
+        RasterImage resized = PilResize.bicubic(img, newW, newH);
+        int top = (int) Math.rint((newH - size) / 2.0);   // Python round(): half to even
+        int left = (int) Math.rint((newW - size) / 2.0);
+        return crop(resized, left, top, size, size);
+    }
+
+    static RasterImage crop(RasterImage img, int left, int top, int w, int h) {
+        int bands = img.mode().bands;
+        byte[] out = new byte[w * h * bands];
+        for (int y = 0; y < h; y++) {
+            System.arraycopy(img.samples(), ((top + y) * img.width() + left) * bands, out, y * w * bands, w * bands);
+        }
+        return new RasterImage(img.mode(), w, h, out, img.palette());
+    }
+
+    /** convert("RGB"): grayscale replicated, alpha dropped (not composited), palette looked up. */
+    public static int[] rgb(RasterImage img, int x, int y) {
+        return switch (img.mode()) {
+            case L, LA -> {
+                int v = img.sample(x, y, 0);
+                yield new int[] {v, v, v};
+            }
+            case RGB, RGBA -> new int[] {img.sample(x, y, 0), img.sample(x, y, 1), img.sample(x, y, 2)};
+            case P -> {
+                int c = img.palette()[img.sample(x, y, 0)];
+                yield new int[] {(c >> 16) & 0xFF, (c >> 8) & 0xFF, c & 0xFF};
+            }
+        };
+    }
+
+    /** ToTensor + Normalize into CHW float32 values. */
+    public static float[] normalize(RasterImage img) {
+        int w = img.width(), h = img.height(), plane = w * h;
+        float[] out = new float[3 * plane];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int[] c = rgb(img, x, y);
+                for (int ch = 0; ch < 3; ch++) {
+                    out[ch * plane + y * w + x] = ((float) c[ch] / 255f - MEAN[ch]) / STD[ch];
+                }
+            }
+        }
+        return out;
+    }
+
+    public float[] toArray(RasterImage img) {
+        return normalize(resizeAndCrop(img));
+    }
+
+    /** One image as a [3, size, size] tensor. */
+    public Tensor preprocess(Path file) {
+        return Tensors.fromFloats(toArray(ImageDecoder.read(file)), 3, size, size);
+    }
+
+    /** Several images as a [N, 3, size, size] batch. */
+    public Tensor batch(List<Path> files) {
+        float[] all = new float[files.size() * 3 * size * size];
+        int stride = 3 * size * size;
+        for (int i = 0; i < files.size(); i++) {
+            System.arraycopy(toArray(ImageDecoder.read(files.get(i))), 0, all, i * stride, stride);
+        }
+        return Tensors.fromFloats(all, files.size(), 3, size, size);
+    }
+}
