@@ -1,0 +1,30 @@
+package dev.clip4j;
+
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The parity measure of the issues: max |actual - expected| / max |expected|. */
+public final class Parity {
+    private Parity() {}
+
+    public static double relativeError(Tensor actual, Tensor expected) {
+        assertThat(Tensors.shape(actual)).as("shape").containsExactly(Tensors.shape(expected));
+        float[] a = Tensors.toFloats(actual), e = Tensors.toFloats(expected);
+        double maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < e.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs((double) a[i] - e[i]));
+            maxAbs = Math.max(maxAbs, Math.abs(e[i]));
+        }
+        return maxAbs == 0 ? maxDiff : maxDiff / maxAbs;
+    }
+
+    public static void assertClose(String what, Tensor actual, Tensor expected, double tolerance) {
+        double err = relativeError(actual, expected);
+        assertThat(err).as("%s relative error (shape %s)", what, Arrays.toString(Tensors.shape(expected)))
+                .isLessThanOrEqualTo(tolerance);
+    }
+}
