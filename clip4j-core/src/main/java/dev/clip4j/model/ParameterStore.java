@@ -3,7 +3,7 @@ package dev.clip4j.model;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.javacpp.PointerScope;
+import dev.clip4j.torch.Scope;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
@@ -43,8 +43,7 @@ public final class ParameterStore {
     private Tensor register(String name, Tensor value, boolean buffer) {
         if (tensors.containsKey(name)) throw new IllegalStateException("duplicate tensor name " + name);
         // Model tensors live as long as the model, never as long as whatever memory scope is open.
-        PointerScope inner = PointerScope.getInnerScope();
-        if (inner != null) inner.detach(value);
+        Scope.escape(value);
         tensors.put(name, value);
         if (buffer) buffers.add(name);
         return value;
@@ -107,7 +106,7 @@ public final class ParameterStore {
             for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
                 Tensor t = e.getValue();
                 if (select.test(e.getKey()) && Tensors.dtype(t).isFloatingPoint() && Tensors.dtype(t) != dtype) {
-                    Tensor converted = Tensors.to(t, dtype).detach();
+                    Tensor converted = Scope.escape(Tensors.to(t, dtype).detach());
                     if (!buffers.contains(e.getKey())) converted.requires_grad_(t.requires_grad());
                     e.setValue(converted);
                 }

@@ -9,10 +9,12 @@ import org.bytedeco.javacpp.PointerScope;
  * wrappers, so the garbage collector alone never frees native tensors in time.
  */
 public final class Scope implements AutoCloseable {
+    private final PointerScope outer;
     private final PointerScope scope;
 
     private Scope() {
         Torch.init();
+        this.outer = PointerScope.getInnerScope();
         this.scope = new PointerScope();
     }
 
@@ -20,11 +22,19 @@ public final class Scope implements AutoCloseable {
         return new Scope();
     }
 
-    /** Lets {@code p} outlive this scope (it then belongs to the enclosing scope, or to the GC). */
+    /**
+     * Lets {@code p} outlive this scope: it then belongs to the enclosing scope, or, with none, to the garbage
+     * collector. (JavaCPP's {@code detach} releases a reference and would free it on the spot, so we add one.)
+     */
     public <P extends Pointer> P keep(P p) {
-        scope.detach(p);
-        PointerScope outer = PointerScope.getInnerScope();
-        if (outer != null && outer != scope) outer.attach(p);
+        if (outer != null) outer.attach(p);
+        else p.retainReference();
+        return p;
+    }
+
+    /** Makes {@code p} independent of every open scope (for tensors as long-lived as a model). */
+    public static <P extends Pointer> P escape(P p) {
+        if (PointerScope.getInnerScope() != null) p.retainReference();
         return p;
     }
 

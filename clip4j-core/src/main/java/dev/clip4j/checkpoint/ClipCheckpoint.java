@@ -1,0 +1,160 @@
+package dev.clip4j.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clip4j.io.AtomicFiles;
+import dev.clip4j.model.ClipConfig;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.TorchScript;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Loads a CLIP model from any supported checkpoint, detecting the format and inferring the architecture from
+ * tensor shapes; saves clip4j checkpoints (safetensors with OpenAI names plus a JSON config).
+ */
+public final class ClipCheckpoint {
+    /** The config file of a clip4j model directory. */
+    public static final String CONFIG_FILE = "clip4j.json";
+    public static final String WEIGHTS_FILE = "model.safetensors";
+
+    private ClipCheckpoint() {}
+
+    /** Weights under OpenAI's names (float tensors as stored) with the architecture they describe. */
+    public record Loaded(ClipConfig config, Map<String, Tensor> weights, CheckpointFormat format) {}
+
+    public static ClipModel loadModel(Path path) {
+        Loaded l = read(path);
+        try {
+            return ClipModel.fromStateDict(l.config(), l.weights(), path.toString());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(e.getMessage(), e);
+        }
+    }
+
+    public static CheckpointFormat detect(Path path) {
+        if (Files.isDirectory(path)) {
+            if (Files.exists(path.resolve(CONFIG_FILE))) return CheckpointFormat.CLIP4J_DIR;
+            if (Files.exists(path.resolve("config.json"))) return CheckpointFormat.HUGGING_FACE_DIR;
+            throw new CheckpointException(path + ": directory holds neither " + CONFIG_FILE + " (clip4j) nor config.json (Hugging Face)");
+        }
+        if (!Files.isRegularFile(path)) throw new CheckpointException(path + ": no such file or directory");
+        byte[] head = new byte[9];
+        int n;
+        try (InputStream in = Files.newInputStream(path)) {
+            n = in.readNBytes(head, 0, head.length);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot read: " + e.getMessage());
+        }
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
+            return TorchPickleReader.isTorchSaveZip(path) ? CheckpointFormat.TORCH_SAVE : CheckpointFormat.TORCHSCRIPT;
+        }
+        if (n == 9 && head[8] == '{') return CheckpointFormat.SAFETENSORS;
+        throw new CheckpointException(path + ": not a recognised checkpoint (expected safetensors, a torch.save or "
+                + "TorchScript zip, or a model directory)");
+    }
+
+    public static Loaded read(Path path) {
+        CheckpointFormat format = detect(path);
+        Map<String, Tensor> weights;
+        ClipConfig config = null;
+        JsonNode hfConfig = null;
+        switch (format) {
+            case CLIP4J_DIR -> {
+                try {
+                    config = ClipConfig.read(path.resolve(CONFIG_FILE));
+                } catch (IOException e) {
+                    throw new CheckpointException(e.getMessage(), e);
+                }
+                weights = Safetensors.read(path.resolve(WEIGHTS_FILE));
+            }
+            case HUGGING_FACE_DIR -> {
+                hfConfig = readJson(path.resolve("config.json"));
+                Path st = path.resolve("model.safetensors"), bin = path.resolve("pytorch_model.bin");
+                if (Files.exists(st)) weights = Safetensors.read(st);
+                else if (Files.exists(bin)) weights = TorchPickleReader.stateDict(bin);
+                else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
+            }
+            case TORCHSCRIPT -> {
+                try {
+                    weights = TorchScript.namedTensors(path);
+                } catch (RuntimeException e) {
+                    String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                    throw new CheckpointException(path + ": cannot load TorchScript archive: " + msg, e);
+                }
+            }
+            case TORCH_SAVE -> weights = TorchPickleReader.stateDict(path);
+            default -> weights = Safetensors.read(path);
+        }
+        if (HuggingFaceClip.looksLikeHuggingFace(weights)) {
+            checkQuickGelu(hfConfig, path);
+            weights = HuggingFaceClip.toOpenAi(weights, path.toString());
+        }
+        weights = toFloat32(weights);
+        if (config == null) {
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            weights.forEach((k, v) -> shapes.put(k, Tensors.shape(v)));
+            config = ArchitectureInference.infer(shapes, path.toString());
+            if (hfConfig != null) config = withHuggingFaceHeads(config, hfConfig);
+            config = config.withName(path.getFileName().toString());
+        }
+        return new Loaded(config, weights, format);
+    }
+
+    /** fp16/bf16 checkpoints (OpenAI's are fp16) are widened to float32, as {@code clip.load} does on CPU. */
+    private static Map<String, Tensor> toFloat32(Map<String, Tensor> weights) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        weights.forEach((k, v) -> {
+            DType d = Tensors.dtype(v);
+            out.put(k, d.isFloatingPoint() && d != DType.F32 ? Tensors.to(v, DType.F32) : v);
+        });
+        return out;
+    }
+
+    private static JsonNode readJson(Path file) {
+        try {
+            return new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": not valid JSON: " + e.getMessage());
+        }
+    }
+
+    private static void checkQuickGelu(JsonNode hf, Path path) {
+        if (hf == null) return;
+        for (String tower : new String[] {"text_config", "vision_config"}) {
+            String act = hf.path(tower).path("hidden_act").asText("quick_gelu");
+            if (!act.equals("quick_gelu")) {
+                throw new CheckpointException(path + ": " + tower + ".hidden_act is '" + act
+                        + "'; clip4j implements OpenAI's CLIP, which uses quick_gelu");
+            }
+        }
+    }
+
+    private static ClipConfig withHuggingFaceHeads(ClipConfig c, JsonNode hf) {
+        int textHeads = hf.path("text_config").path("num_attention_heads").asInt(c.transformerHeads());
+        int visionHeads = hf.path("vision_config").path("num_attention_heads").asInt(c.visionHeads());
+        return new ClipConfig(c.name(), c.embedDim(), c.imageResolution(), c.visionLayers(), c.visionWidth(),
+                c.visionPatchSize(), visionHeads, c.contextLength(), c.vocabSize(), c.transformerWidth(), textHeads,
+                c.transformerLayers());
+    }
+
+    /** Writes a clip4j model directory: {@code model.safetensors} (OpenAI names, float32) and {@code clip4j.json}. */
+    public static void save(ClipModel model, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        model.stateDict().forEach((k, v) -> {
+            DType d = Tensors.dtype(v);
+            tensors.put(k, d.isFloatingPoint() ? Tensors.to(v.detach(), DType.F32) : v.detach());
+        });
+        Safetensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt", "producer", "clip4j"));
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), model.config().toJson());
+    }
+}
