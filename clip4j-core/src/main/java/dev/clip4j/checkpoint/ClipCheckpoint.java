@@ -37,6 +37,9 @@ public final class ClipCheckpoint {
             return ClipModel.fromStateDict(l.config(), l.weights(), path.toString());
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
+        } finally {
+            // The model holds its own copies; free the loaded ones now rather than whenever the GC runs.
+            l.weights().values().forEach(org.bytedeco.pytorch.Tensor::close);
         }
     }
 
@@ -114,7 +117,12 @@ public final class ClipCheckpoint {
         Map<String, Tensor> out = new LinkedHashMap<>();
         weights.forEach((k, v) -> {
             DType d = Tensors.dtype(v);
-            out.put(k, d.isFloatingPoint() && d != DType.F32 ? Tensors.to(v, DType.F32) : v);
+            if (d.isFloatingPoint() && d != DType.F32) {
+                out.put(k, Tensors.to(v, DType.F32));
+                v.close();
+            } else {
+                out.put(k, v);
+            }
         });
         return out;
     }

@@ -1,6 +1,7 @@
 package dev.clip4j.model;
 
 import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Scope;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
@@ -44,7 +45,11 @@ final class ModifiedResNet extends Module {
         x = bn2.forward(NN.conv2d(x, p("conv2.weight"), null, 1, 1)).relu();
         x = bn3.forward(NN.conv2d(x, p("conv3.weight"), null, 1, 1)).relu();
         x = NN.avgPool2d(x, 2);
-        for (Bottleneck b : blocks) x = b.forward(x);
+        for (Bottleneck b : blocks) {
+            try (Scope scope = Scope.open()) { // release each block's intermediates as it ends (see Transformer)
+                x = scope.keep(b.forward(x));
+            }
+        }
         return attnpool.forward(x);
     }
 }

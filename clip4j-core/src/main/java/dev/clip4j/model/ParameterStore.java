@@ -109,6 +109,8 @@ public final class ParameterStore {
                     Tensor converted = Scope.escape(Tensors.to(t, dtype).detach());
                     if (!buffers.contains(e.getKey())) converted.requires_grad_(t.requires_grad());
                     e.setValue(converted);
+                    t.close(); // free the old copy now: the GC would not notice native memory for a long time
+
                 }
             }
         });

@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 final class TextTransformer extends Module {
     private final int contextLength;
     private final int width;
+    private final int vocabSize;
     private final Transformer transformer;
     private final LayerNorm lnFinal;
 
@@ -21,6 +22,7 @@ final class TextTransformer extends Module {
         super(store, "");
         this.contextLength = contextLength;
         this.width = width;
+        this.vocabSize = vocabSize;
         transformer = new Transformer(store, "transformer.", width, layers, heads);
         param("token_embedding.weight", Init.normal(0.02, vocabSize, width));
         param("positional_embedding", Init.normal(0.01, contextLength, width));
@@ -42,6 +44,13 @@ final class TextTransformer extends Module {
         long b = text.size(0), l = text.size(1);
         if (l > contextLength) {
             throw new IllegalArgumentException("token rows have " + l + " positions, the model's context length is " + contextLength);
+        }
+        if (text.numel() > 0) {
+            long maxId = Tensors.toLongs(text.max())[0], minId = Tensors.toLongs(text.min())[0];
+            if (maxId >= vocabSize || minId < 0) {
+                throw new IllegalArgumentException("token id " + (minId < 0 ? minId : maxId) + " is outside the model's "
+                        + "vocabulary of " + vocabSize + " (was it trained with CLIP's tokenizer?)");
+            }
         }
         Tensor proj = p("text_projection");
         DType type = Tensors.dtype(proj);

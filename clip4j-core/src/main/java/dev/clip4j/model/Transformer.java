@@ -1,5 +1,6 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Scope;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
@@ -20,8 +21,16 @@ final class Transformer extends Module {
         }
     }
 
+    /**
+     * Each block runs in its own memory scope, so a block's intermediates are released when it ends (autograd
+     * keeps what backward needs by its own references); without this a forward holds every layer's intermediates.
+     */
     Tensor forward(Tensor x, Tensor mask) {
-        for (ResidualAttentionBlock b : blocks) x = b.forward(x, mask);
+        for (ResidualAttentionBlock b : blocks) {
+            try (Scope scope = Scope.open()) {
+                x = scope.keep(b.forward(x, mask));
+            }
+        }
         return x;
     }
 

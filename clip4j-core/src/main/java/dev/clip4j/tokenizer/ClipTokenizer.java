@@ -191,7 +191,8 @@ public final class ClipTokenizer {
         int[] ids = encode(text);
         long[] row = new long[contextLength];
         if (ids.length + 2 > contextLength && !truncate) {
-            throw new TextTooLongException("Input " + text + " is too long for context length " + contextLength
+            String shown = text.length() > 60 ? text.substring(0, 57) + "..." : text;
+            throw new TextTooLongException("Input '" + shown + "' is too long for context length " + contextLength
                     + " (" + (ids.length + 2) + " tokens)");
         }
         int n = Math.min(ids.length, contextLength - 2);

@@ -1,0 +1,92 @@
+package dev.clip4j.cli;
+
+import dev.clip4j.Precision;
+import dev.clip4j.model.ClipConfig;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.Torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", description = "Image-tower inference speed with random weights, as one JSON line.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--arch", defaultValue = "ViT-B-32", description = "Architecture (default ${DEFAULT-VALUE}).")
+    String arch;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Images per forward (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--runs", defaultValue = "10", description = "Timed runs after 2 warm-up runs (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
+    int threads;
+
+    @Option(names = "--precision", defaultValue = "bf16", description = "bf16 (default) or fp32.")
+    String precision;
+
+    @Override
+    public Integer call() {
+        if (batch < 1 || runs < 1) throw new UserError("--batch and --runs must be at least 1");
+        Precision p = Precision.parse(precision);
+        Torch.setThreads(threads);
+        Torch.manualSeed(0);
+        ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
+        if (p == Precision.BF16) model.toBf16();
+        int r = model.imageResolution();
+        double[] ips = new double[runs];
+        try (Scope s = Scope.open()) {
+            var images = Tensors.randn(batch, 3, r, r);
+            for (int i = 0; i < runs + 2; i++) {
+                try (Scope step = Scope.open()) {
+                    long t0 = System.nanoTime();
+                    Grad.noGrad(() -> model.encodeImage(images).contiguous());
+                    double sec = (System.nanoTime() - t0) / 1e9;
+                    if (i >= 2) ips[i - 2] = batch / sec;
+                }
+            }
+        }
+        double[] sorted = ips.clone();
+        Arrays.sort(sorted);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("arch", arch);
+        out.put("precision", p.name().toLowerCase());
+        out.put("batch", batch);
+        out.put("threads", Torch.threads());
+        out.put("runs", runs);
+        out.put("images_per_sec_median", round(median(sorted)));
+        out.put("images_per_sec_best", round(sorted[sorted.length - 1]));
+        out.put("peak_rss_mb", peakRssMb());
+        System.out.println(Json.write(out));
+        return 0;
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+            }
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.clip4j;
+
+import dev.clip4j.checkpoint.ClipCheckpoint;
+import dev.clip4j.image.ClipPreprocessor;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.tokenizer.ClipTokenizer;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The high-level API, shaped like OpenAI's {@code clip} package: load a checkpoint with its preprocessing and
+ * tokenizer, encode images and texts, compare them. Results are plain Java arrays; every call frees its native
+ * memory before returning.
+ *
+ * <pre>{@code
+ * Clip clip = Clip.load(Path.of("ViT-B-32.pt"), Precision.FP32);
+ * float[][] probs = clip.classify(List.of(Path.of("cat.png")), List.of("a diagram", "a dog", "a cat"));
+ * }</pre>
+ */
+public final class Clip {
+    private final ClipModel model;
+    private final ClipPreprocessor preprocess;
+    private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
+    private final Precision precision;
+
+    public Clip(ClipModel model, Precision precision) {
+        this.model = precision == Precision.BF16 ? model.toBf16() : model;
+        this.model.train(false);
+        this.preprocess = new ClipPreprocessor(model.imageResolution());
+        this.precision = precision;
+    }
+
+    /** Loads any supported checkpoint (OpenAI .pt, torch.save .pt/.bin, safetensors, Hugging Face or clip4j directory). */
+    public static Clip load(Path checkpoint, Precision precision) {
+        return new Clip(ClipCheckpoint.loadModel(checkpoint), precision);
+    }
+
+    public ClipModel model() {
+        return model;
+    }
+
+    public ClipPreprocessor preprocessor() {
+        return preprocess;
+    }
+
+    public ClipTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    /** {@code model.encode_image(preprocess(image))} for each file, as float32 rows. */
+    public float[][] encodeImages(List<Path> images, boolean normalize) {
+        if (images.isEmpty()) return new float[0][];
+        try (Scope s = Scope.open()) {
+            return Grad.noGrad(() -> features(model.encodeImage(preprocess.batch(images)), normalize));
+        }
+    }
+
+    /** {@code model.encode_text(clip.tokenize(texts))}, texts truncated to the context length. */
+    public float[][] encodeTexts(List<String> texts, boolean normalize) {
+        if (texts.isEmpty()) return new float[0][];
+        try (Scope s = Scope.open()) {
+            return Grad.noGrad(() -> features(model.encodeText(tokens(texts)), normalize));
+        }
+    }
+
+    private Tensor tokens(List<String> texts) {
+        long[][] rows = tokenizer.tokenize(texts, model.contextLength(), true);
+        long[] flat = new long[rows.length * model.contextLength()];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * rows[i].length, rows[i].length);
+        return Tensors.fromLongs(flat, rows.length, model.contextLength());
+    }
+
+    private static float[][] features(Tensor f, boolean normalize) {
+        Tensor out = Tensors.to(f, DType.F32);
+        return Tensors.toMatrix(normalize ? NN.l2Normalize(out) : out);
+    }
+
+    /**
+     * The seed demo: for each image, {@code softmax(logit_scale.exp() * cosine(image, label text))} over the labels.
+     */
+    public float[][] classify(List<Path> images, List<String> labels) {
+        try (Scope s = Scope.open()) {
+            return Grad.noGrad(() -> {
+                Tensor img = model.encodeImage(preprocess.batch(images));
+                Tensor txt = model.encodeText(tokens(labels));
+                return Tensors.toMatrix(NN.softmax(model.similarity(img, txt).perImage(), -1));
+            });
+        }
+    }
+
+    /** Cosine similarity between every image and every text ([images][texts]). */
+    public float[][] similarity(List<Path> images, List<String> texts) {
+        float[][] a = encodeImages(images, true), b = encodeTexts(texts, true);
+        float[][] out = new float[a.length][b.length];
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < b.length; j++) {
+                double dot = 0;
+                for (int k = 0; k < a[i].length; k++) dot += a[i][k] * b[j][k];
+                out[i][j] = (float) dot;
+            }
+        }
+        return out;
+    }
+
+    /** Applies a prompt template ({@code {}} replaced by each label) as the seed demo does. */
+    public static List<String> prompts(String template, List<String> labels) {
+        List<String> out = new ArrayList<>();
+        for (String l : labels) out.add(template.contains("{}") ? template.replace("{}", l) : template + " " + l);
+        return out;
+    }
+}
