@@ -31,7 +31,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
     int threads;
 
-    @Option(names = "--precision", defaultValue = "bf16", description = "bf16 (default) or fp32.")
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default) or bf16.")
     String precision;
 
     @Override

@@ -33,8 +33,7 @@ final class TokenizeCommand implements Callable<Integer> {
         if (input != null) all.addAll(readStrings(input));
         if (contextLength < 2) throw new UserError("--context-length must be at least 2, got " + contextLength);
         ClipTokenizer tok = ClipTokenizer.getDefault();
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
-                java.nio.charset.StandardCharsets.UTF_8);
+        PrintStream out = System.out;
         StringBuilder sb = new StringBuilder();
         for (String t : all) {
             long[] row;
