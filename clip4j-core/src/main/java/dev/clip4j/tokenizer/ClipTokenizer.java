@@ -15,8 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -29,11 +27,6 @@ public final class ClipTokenizer {
     public static final int EOT = 49407;
     public static final int DEFAULT_CONTEXT_LENGTH = 77;
     private static final int MERGES = 49152 - 256 - 2;
-
-    /** The reference pattern, compiled with IGNORECASE there (so {@code 'ſ} matches the {@code 's} branch). */
-    private static final Pattern TOKEN = Pattern.compile(
-            "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
-            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS);
 
     private static volatile ClipTokenizer defaultInstance;
 
@@ -114,17 +107,28 @@ public final class ClipTokenizer {
 
     /** {@code SimpleTokenizer.encode}: BPE ids without start/end tokens, never truncated. */
     public int[] encode(String text) {
-        String cleaned = TextCleaner.clean(text);
-        Matcher m = TOKEN.matcher(cleaned);
-        int[] ids = new int[16];
-        int count = 0;
-        while (m.find()) {
-            int[] piece = cache.computeIfAbsent(m.group(), this::bpeIds);
+        IdBuffer ids = new IdBuffer();
+        TokenSplitter.split(TextCleaner.clean(text), token -> {
+            int[] piece = cache.get(token);
+            if (piece == null) piece = cache.computeIfAbsent(token, this::bpeIds);
+            ids.add(piece);
+        });
+        return ids.toArray();
+    }
+
+    private static final class IdBuffer {
+        private int[] ids = new int[32];
+        private int count;
+
+        void add(int[] piece) {
             if (count + piece.length > ids.length) ids = Arrays.copyOf(ids, Math.max(ids.length * 2, count + piece.length));
             System.arraycopy(piece, 0, ids, count, piece.length);
             count += piece.length;
         }
-        return Arrays.copyOf(ids, count);
+
+        int[] toArray() {
+            return Arrays.copyOf(ids, count);
+        }
     }
 
     private int[] bpeIds(String token) {
@@ -197,7 +201,7 @@ public final class ClipTokenizer {
         }
         int n = Math.min(ids.length, contextLength - 2);
         row[0] = SOT;
-        System.arraycopy(Arrays.stream(ids, 0, n).asLongStream().toArray(), 0, row, 1, n);
+        for (int i = 0; i < n; i++) row[1 + i] = ids[i];
         row[1 + n] = EOT;
         return row;
     }

@@ -1,7 +1,5 @@
 package dev.clip4j.tokenizer;
 
-import java.util.regex.Pattern;
-
 /**
  * CLIP's text normalisation before BPE: {@code basic_clean} then {@code whitespace_clean}, then lower-casing.
  *
@@ -10,14 +8,11 @@ import java.util.regex.Pattern;
  * includes well-formed NFC text without curly quotes, fullwidth forms, ligatures or mojibake.
  */
 final class TextCleaner {
-    /** The Python {@code regex} module's {@code \s}: Unicode White_Space (not U+200B, not U+001C..U+001F). */
-    private static final Pattern WHITESPACE_RUN = Pattern.compile("\\s+", Pattern.UNICODE_CHARACTER_CLASS);
-
     private TextCleaner() {}
 
     static String clean(String text) {
         String basic = pythonStrip(HtmlUnescape.unescape(HtmlUnescape.unescape(text)));
-        String spaced = pythonStrip(WHITESPACE_RUN.matcher(basic).replaceAll(" "));
+        String spaced = pythonStrip(TokenSplitter.collapseWhitespace(basic));
         return pythonLower(spaced);
     }
 
