@@ -1,0 +1,37 @@
+"""clip._transform(224) with PIL + NumPy (torchvision's Resize/CenterCrop/ToTensor/Normalize, same arithmetic),
+timed over the fixture photos. Usage: python3 bench/python_preprocess.py IMAGE..."""
+import json, sys, time
+import numpy as np
+from PIL import Image
+
+MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32).reshape(3, 1, 1)
+STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32).reshape(3, 1, 1)
+
+
+def transform(path, n=224):
+    img = Image.open(path)
+    w, h = img.size
+    if w <= h:
+        size = (n, int(n * h / w))
+    else:
+        size = (int(n * w / h), n)
+    img = img.resize(size, Image.BICUBIC)
+    top, left = int(round((size[1] - n) / 2.0)), int(round((size[0] - n) / 2.0))
+    img = img.crop((left, top, left + n, top + n)).convert("RGB")
+    x = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / np.float32(255)
+    return (x - MEAN) / STD
+
+
+def main():
+    paths = sys.argv[1:]
+    best = 0
+    for rep in range(5):
+        t0 = time.perf_counter()
+        for p in paths:
+            transform(p)
+        best = max(best, len(paths) / (time.perf_counter() - t0))
+    print(json.dumps({"peer": "PIL", "images": len(paths), "images_per_sec_best": round(best, 1)}))
+
+
+if __name__ == "__main__":
+    main()
