@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** The {@code clip4j} command line. Errors are one line on stderr and a non-zero exit code, never a stack trace. */
 @Command(name = "clip4j", mixinStandardHelpOptions = true, version = "clip4j 0.1.0",
         description = "CLIP vision-language models on the JVM (libtorch).",
-        subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class})
+        subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class,
+                TrainCommand.class, EvalCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -42,7 +42,8 @@ public final class ClipPreprocessor {
         return crop(resized, left, top, size, size);
     }
 
-    static RasterImage crop(RasterImage img, int left, int top, int w, int h) {
+    /** The {@code w x h} region at ({@code left}, {@code top}). */
+    public static RasterImage crop(RasterImage img, int left, int top, int w, int h) {
         int bands = img.mode().bands;
         byte[] out = new byte[w * h * bands];
         for (int y = 0; y < h; y++) {

@@ -1,0 +1,82 @@
+package dev.clip4j.cli;
+
+import dev.clip4j.data.Datasets;
+import dev.clip4j.data.ImageTextDataset;
+import dev.clip4j.data.Prompts;
+import dev.clip4j.eval.ConfusionMatrixPlot;
+import dev.clip4j.eval.ZeroShot;
+import dev.clip4j.eval.ZeroShotResult;
+import dev.clip4j.io.AtomicFiles;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "eval", description = "Evaluate a model.", subcommands = {EvalCommand.ZeroShotCommand.class})
+final class EvalCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new UserError("choose an evaluation: zero-shot");
+    }
+
+    @Command(name = "zero-shot", description = "Zero-shot classification with prompt ensembling: top-1/top-5, per class, confusion matrix.")
+    static final class ZeroShotCommand implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "Checkpoint, model directory or training run directory.")
+        Path model;
+
+        @Option(names = "--data", required = true, description = "fashion-mnist:test, mnist:test, or a class-folder tree.")
+        String data;
+
+        @Option(names = "--templates", description = "A file of prompt templates, one per line, {} for the class name.")
+        Path templates;
+
+        @Option(names = "--output", description = "JSON report (top1 as a fraction under 'top1').")
+        Path output;
+
+        @Option(names = "--confusion-png", description = "Write the confusion matrix as a PNG here.")
+        Path confusionPng;
+
+        @Option(names = "--batch", defaultValue = "256") int batch;
+        @Option(names = "--threads", defaultValue = "0") int threads;
+
+        @Override
+        public Integer call() throws Exception {
+            Torch.setThreads(threads);
+            List<String> t = Prompts.TEMPLATES;
+            if (templates != null) {
+                t = Files.readAllLines(templates).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+                if (t.isEmpty()) throw new UserError(templates + ": no templates");
+                for (String s : t) if (!s.contains("{}")) throw new UserError(templates + ": template without {}: " + s);
+            }
+            ClipModel m = ModelPaths.load(model);
+            ImageTextDataset ds = Datasets.open(data);
+            ZeroShotResult r = ZeroShot.evaluate(m, ds, t, batch);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("dataset", r.dataset());
+            out.put("examples", r.examples());
+            out.put("top1", r.top1());
+            out.put("top5", r.top5());
+            out.put("chance", r.chance());
+            Map<String, Double> perClass = new LinkedHashMap<>();
+            for (int i = 0; i < r.classes().size(); i++) perClass.put(r.classes().get(i), r.perClassAccuracy()[i]);
+            out.put("per_class", perClass);
+            out.put("confusion", r.confusion());
+            String json = Json.write(out);
+            if (output != null) AtomicFiles.writeString(output, json + "\n");
+            if (confusionPng != null) ConfusionMatrixPlot.write(r, confusionPng);
+            System.out.printf("%s: top-1 %.4f, top-5 %.4f (chance %.4f) over %d images%n", r.dataset(), r.top1(), r.top5(),
+                    r.chance(), r.examples());
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.clip4j.eval;
+
+import dev.clip4j.data.BatchLoader;
+import dev.clip4j.data.ImageTextDataset;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.tokenizer.ClipTokenizer;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.List;
+
+/** Normalised image and text features of whole datasets, batch by batch, for evaluation. */
+public final class FeatureExtractor {
+    private FeatureExtractor() {}
+
+    /** Normalised image features of every example (in dataset order), and the labels via {@code labelsOut}. */
+    public static float[][] images(ClipModel model, ImageTextDataset data, int batchSize, int[] labelsOut) {
+        int n = data.size();
+        float[][] out = new float[n][];
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        int res = model.imageResolution();
+        int full = n / batchSize * batchSize;
+        try (BatchLoader loader = new BatchLoader(data, order, 0, batchSize, res, model.contextLength(), false, 0, 1, 2)) {
+            int at = 0;
+            for (BatchLoader.Batch b; (b = loader.next()) != null; at += b.size()) addImages(model, b, out, labelsOut, at, res);
+        }
+        if (full < n) { // the remainder, as one smaller batch
+            int[] rest = new int[n - full];
+            for (int i = 0; i < rest.length; i++) rest[i] = full + i;
+            try (BatchLoader loader = new BatchLoader(data, rest, 0, rest.length, res, model.contextLength(), false, 0, 1, 1)) {
+                addImages(model, loader.next(), out, labelsOut, full, res);
+            }
+        }
+        return out;
+    }
+
+    private static void addImages(ClipModel model, BatchLoader.Batch b, float[][] out, int[] labels, int at, int res) {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
+            float[][] f = Tensors.toMatrix(Grad.noGrad(() -> NN.l2Normalize(Tensors.to(model.encodeImage(x), dev.clip4j.torch.DType.F32))));
+            for (int i = 0; i < b.size(); i++) {
+                out[at + i] = f[i];
+                if (labels != null) labels[at + i] = b.labels()[i];
+            }
+        }
+    }
+
+    /** Normalised text features of the given texts. */
+    public static float[][] texts(ClipModel model, List<String> texts, int batchSize) {
+        ClipTokenizer tok = ClipTokenizer.getDefault();
+        float[][] out = new float[texts.size()][];
+        int ctx = model.contextLength();
+        for (int start = 0; start < texts.size(); start += batchSize) {
+            int len = Math.min(batchSize, texts.size() - start);
+            long[] flat = new long[len * ctx];
+            for (int i = 0; i < len; i++) System.arraycopy(tok.tokenize(texts.get(start + i), ctx, true), 0, flat, i * ctx, ctx);
+            try (Scope s = Scope.open()) {
+                Tensor t = Tensors.fromLongs(flat, len, ctx);
+                float[][] f = Tensors.toMatrix(Grad.noGrad(() -> NN.l2Normalize(Tensors.to(model.encodeText(t), dev.clip4j.torch.DType.F32))));
+                System.arraycopy(f, 0, out, start, len);
+            }
+        }
+        return out;
+    }
+
+    static float dot(float[] a, float[] b) {
+        float s = 0;
+        for (int i = 0; i < a.length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    static float[] normalize(float[] v) {
+        double n = 0;
+        for (float x : v) n += x * x;
+        float inv = (float) (1 / Math.sqrt(Math.max(n, 1e-24)));
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = v[i] * inv;
+        return out;
+    }
+}

@@ -1,0 +1,62 @@
+package dev.clip4j.eval;
+
+import dev.clip4j.data.ClassLabelledDataset;
+import dev.clip4j.data.ImageTextDataset;
+import dev.clip4j.data.Prompts;
+import dev.clip4j.model.ClipModel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Zero-shot classification as in the CLIP paper: each class is the average of the normalised text embeddings of its
+ * prompts (every template with every name of the class), renormalised; an image's class is the most similar one.
+ */
+public final class ZeroShot {
+    private ZeroShot() {}
+
+    public static ZeroShotResult evaluate(ClipModel model, ImageTextDataset data, List<String> templates, int batchSize) {
+        if (data.classNames().isEmpty()) throw new IllegalArgumentException(data.name() + " has no class labels; zero-shot needs them");
+        List<List<String>> names = data instanceof ClassLabelledDataset c ? c.synonyms()
+                : data.classNames().stream().map(List::of).toList();
+        float[][] classes = classEmbeddings(model, names, templates);
+        int[] labels = new int[data.size()];
+        float[][] images = FeatureExtractor.images(model, data, batchSize, labels);
+        int k = classes.length;
+        int[][] confusion = new int[k][k];
+        int top1 = 0, top5 = 0;
+        for (int i = 0; i < images.length; i++) {
+            float[] scores = new float[k];
+            for (int c = 0; c < k; c++) scores[c] = FeatureExtractor.dot(images[i], classes[c]);
+            int best = 0, rankOfTrue = 0;
+            for (int c = 0; c < k; c++) {
+                if (scores[c] > scores[best]) best = c;
+                if (scores[c] > scores[labels[i]]) rankOfTrue++;
+            }
+            confusion[labels[i]][best]++;
+            if (best == labels[i]) top1++;
+            if (rankOfTrue < 5) top5++;
+        }
+        double[] perClass = new double[k];
+        for (int c = 0; c < k; c++) {
+            int total = 0;
+            for (int p = 0; p < k; p++) total += confusion[c][p];
+            perClass[c] = total == 0 ? Double.NaN : (double) confusion[c][c] / total;
+        }
+        int n = images.length;
+        return new ZeroShotResult(data.name(), n, (double) top1 / n, (double) top5 / n, 1.0 / k, data.classNames(), perClass, confusion);
+    }
+
+    public static float[][] classEmbeddings(ClipModel model, List<List<String>> names, List<String> templates) {
+        float[][] out = new float[names.size()][];
+        for (int c = 0; c < names.size(); c++) {
+            List<String> prompts = new ArrayList<>();
+            for (String t : templates) for (String name : names.get(c)) prompts.add(Prompts.fill(t, name));
+            float[][] e = FeatureExtractor.texts(model, prompts, 64);
+            float[] mean = new float[e[0].length];
+            for (float[] row : e) for (int j = 0; j < row.length; j++) mean[j] += row[j] / e.length;
+            out[c] = FeatureExtractor.normalize(mean);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,229 @@
+package dev.clip4j.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clip4j.checkpoint.ClipCheckpoint;
+import dev.clip4j.data.BatchLoader;
+import dev.clip4j.data.Datasets;
+import dev.clip4j.data.DatasetException;
+import dev.clip4j.data.ImageTextDataset;
+import dev.clip4j.data.Prompts;
+import dev.clip4j.eval.ZeroShot;
+import dev.clip4j.eval.ZeroShotResult;
+import dev.clip4j.model.ClipConfig;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Autograd;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.Torch;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * CLIP's contrastive training: symmetric InfoNCE, AdamW (betas 0.9/0.98, eps 1e-6, decay on ≥ 2-D weights), linear
+ * warmup then cosine, global-norm clipping, {@code logit_scale} clamped to [0, ln 100] after each step, atomic
+ * checkpoints every N steps and at the end, and bit-for-bit resume (data order, captions and crops come from the
+ * seed, epoch and sample index; the model, optimizer moments and position come from the checkpoint).
+ */
+public final class Trainer {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int ESTIMATE_AFTER = 10;
+
+    private final TrainOptions o;
+    private final Path run;
+    private final PrintStream log;
+    private final ClipModel model;
+    private final ImageTextDataset data;
+    private final Map<String, Tensor> trainable;
+    private final AdamW optimizer;
+    private RunState state;
+
+    /** What {@link #run()} leaves: the final state and the last loss. */
+    public record Result(RunState state, double lastLoss, Path checkpoint) {}
+
+    /** Starts a new run in {@code run} (which must not hold a checkpoint), or resumes the one there. */
+    public Trainer(TrainOptions options, Path run, boolean resume, PrintStream log) throws IOException {
+        this.run = run;
+        this.log = log;
+        Path existing = RunCheckpoint.find(run);
+        if (resume) {
+            if (existing == null) throw new IllegalArgumentException(run + ": no checkpoint to resume from");
+            RunCheckpoint.Saved saved = RunCheckpoint.read(existing);
+            this.o = saved.options();
+            this.state = saved.state();
+            this.model = ClipCheckpoint.loadModel(existing);
+        } else {
+            if (existing != null) {
+                throw new IllegalArgumentException(run + " already holds a training run; use --resume, or another --out");
+            }
+            this.o = options;
+            validate(o);
+            Torch.manualSeed(o.seed());
+            this.model = o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
+            this.state = new RunState(0, 0, 0, 0, 0, 0);
+        }
+        Files.createDirectories(run);
+        this.data = Datasets.open(o.data());
+        if (data.size() < o.batchSize()) {
+            throw new DatasetException(o.data() + ": " + data.size() + " examples, fewer than the batch size " + o.batchSize());
+        }
+        model.train(true);
+        this.trainable = ParameterGroups.trainable(model, o.lockImage(), o.lockText());
+        this.optimizer = ParameterGroups.optimizer(trainable, o.lr(), o.weightDecay());
+        if (resume) RunCheckpoint.restoreOptimizer(existing, optimizer);
+    }
+
+    static void validate(TrainOptions o) {
+        if (o.batchSize() < 2) throw new IllegalArgumentException("--batch-size must be at least 2 (contrastive loss)");
+        if (o.epochs() <= 0 && o.timeBudgetSeconds() <= 0) throw new IllegalArgumentException("give --epochs or --time-budget");
+        if (o.lr() <= 0) throw new IllegalArgumentException("--lr must be positive");
+        if (o.lockImage() && o.lockText()) throw new IllegalArgumentException("--lock-image and --lock-text together leave nothing to train");
+    }
+
+    static ClipConfig config(String arch) throws IOException {
+        Path p = Path.of(arch);
+        return arch.endsWith(".json") && Files.isRegularFile(p) ? ClipConfig.read(p) : ClipConfig.builtIn(arch);
+    }
+
+    public ClipModel model() {
+        return model;
+    }
+
+    public TrainOptions options() {
+        return o;
+    }
+
+    public Result run() throws IOException {
+        int perEpoch = data.size() / o.batchSize();
+        long total = state.totalSteps();
+        if (total == 0 && o.epochs() > 0) total = (long) o.epochs() * perEpoch;
+        int res = model.imageResolution();
+        double lastLoss = Double.NaN;
+        long startNanos = System.nanoTime();
+        double elapsedBefore = state.elapsedSeconds();
+        BatchLoader loader = null;
+        int loaderEpoch = -1;
+        try (BufferedWriter metrics = Files.newBufferedWriter(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            long step = state.step();
+            long samples = state.samplesSeen();
+            while (total == 0 || step < total) {
+                double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
+                if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
+                int epoch = (int) (step / perEpoch), inEpoch = (int) (step % perEpoch);
+                if (epoch != loaderEpoch) {
+                    if (loader != null) loader.close();
+                    loader = new BatchLoader(data, BatchLoader.epochOrder(data.size(), o.seed(), epoch), inEpoch, o.batchSize(),
+                            res, model.contextLength(), o.augment(), o.seed() + epoch, o.loaderThreads(), 4);
+                    loaderEpoch = epoch;
+                }
+                BatchLoader.Batch b = loader.next();
+                long schedTotal = total == 0 ? Math.max(step + 1, ESTIMATE_AFTER * 100L) : total;
+                double lr = new LearningRateSchedule(o.lr(), o.warmupSteps(), schedTotal).at(step);
+                double gradNorm;
+                try (Scope scope = Scope.open()) {
+                    Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
+                    Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
+                    optimizer.zeroGrad();
+                    optimizer.setLearningRate(lr);
+                    lastLoss = ContrastiveStep.run(model, images, tokens, o.microBatch(), o.bf16());
+                    gradNorm = o.clipNorm() > 0 ? Autograd.clipGradNorm(trainable.values(), o.clipNorm()) : Double.NaN;
+                    optimizer.step();
+                    clampLogitScale(model);
+                }
+                step++;
+                samples += b.size();
+                elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
+                if (total == 0 && step == ESTIMATE_AFTER) {
+                    // With only a time budget, the cosine spans the steps the budget allows at the speed seen so far.
+                    double perStep = (System.nanoTime() - startNanos) / 1e9 / ESTIMATE_AFTER;
+                    total = Math.max(step + 1, (long) (o.timeBudgetSeconds() / perStep));
+                }
+                double scale = Math.exp(Tensors.item(model.parameters().get("logit_scale")));
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("step", step);
+                m.put("epoch", step / (double) perEpoch);
+                m.put("loss", lastLoss);
+                m.put("lr", lr);
+                m.put("logit_scale", scale);
+                m.put("grad_norm", gradNorm);
+                m.put("samples_per_sec", samples / Math.max(1e-9, elapsed));
+                m.put("elapsed_s", elapsed);
+                metrics.write(JSON.writeValueAsString(m));
+                metrics.newLine();
+                state = new RunState(step, total, (int) (step / perEpoch), (int) (step % perEpoch), elapsed, samples);
+                progress(step, total, lastLoss, scale, samples / Math.max(1e-9, elapsed), elapsed);
+                if (o.evalData() != null && o.evalEvery() > 0 && step % o.evalEvery() == 0) {
+                    metrics.write(JSON.writeValueAsString(evalLine(step)));
+                    metrics.newLine();
+                }
+                if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) {
+                    metrics.flush();
+                    RunCheckpoint.save(run, model, optimizer, o, state);
+                }
+            }
+            state = new RunState(state.step(), total, state.epoch(), state.batchInEpoch(), state.elapsedSeconds(), state.samplesSeen());
+            RunCheckpoint.save(run, model, optimizer, o, state);
+            log.println();
+        } finally {
+            if (loader != null) loader.close();
+        }
+        return new Result(state, lastLoss, run.resolve(RunCheckpoint.DIR));
+    }
+
+    private Map<String, Object> evalLine(long step) {
+        model.train(false);
+        try {
+            ZeroShotResult r = ZeroShot.evaluate(model, Datasets.open(o.evalData()), Prompts.TEMPLATES, 256);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("step", step);
+            m.put("zero_shot_top1", r.top1());
+            m.put("zero_shot_data", r.dataset());
+            return m;
+        } finally {
+            model.train(true);
+        }
+    }
+
+    /** {@code logit_scale.clamp_(0, ln 100)}, as CLIP training does after each step. */
+    public static void clampLogitScale(ClipModel model) {
+        Tensor s = model.parameters().get("logit_scale");
+        Grad.noGrad(() -> s.clamp_(new ScalarOptional(new Scalar(0.0)), new ScalarOptional(new Scalar(ClipModel.MAX_LOGIT_SCALE))));
+    }
+
+    private long lastPrint;
+
+    private void progress(long step, long total, double loss, double scale, double sps, double elapsed) {
+        long now = System.nanoTime();
+        if (now - lastPrint < 500_000_000L && step != total) return;
+        lastPrint = now;
+        String eta = total > 0 && step > 0 ? formatDuration(elapsed / step * (total - step)) : "?";
+        if (o.timeBudgetSeconds() > 0) eta = formatDuration(Math.min(o.timeBudgetSeconds() - elapsed, total > 0 ? elapsed / step * (total - step) : 1e9));
+        int width = 24, filled = total > 0 ? (int) (width * step / total) : 0;
+        log.printf("\r[%s%s] step %d/%s  loss %.4f  scale %.2f  %.0f samples/s  ETA %s   ", "#".repeat(filled),
+                "-".repeat(Math.max(0, width - filled)), step, total > 0 ? Long.toString(total) : "?", loss, scale, sps, eta);
+        log.flush();
+    }
+
+    static String formatDuration(double seconds) {
+        long s = Math.max(0, Math.round(seconds));
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
+    }
+
+    /** The bundled prompt templates, for callers that evaluate a run. */
+    public static List<String> templates() {
+        return Prompts.TEMPLATES;
+    }
+}
