@@ -19,14 +19,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "eval", description = "Evaluate a model.", subcommands = {EvalCommand.ZeroShotCommand.class})
+@Command(name = "eval", description = "Evaluate a model.", subcommands = {EvalCommand.ZeroShotCommand.class,
+        EvalCommand.RetrievalCommand.class, EvalCommand.LinearProbeCommand.class})
 final class EvalCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new UserError("choose an evaluation: zero-shot");
+        throw new UserError("choose an evaluation: zero-shot, retrieval or linear-probe");
     }
 
     @Command(name = "zero-shot", description = "Zero-shot classification with prompt ensembling: top-1/top-5, per class, confusion matrix.")
@@ -76,6 +77,73 @@ final class EvalCommand implements Runnable {
             if (confusionPng != null) ConfusionMatrixPlot.write(r, confusionPng);
             System.out.printf("%s: top-1 %.4f, top-5 %.4f (chance %.4f) over %d images%n", r.dataset(), r.top1(), r.top5(),
                     r.chance(), r.examples());
+            return 0;
+        }
+    }
+
+    @Command(name = "retrieval", description = "Image-text retrieval: R@1/5/10 both ways and mean rank.")
+    static final class RetrievalCommand implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "Checkpoint, model directory or training run directory.")
+        Path model;
+
+        @Option(names = "--data", required = true, description = "A captions file (.tsv/.csv/.jsonl) or a dataset name.")
+        String data;
+
+        @Option(names = "--output", description = "JSON report (recalls as r1/r5/r10 under image_to_text and text_to_image).")
+        Path output;
+
+        @Option(names = "--batch", defaultValue = "256") int batch;
+        @Option(names = "--threads", defaultValue = "0") int threads;
+
+        @Override
+        public Integer call() throws Exception {
+            Torch.setThreads(threads);
+            dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ModelPaths.load(model).train(false),
+                    Datasets.open(data), batch);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("dataset", r.dataset());
+            out.put("pairs", r.pairs());
+            out.put("image_to_text", recall(r.imageToText()));
+            out.put("text_to_image", recall(r.textToImage()));
+            if (output != null) AtomicFiles.writeString(output, Json.write(out) + "\n");
+            System.out.printf("%s (%d pairs): image->text R@1 %.4f R@5 %.4f R@10 %.4f; text->image R@1 %.4f R@5 %.4f R@10 %.4f%n",
+                    r.dataset(), r.pairs(), r.imageToText().r1(), r.imageToText().r5(), r.imageToText().r10(),
+                    r.textToImage().r1(), r.textToImage().r5(), r.textToImage().r10());
+            return 0;
+        }
+
+        private static Map<String, Object> recall(dev.clip4j.eval.RetrievalResult.Recall r) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("r1", r.r1());
+            m.put("r5", r.r5());
+            m.put("r10", r.r10());
+            m.put("mean_rank", r.meanRank());
+            return m;
+        }
+    }
+
+    @Command(name = "linear-probe", description = "Logistic regression on frozen image features (the reference upper bound).")
+    static final class LinearProbeCommand implements Callable<Integer> {
+        @Option(names = "--model", required = true) Path model;
+        @Option(names = "--train-data", required = true, description = "e.g. fashion-mnist:train") String trainData;
+        @Option(names = "--data", required = true, description = "e.g. fashion-mnist:test") String data;
+        @Option(names = "--epochs", defaultValue = "300", description = "Full-batch optimisation steps.") int epochs;
+        @Option(names = "--l2", defaultValue = "1e-4") double l2;
+        @Option(names = "--output", description = "JSON report (top1 as a fraction).") Path output;
+        @Option(names = "--threads", defaultValue = "0") int threads;
+
+        @Override
+        public Integer call() throws Exception {
+            Torch.setThreads(threads);
+            dev.clip4j.eval.LinearProbe.Result r = dev.clip4j.eval.LinearProbe.evaluate(ModelPaths.load(model).train(false),
+                    Datasets.open(trainData), Datasets.open(data), epochs, l2);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("train", r.train());
+            out.put("dataset", r.test());
+            out.put("top1", r.top1());
+            out.put("classes", r.classes());
+            if (output != null) AtomicFiles.writeString(output, Json.write(out) + "\n");
+            System.out.printf("linear probe on %s, scored on %s: top-1 %.4f%n", r.train(), r.test(), r.top1());
             return 0;
         }
     }

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "clip4j", mixinStandardHelpOptions = true, version = "clip4j 0.1.0",
         description = "CLIP vision-language models on the JVM (libtorch).",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class,
-                TrainCommand.class, EvalCommand.class})
+                TrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

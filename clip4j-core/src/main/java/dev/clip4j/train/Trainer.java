@@ -39,7 +39,8 @@ import java.util.Map;
  */
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int ESTIMATE_AFTER = 10;
+    /** With only a time budget, the step count is estimated from the speed of steps 5..25 (the first are slower). */
+    private static final int ESTIMATE_FROM = 5, ESTIMATE_AFTER = 25;
 
     private final TrainOptions o;
     private final Path run;
@@ -106,6 +107,11 @@ public final class Trainer {
     }
 
     public Result run() throws IOException {
+        return runUntil(Long.MAX_VALUE);
+    }
+
+    /** Trains until step {@code stopAt} (or the run's end), then checkpoints; a later {@code --resume} continues. */
+    public Result runUntil(long stopAt) throws IOException {
         int perEpoch = data.size() / o.batchSize();
         long total = state.totalSteps();
         if (total == 0 && o.epochs() > 0) total = (long) o.epochs() * perEpoch;
@@ -118,8 +124,9 @@ public final class Trainer {
         try (BufferedWriter metrics = Files.newBufferedWriter(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             long step = state.step();
+            final long firstStep = step;
             long samples = state.samplesSeen();
-            while (total == 0 || step < total) {
+            while ((total == 0 || step < total) && step < stopAt) {
                 double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
                 if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
                 int epoch = (int) (step / perEpoch), inEpoch = (int) (step % perEpoch);
@@ -146,10 +153,11 @@ public final class Trainer {
                 step++;
                 samples += b.size();
                 elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
-                if (total == 0 && step == ESTIMATE_AFTER) {
+                if (total == 0 && step - firstStep == ESTIMATE_FROM) estimateStart = System.nanoTime();
+                if (total == 0 && step - firstStep == ESTIMATE_AFTER) {
                     // With only a time budget, the cosine spans the steps the budget allows at the speed seen so far.
-                    double perStep = (System.nanoTime() - startNanos) / 1e9 / ESTIMATE_AFTER;
-                    total = Math.max(step + 1, (long) (o.timeBudgetSeconds() / perStep));
+                    double perStep = (System.nanoTime() - estimateStart) / 1e9 / (ESTIMATE_AFTER - ESTIMATE_FROM);
+                    total = Math.max(step + 1, step + (long) ((o.timeBudgetSeconds() - elapsed) / perStep));
                 }
                 double scale = Math.exp(Tensors.item(model.parameters().get("logit_scale")));
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -204,6 +212,7 @@ public final class Trainer {
     }
 
     private long lastPrint;
+    private long estimateStart;
 
     private void progress(long step, long total, double loss, double scale, double sps, double elapsed) {
         long now = System.nanoTime();

@@ -1,0 +1,53 @@
+import dev.clip4j.model.ClipConfig;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Autograd;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.Torch;
+import dev.clip4j.train.AdamW;
+import dev.clip4j.train.ContrastiveStep;
+import dev.clip4j.train.ParameterGroups;
+import dev.clip4j.train.Trainer;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+
+/** clip4j's training step on synthetic batches, the recipe of bench/pytorch_train.py. Args: fp32|bf16 [steps] [batch]. */
+public class TrainStepBench {
+    public static void main(String[] args) {
+        boolean bf16 = args.length > 0 && args[0].equals("bf16");
+        int steps = args.length > 1 ? Integer.parseInt(args[1]) : 20, batch = args.length > 2 ? Integer.parseInt(args[2]) : 256;
+        Torch.manualSeed(0);
+        ClipModel model = ClipModel.create(ClipConfig.builtIn("tiny-vit")).train(true);
+        Map<String, Tensor> params = ParameterGroups.trainable(model, false, false);
+        AdamW opt = ParameterGroups.optimizer(params, 1e-3, 0.2);
+        Tensor images = Scope.escape(Tensors.randn(batch, 3, 32, 32));
+        long[] ids = new long[batch * 14];
+        Random rng = new Random(0);
+        for (int i = 0; i < batch; i++) {
+            ids[i * 14] = 49406;
+            for (int j = 1; j < 13; j++) ids[i * 14 + j] = 1 + rng.nextInt(49000);
+            ids[i * 14 + 13] = 49407;
+        }
+        Tensor tokens = Scope.escape(Tensors.fromLongs(ids, batch, 14));
+        double[] rates = new double[steps];
+        for (int s = 0; s < steps + 3; s++) {
+            long t0 = System.nanoTime();
+            try (Scope scope = Scope.open()) {
+                opt.zeroGrad();
+                ContrastiveStep.run(model, images, tokens, 0, bf16);
+                Autograd.clipGradNorm(params.values(), 1.0);
+                opt.step();
+                Trainer.clampLogitScale(model);
+            }
+            if (s >= 3) rates[s - 3] = batch / ((System.nanoTime() - t0) / 1e9);
+        }
+        double[] sorted = rates.clone();
+        Arrays.sort(sorted);
+        System.out.printf("{\"peer\": \"clip4j\", \"what\": \"train step tiny-vit\", \"precision\": \"%s\", \"batch\": %d, "
+                + "\"threads\": %d, \"steps\": %d, \"samples_per_sec_median\": %.1f, \"samples_per_sec_best\": %.1f}%n",
+                bf16 ? "bf16 autocast" : "fp32", batch, Torch.threads(), steps, sorted[steps / 2], sorted[steps - 1]);
+    }
+}

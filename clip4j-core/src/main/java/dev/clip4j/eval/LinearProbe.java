@@ -1,0 +1,62 @@
+package dev.clip4j.eval;
+
+import dev.clip4j.data.ImageTextDataset;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.train.AdamW;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The linear probe of the CLIP paper: multinomial logistic regression (L2-regularised) on frozen, normalised image
+ * features of the training split, scored on the test split — the reference upper bound for zero-shot.
+ */
+public final class LinearProbe {
+    private LinearProbe() {}
+
+    public record Result(String train, String test, double top1, int classes) {}
+
+    public static Result evaluate(ClipModel model, ImageTextDataset train, ImageTextDataset test, int epochs, double l2) {
+        int k = train.classNames().size();
+        if (k < 2) throw new IllegalArgumentException(train.name() + " has no class labels; a linear probe needs them");
+        int[] ytr = new int[train.size()], yte = new int[test.size()];
+        float[][] xtr = FeatureExtractor.images(model, train, 256, ytr), xte = FeatureExtractor.images(model, test, 256, yte);
+        int d = xtr[0].length;
+        Tensor w = Scope.escape(Tensors.zeros(DType.F32, k, d).requires_grad_(true));
+        Tensor b = Scope.escape(Tensors.zeros(DType.F32, k).requires_grad_(true));
+        AdamW opt = new AdamW(0.01, 0.9, 0.999, 1e-8).add("w", w, 0).add("b", b, 0);
+        try (Scope s = Scope.open()) {
+            Tensor x = matrix(xtr), y = labels(ytr);
+            for (int e = 0; e < epochs; e++) {
+                try (Scope step = Scope.open()) {
+                    opt.zeroGrad();
+                    Tensor loss = NN.crossEntropy(NN.linear(x, w, b), y).add(w.mul(w).sum().mul(new Scalar(l2)));
+                    loss.backward();
+                    opt.step();
+                }
+            }
+            Tensor pred = Grad.noGrad(() -> NN.argmax(NN.linear(matrix(xte), w, b), 1));
+            long[] p = Tensors.toLongs(pred);
+            int correct = 0;
+            for (int i = 0; i < p.length; i++) if (p[i] == yte[i]) correct++;
+            return new Result(train.name(), test.name(), (double) correct / p.length, k);
+        }
+    }
+
+    private static Tensor matrix(float[][] rows) {
+        float[] flat = new float[rows.length * rows[0].length];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * rows[0].length, rows[0].length);
+        return Tensors.fromFloats(flat, rows.length, rows[0].length);
+    }
+
+    private static Tensor labels(int[] y) {
+        long[] l = new long[y.length];
+        for (int i = 0; i < y.length; i++) l[i] = y[i];
+        return Tensors.fromLongs(l, y.length);
+    }
+
+}

@@ -1,0 +1,49 @@
+package dev.clip4j.eval;
+
+import dev.clip4j.data.ImageTextDataset;
+import dev.clip4j.model.ClipModel;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Image-text retrieval: for each image, the rank of its caption among all captions (and the reverse). Images that
+ * share an identical caption count as correct for one another: the first correct item's rank is the one that counts.
+ */
+public final class Retrieval {
+    private Retrieval() {}
+
+    public static RetrievalResult evaluate(ClipModel model, ImageTextDataset data, int batchSize) {
+        int n = data.size();
+        List<String> captions = new ArrayList<>();
+        SplittableRandom fixed = new SplittableRandom(0);
+        for (int i = 0; i < n; i++) captions.add(data.caption(i, fixed.split()));
+        // Identical captions form one group: a text's correct images are the group's images.
+        Map<String, Integer> groupOf = new HashMap<>();
+        int[] group = new int[n];
+        for (int i = 0; i < n; i++) group[i] = groupOf.computeIfAbsent(captions.get(i), c -> groupOf.size());
+        float[][] img = FeatureExtractor.images(model, data, batchSize, null);
+        float[][] txt = FeatureExtractor.texts(model, captions, batchSize);
+        return new RetrievalResult(data.name(), n, recall(img, txt, group), recall(txt, img, group));
+    }
+
+    /** For each query, the 1-based rank of the best-ranked candidate in the query's group. */
+    static RetrievalResult.Recall recall(float[][] queries, float[][] candidates, int[] group) {
+        int n = queries.length, r1 = 0, r5 = 0, r10 = 0;
+        double rankSum = 0;
+        for (int q = 0; q < n; q++) {
+            float best = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < n; c++) if (group[c] == group[q]) best = Math.max(best, FeatureExtractor.dot(queries[q], candidates[c]));
+            int rank = 1;
+            for (int c = 0; c < n; c++) if (group[c] != group[q] && FeatureExtractor.dot(queries[q], candidates[c]) > best) rank++;
+            if (rank <= 1) r1++;
+            if (rank <= 5) r5++;
+            if (rank <= 10) r10++;
+            rankSum += rank;
+        }
+        return new RetrievalResult.Recall((double) r1 / n, (double) r5 / n, (double) r10 / n, rankSum / n);
+    }
+}
