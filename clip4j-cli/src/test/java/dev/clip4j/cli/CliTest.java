@@ -98,4 +98,44 @@ class CliTest {
         assertThat(json.get("images_per_sec_median").asDouble()).isPositive();
         assertThat(json.get("images_per_sec_best").asDouble()).isGreaterThanOrEqualTo(json.get("images_per_sec_median").asDouble());
     }
+
+    /** train, then eval zero-shot on the run directory, on a tiny two-class folder dataset. */
+    @Test
+    void trainThenEvaluateZeroShot() throws Exception {
+        java.util.Random rng = new java.util.Random(3);
+        for (String cls : new String[] {"red", "blue"}) {
+            Path dir = Files.createDirectories(tmp.resolve("data").resolve(cls));
+            for (int i = 0; i < 8; i++) {
+                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+                for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) {
+                    int v = rng.nextInt(40);
+                    img.setRGB(x, y, cls.equals("red") ? (215 + v) << 16 | v << 8 | v : v << 16 | v << 8 | (215 + v));
+                }
+                javax.imageio.ImageIO.write(img, "png", dir.resolve(i + ".png").toFile());
+            }
+        }
+        Path config = tmp.resolve("tiny.json");
+        Files.writeString(config, "{\"name\": \"cli-tiny\", \"embed_dim\": 16, \"image_resolution\": 16, \"vision_layers\": [1],"
+                + " \"vision_width\": 32, \"vision_patch_size\": 8, \"vision_heads\": 1, \"context_length\": 77,"
+                + " \"vocab_size\": 49408, \"transformer_width\": 32, \"transformer_heads\": 1, \"transformer_layers\": 1}");
+        Path run = tmp.resolve("run");
+        Result t = run("train", "--data", tmp.resolve("data").toString(), "--arch", config.toString(), "--out", run.toString(),
+                "--epochs", "20", "--batch-size", "8", "--lr", "1e-3", "--warmup", "2", "--threads", "1");
+        assertThat(t.code()).as(t.err()).isZero();
+        assertThat(Files.exists(run.resolve("checkpoint/model.safetensors"))).isTrue();
+        assertThat(Files.exists(run.resolve("report.md"))).isTrue();
+        assertThat(Files.exists(run.resolve("loss.png"))).isTrue();
+
+        Path report = tmp.resolve("zs.json");
+        Result e = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--output", report.toString(), "--confusion-png", tmp.resolve("cm.png").toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        JsonNode json = Json.MAPPER.readTree(report.toFile());
+        assertThat(json.get("top1").asDouble()).isGreaterThan(0.5);
+        assertThat(Files.size(tmp.resolve("cm.png"))).isPositive();
+
+        Result again = run("train", "--data", tmp.resolve("data").toString(), "--out", run.toString(), "--epochs", "1");
+        assertThat(again.code()).isNotZero();
+        assertThat(again.err()).contains("already holds a training run").contains("--resume");
+    }
 }

