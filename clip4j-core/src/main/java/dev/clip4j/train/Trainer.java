@@ -40,7 +40,7 @@ import java.util.Map;
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** With only a time budget, the step count is estimated from the speed of steps 5..25 (the first are slower). */
-    private static final int ESTIMATE_FROM = 5, ESTIMATE_AFTER = 25;
+    private static final int ESTIMATE_FROM = 5, ESTIMATE_AFTER = 25, ESTIMATE_EVERY = 50;
 
     private final TrainOptions o;
     private final Path run;
@@ -125,8 +125,9 @@ public final class Trainer {
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             long step = state.step();
             final long firstStep = step;
+            final boolean budgetOnly = o.epochs() <= 0 && o.timeBudgetSeconds() > 0;
             long samples = state.samplesSeen();
-            while ((total == 0 || step < total) && step < stopAt) {
+            while ((total == 0 || step < total || budgetOnly) && step < stopAt) {
                 double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
                 if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
                 int epoch = (int) (step / perEpoch), inEpoch = (int) (step % perEpoch);
@@ -153,9 +154,11 @@ public final class Trainer {
                 step++;
                 samples += b.size();
                 elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
-                if (total == 0 && step - firstStep == ESTIMATE_FROM) estimateStart = System.nanoTime();
-                if (total == 0 && step - firstStep == ESTIMATE_AFTER) {
-                    // With only a time budget, the cosine spans the steps the budget allows at the speed seen so far.
+                if (budgetOnly && (step - firstStep) % ESTIMATE_EVERY == ESTIMATE_FROM) estimateStart = System.nanoTime();
+                if (budgetOnly && step - firstStep >= ESTIMATE_AFTER
+                        && (step - firstStep - ESTIMATE_FROM) % ESTIMATE_EVERY == ESTIMATE_AFTER - ESTIMATE_FROM) {
+                    // With only a time budget, the cosine spans the steps the budget allows at the recent speed,
+                    // re-estimated every ESTIMATE_EVERY steps (the machine's speed drifts, and the first steps are slow).
                     double perStep = (System.nanoTime() - estimateStart) / 1e9 / (ESTIMATE_AFTER - ESTIMATE_FROM);
                     total = Math.max(step + 1, step + (long) ((o.timeBudgetSeconds() - elapsed) / perStep));
                 }
