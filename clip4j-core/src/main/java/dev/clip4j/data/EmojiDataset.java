@@ -2,8 +2,6 @@ package dev.clip4j.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.clip4j.image.ImageDecoder;
-import dev.clip4j.image.RasterImage;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,21 +22,15 @@ import java.util.SplittableRandom;
  * and {@code emoji:test/twitter} hold one art style each: a linear probe trained on one and scored on the other
  * measures held-out concepts without zero-shot.
  */
-public final class EmojiDataset extends ClassLabelledDataset {
+public final class EmojiDataset extends LabelledImageFiles {
     private static final List<String> STYLES = List.of("google", "twitter");
     private static final List<String> TEMPLATES = List.of("an emoji of {}.", "a {} emoji.", "an icon of {}.",
             "a cartoon {}.", "{}", "a small picture of {}.", "the {} emoji.");
-    private final String name;
-    private final List<Path> files;
-    private final List<Integer> labels;
     private final List<List<String>> keywords;
 
     private EmojiDataset(String name, List<List<String>> classes, List<List<String>> keywords, List<Path> files, List<Integer> labels) {
-        super(classes);
-        this.name = name;
+        super(name, classes, files, labels);
         this.keywords = keywords;
-        this.files = files;
-        this.labels = labels;
     }
 
     public static boolean isTest(String unified) {
@@ -119,25 +111,5 @@ public final class EmojiDataset extends ClassLabelledDataset {
         String text = Prompts.fill(TEMPLATES.get(rng.nextInt(TEMPLATES.size())), label);
         if (!tags.isEmpty() && rng.nextBoolean()) text = text + " " + tags.get(rng.nextInt(tags.size()));
         return text;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int size() {
-        return files.size();
-    }
-
-    @Override
-    public RasterImage image(int index) {
-        return ImageDecoder.read(files.get(index));
-    }
-
-    @Override
-    public int label(int index) {
-        return labels.get(index);
     }
 }

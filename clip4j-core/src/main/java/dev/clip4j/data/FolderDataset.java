@@ -1,7 +1,5 @@
 package dev.clip4j.data;
 
-import dev.clip4j.image.ImageDecoder;
-import dev.clip4j.image.RasterImage;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,17 +9,10 @@ import java.util.List;
 import java.util.Locale;
 
 /** A folder with one sub-folder per class ({@code root/<class name>/<image>}); underscores in names become spaces. */
-public final class FolderDataset extends ClassLabelledDataset {
+public final class FolderDataset extends LabelledImageFiles {
     private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
-    private final String name;
-    private final List<Path> files;
-    private final List<Integer> labels;
-
     private FolderDataset(String name, List<List<String>> classes, List<Path> files, List<Integer> labels) {
-        super(classes);
-        this.name = name;
-        this.files = files;
-        this.labels = labels;
+        super(name, classes, files, labels);
     }
 
     public static FolderDataset open(Path root) {
@@ -51,25 +42,5 @@ public final class FolderDataset extends ClassLabelledDataset {
         if (files.isEmpty()) throw new DatasetException(root + ": no images found (expected one sub-folder of images per class)");
         if (classes.size() < 2) throw new DatasetException(root + ": only one class folder with images; need at least two");
         return new FolderDataset(root.getFileName().toString(), classes, files, labels);
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int size() {
-        return files.size();
-    }
-
-    @Override
-    public RasterImage image(int index) {
-        return ImageDecoder.read(files.get(index));
-    }
-
-    @Override
-    public int label(int index) {
-        return labels.get(index);
     }
 }

@@ -60,16 +60,6 @@ public final class NN {
         return torch.embedding(weight, ids);
     }
 
-    /** {@code a @ b} batched. */
-    public static Tensor bmm(Tensor a, Tensor b) {
-        return torch.bmm(a, b);
-    }
-
-    /** {@code bias + a @ b} batched (PyTorch's baddbmm, as nn.MultiheadAttention uses for masked attention). */
-    public static Tensor baddbmm(Tensor bias, Tensor a, Tensor b) {
-        return torch.baddbmm(bias, a, b);
-    }
-
     /** Fused attention (q, k, v as [B, H, L, d]); {@code mask} is additive or null. */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask) {
         return torch.scaled_dot_product_attention(q, k, v, opt(mask), 0.0, false, null, false);
@@ -78,10 +68,6 @@ public final class NN {
     /** L2 normalisation along the last dimension, as {@code x / x.norm(dim=-1, keepdim=True)} in CLIP. */
     public static Tensor l2Normalize(Tensor x) {
         return x.div(x.norm(new org.bytedeco.pytorch.ScalarOptional(new Scalar(2.0)), new long[] {-1}, true));
-    }
-
-    public static Tensor matmul(Tensor a, Tensor b) {
-        return a.matmul(b);
     }
 
     public static Tensor argmax(Tensor x, long dim) {

@@ -132,19 +132,9 @@ public final class Tensors {
         return t.to(dtype.scalarType);
     }
 
-    /** Pitfall 2: a tensor handed out by reference dangles once its owner changes; this takes our own reference. */
-    public static Tensor own(Tensor borrowed) {
-        return new Tensor(borrowed);
-    }
-
     public static Tensor cat(long dim, Tensor... parts) {
         Torch.init();
         return torch.cat(new TensorVector(parts), dim);
-    }
-
-    public static Tensor stack(long dim, Tensor... parts) {
-        Torch.init();
-        return torch.stack(new TensorVector(parts), dim);
     }
 
     public static long count(long... shape) {

@@ -83,7 +83,24 @@ public final class Trainer {
         model.train(true);
         this.trainable = ParameterGroups.trainable(model, o.lockImage(), o.lockText());
         this.optimizer = ParameterGroups.optimizer(trainable, o.lr(), o.weightDecay());
-        if (resume) RunCheckpoint.restoreOptimizer(existing, optimizer);
+        if (resume) {
+            RunCheckpoint.restoreOptimizer(existing, optimizer);
+            trimMetrics(run.resolve("metrics.jsonl"), state.step());
+        }
+    }
+
+    /** Drops metric lines of steps after the checkpoint (they are re-run after a crash and would appear twice). */
+    private static void trimMetrics(Path file, long lastStep) throws IOException {
+        if (!Files.exists(file)) return;
+        List<String> keep = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            try {
+                if (!line.isBlank() && JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= lastStep) keep.add(line);
+            } catch (IOException e) {
+                // a line cut short by the crash
+            }
+        }
+        dev.clip4j.io.AtomicFiles.writeString(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
     }
 
     static void validate(TrainOptions o) {
@@ -245,10 +262,5 @@ public final class Trainer {
     static String formatDuration(double seconds) {
         long s = Math.max(0, Math.round(seconds));
         return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
-    }
-
-    /** The bundled prompt templates, for callers that evaluate a run. */
-    public static List<String> templates() {
-        return Prompts.TEMPLATES;
     }
 }
