@@ -76,10 +76,7 @@ public final class Clip {
     }
 
     private Tensor tokens(List<String> texts) {
-        long[][] rows = tokenizer.tokenize(texts, model.contextLength(), true);
-        long[] flat = new long[rows.length * model.contextLength()];
-        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * rows[i].length, rows[i].length);
-        return Tensors.fromLongs(flat, rows.length, model.contextLength());
+        return Tensors.fromRows(tokenizer.tokenize(texts, model.contextLength(), true));
     }
 
     private static float[][] features(Tensor f, boolean normalize) {

@@ -10,8 +10,6 @@ import dev.clip4j.torch.Torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -65,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
         out.put("runs", runs);
         out.put("images_per_sec_median", round(median(sorted)));
         out.put("images_per_sec_best", round(sorted[sorted.length - 1]));
-        out.put("peak_rss_mb", peakRssMb());
+        out.put("peak_rss_mb", dev.clip4j.io.ProcessMemory.peakRssMb());
         System.out.println(Json.write(out));
         return 0;
     }
@@ -77,16 +75,5 @@ final class BenchCommand implements Callable<Integer> {
 
     private static double round(double v) {
         return Math.round(v * 100) / 100.0;
-    }
-
-    static long peakRssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-            }
-        } catch (Exception e) {
-            return -1;
-        }
-        return -1;
     }
 }

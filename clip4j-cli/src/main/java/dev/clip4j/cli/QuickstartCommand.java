@@ -83,9 +83,7 @@ final class QuickstartCommand implements Callable<Integer> {
             int res = model.imageResolution();
             Tensor images = Tensors.fromFloats(b.images(), count, 3, res, res);
             float[][] text = dev.clip4j.eval.FeatureExtractor.texts(model, prompts, 64);
-            float[] flat = new float[text.length * text[0].length];
-            for (int i = 0; i < text.length; i++) System.arraycopy(text[i], 0, flat, i * text[0].length, text[0].length);
-            Tensor txt = Tensors.fromFloats(flat, text.length, text[0].length);
+            Tensor txt = Tensors.fromRows(text);
             float[][] probs = Tensors.toMatrix(Grad.noGrad(() ->
                     NN.softmax(model.similarity(model.encodeImage(images), txt).perImage(), -1)));
             for (int i = 0; i < count; i++) {

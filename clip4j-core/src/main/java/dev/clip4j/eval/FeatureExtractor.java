@@ -56,10 +56,9 @@ public final class FeatureExtractor {
         int ctx = model.contextLength();
         for (int start = 0; start < texts.size(); start += batchSize) {
             int len = Math.min(batchSize, texts.size() - start);
-            long[] flat = new long[len * ctx];
-            for (int i = 0; i < len; i++) System.arraycopy(tok.tokenize(texts.get(start + i), ctx, true), 0, flat, i * ctx, ctx);
+            long[][] rows = tok.tokenize(texts.subList(start, start + len), ctx, true);
             try (Scope s = Scope.open()) {
-                Tensor t = Tensors.fromLongs(flat, len, ctx);
+                Tensor t = Tensors.fromRows(rows);
                 float[][] f = Tensors.toMatrix(Grad.noGrad(() -> NN.l2Normalize(Tensors.to(model.encodeText(t), dev.clip4j.torch.DType.F32))));
                 System.arraycopy(f, 0, out, start, len);
             }

@@ -30,7 +30,7 @@ public final class LinearProbe {
         Tensor b = Scope.escape(Tensors.zeros(DType.F32, k).requires_grad_(true));
         AdamW opt = new AdamW(0.01, 0.9, 0.999, 1e-8).add("w", w, 0).add("b", b, 0);
         try (Scope s = Scope.open()) {
-            Tensor x = matrix(xtr), y = labels(ytr);
+            Tensor x = Tensors.fromRows(xtr), y = labels(ytr);
             for (int e = 0; e < epochs; e++) {
                 try (Scope step = Scope.open()) {
                     opt.zeroGrad();
@@ -39,18 +39,12 @@ public final class LinearProbe {
                     opt.step();
                 }
             }
-            Tensor pred = Grad.noGrad(() -> NN.argmax(NN.linear(matrix(xte), w, b), 1));
+            Tensor pred = Grad.noGrad(() -> NN.argmax(NN.linear(Tensors.fromRows(xte), w, b), 1));
             long[] p = Tensors.toLongs(pred);
             int correct = 0;
             for (int i = 0; i < p.length; i++) if (p[i] == yte[i]) correct++;
             return new Result(train.name(), test.name(), (double) correct / p.length, k);
         }
-    }
-
-    private static Tensor matrix(float[][] rows) {
-        float[] flat = new float[rows.length * rows[0].length];
-        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * rows[0].length, rows[0].length);
-        return Tensors.fromFloats(flat, rows.length, rows[0].length);
     }
 
     private static Tensor labels(int[] y) {

@@ -62,6 +62,22 @@ public final class Tensors {
         return t;
     }
 
+    /** Equal-length rows as a [rows, cols] float tensor. */
+    public static Tensor fromRows(float[][] rows) {
+        int cols = rows.length == 0 ? 0 : rows[0].length;
+        float[] flat = new float[rows.length * cols];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * cols, cols);
+        return fromFloats(flat, rows.length, cols);
+    }
+
+    /** Equal-length rows (e.g. token ids) as a [rows, cols] int64 tensor. */
+    public static Tensor fromRows(long[][] rows) {
+        int cols = rows.length == 0 ? 0 : rows[0].length;
+        long[] flat = new long[rows.length * cols];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * cols, cols);
+        return fromLongs(flat, rows.length, cols);
+    }
+
     /** Copies little-endian raw bytes (e.g. a safetensors slice) into a new tensor. */
     public static Tensor fromBytes(ByteBuffer raw, DType dtype, long... shape) {
         long count = count(shape);

@@ -189,7 +189,7 @@ public final class Trainer {
                 m.put("grad_norm", gradNorm);
                 m.put("samples_per_sec", samples / Math.max(1e-9, elapsed));
                 m.put("elapsed_s", elapsed);
-                m.put("rss_mb", rssMb());
+                m.put("rss_mb", dev.clip4j.io.ProcessMemory.rssMb());
                 metrics.write(JSON.writeValueAsString(m));
                 metrics.newLine();
                 state = new RunState(step, total, (int) (step / perEpoch), (int) (step % perEpoch), elapsed, samples);
@@ -245,18 +245,6 @@ public final class Trainer {
         log.printf("\r[%s%s] step %d/%s  loss %.4f  scale %.2f  %.0f samples/s  ETA %s   ", "#".repeat(filled),
                 "-".repeat(Math.max(0, width - filled)), step, total > 0 ? Long.toString(total) : "?", loss, scale, sps, eta);
         log.flush();
-    }
-
-    /** The process's resident memory, to show it stays flat over a run. */
-    static long rssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
     }
 
     static String formatDuration(double seconds) {

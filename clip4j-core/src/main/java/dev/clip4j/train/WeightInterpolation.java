@@ -15,7 +15,7 @@ public final class WeightInterpolation {
 
     public static ClipModel interpolate(ClipModel zeroShot, ClipModel fineTuned, double alpha, String origin) {
         if (alpha < 0 || alpha > 1) throw new IllegalArgumentException("--alpha must be in [0, 1], got " + alpha);
-        if (!zeroShot.config().toJson().replaceAll("\"name\".*\n", "").equals(fineTuned.config().toJson().replaceAll("\"name\".*\n", ""))) {
+        if (!zeroShot.config().withName("").equals(fineTuned.config().withName(""))) {
             throw new IllegalArgumentException("the two models have different architectures");
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
