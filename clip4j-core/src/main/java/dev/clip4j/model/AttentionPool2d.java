@@ -2,6 +2,7 @@ package dev.clip4j.model;
 
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -34,11 +35,12 @@ final class AttentionPool2d extends Module {
         x = x.add(p("positional_embedding").to(x.scalar_type()));
         long l = x.size(1);
         int d = embedDim / heads;
-        Tensor q = NN.linear(x.narrow(1, 0, 1), p("q_proj.weight"), p("q_proj.bias"))
+        Scalar scale = new Scalar(1.0 / Math.sqrt(d)); // folded into the q projection, as in MultiheadAttention
+        Tensor q = NN.linear(x.narrow(1, 0, 1), p("q_proj.weight").mul(scale), p("q_proj.bias").mul(scale))
                 .reshape(n, 1, heads, d).transpose(1, 2);
         Tensor k = NN.linear(x, p("k_proj.weight"), p("k_proj.bias")).reshape(n, l, heads, d).transpose(1, 2);
         Tensor v = NN.linear(x, p("v_proj.weight"), p("v_proj.bias")).reshape(n, l, heads, d).transpose(1, 2);
-        Tensor out = MultiheadAttention.attend(q, k, v, null, d).transpose(1, 2).reshape(n, embedDim);
+        Tensor out = AttentionKernel.attend(q, k, v, null).transpose(1, 2).reshape(n, embedDim);
         return NN.linear(out, p("c_proj.weight"), p("c_proj.bias"));
     }
 }

@@ -1,13 +1,14 @@
 package dev.clip4j.model;
 
 import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
  * {@code nn.MultiheadAttention} self-attention with the packed {@code in_proj_weight} (so OpenAI weights load as
  * they are), batch-first. Like torch 1.13, q is divided by sqrt(head_dim) before the product and the mask is
- * additive. Optionally libtorch's fused kernel (same maths, different summation order).
+ * additive; {@link AttentionKernel} picks the kernel.
  */
 final class MultiheadAttention extends Module {
     private final int width;
@@ -27,18 +28,45 @@ final class MultiheadAttention extends Module {
     Tensor forward(Tensor x, Tensor mask) {
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
-        Tensor qkv = NN.linear(x, p("in_proj_weight"), p("in_proj_bias"))
-                .reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
+        Tensor qkv = inProjection(x).reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
         Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
-        Tensor out = attend(q, k, v, mask, d);                     // [B, H, L, d]
+        Tensor out = AttentionKernel.attend(q, k, v, mask);                     // [B, H, L, d]
         out = out.transpose(1, 2).reshape(b, l, width);
         return NN.linear(out, p("out_proj.weight"), p("out_proj.bias"));
     }
 
-    static Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, int headDim) {
-        if (AttentionKernel.fused(q)) return NN.scaledDotProductAttention(q, k, v, mask);
-        Tensor scores = q.div(new Scalar(Math.sqrt(headDim))).matmul(k.transpose(-2, -1));
-        if (mask != null) scores = scores.add(mask);
-        return NN.softmax(scores, -1).matmul(v);
+    /**
+     * Self-attention output at one query position per sequence ({@code rows}: [B] int64): [B, width]. Keys and
+     * values come from every position; the mask's rows for those queries apply ([L, L] → [B, 1, 1, L]).
+     */
+    Tensor forwardAt(Tensor x, Tensor mask, Tensor rows) {
+        long b = x.size(0), l = x.size(1);
+        int d = width / heads;
+        Tensor qkv = inProjection(x); // [B, L, 3W]
+        Tensor q = gather(qkv.narrow(2, 0, width), rows).reshape(b, heads, 1, d);
+        Tensor kv = qkv.narrow(2, width, 2L * width).reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
+        Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
+        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask); // [B, H, 1, d]
+        return NN.linear(out.reshape(b, width), p("out_proj.weight"), p("out_proj.bias"));
+    }
+
+    /**
+     * The packed q/k/v projection with q already divided by sqrt(head_dim): the division is folded into the
+     * small weight and bias rows of q instead of a pass over the activations (and its backward). For CLIP's
+     * head width 64 the divisor is 8, a power of two, so this is bit-identical to dividing q afterwards.
+     */
+    private Tensor inProjection(Tensor x) {
+        Scalar scale = new Scalar(1.0 / Math.sqrt((double) width / heads));
+        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        w = Tensors.cat(0, w.narrow(0, 0, width).mul(scale), w.narrow(0, width, 2L * width));
+        bias = Tensors.cat(0, bias.narrow(0, 0, width).mul(scale), bias.narrow(0, width, 2L * width));
+        return NN.linear(x, w, bias);
+    }
+
+    /** {@code x[b, rows[b]]} for x [B, L, C]: [B, C]. */
+    static Tensor gather(Tensor x, Tensor rows) {
+        long b = x.size(0), l = x.size(1);
+        Tensor flat = Tensors.arange(b).mul(new Scalar(l)).add(rows);
+        return x.reshape(b * l, x.size(2)).index_select(0, flat);
     }
 }

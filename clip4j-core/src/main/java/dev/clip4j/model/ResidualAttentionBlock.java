@@ -1,10 +1,12 @@
 package dev.clip4j.model;
 
 import dev.clip4j.torch.NN;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /** Pre-LN transformer block: {@code x + attn(ln_1(x))}, then {@code x + mlp(ln_2(x))} with a QuickGELU MLP of width 4x. */
 final class ResidualAttentionBlock extends Module {
+    private static final double QUICK_GELU = 1.702;
     private final MultiheadAttention attn;
     private final LayerNorm ln1;
     private final LayerNorm ln2;
@@ -21,8 +23,23 @@ final class ResidualAttentionBlock extends Module {
     }
 
     Tensor forward(Tensor x, Tensor mask) {
-        x = x.add(attn.forward(ln1.forward(x), mask));
-        Tensor h = NN.linear(ln2.forward(x), p("mlp.c_fc.weight"), p("mlp.c_fc.bias"));
-        return x.add(NN.linear(NN.quickGelu(h), p("mlp.c_proj.weight"), p("mlp.c_proj.bias")));
+        return mlpResidual(x.add(attn.forward(ln1.forward(x), mask)));
+    }
+
+    /** The block's output at position {@code rows[b]} of each sequence: [B, width] (see {@link Transformer#forwardAt}). */
+    Tensor forwardAt(Tensor x, Tensor mask, Tensor rows) {
+        Tensor attended = attn.forwardAt(ln1.forward(x), mask, rows);
+        return mlpResidual(MultiheadAttention.gather(x, rows).add(attended));
+    }
+
+    /**
+     * {@code x + c_proj(QuickGELU(c_fc(ln_2(x))))}. QuickGELU(h) = h·σ(1.702h) = silu(1.702h) / 1.702, and both
+     * constants are folded into the (small) weights: c_fc scaled by 1.702, c_proj by 1/1.702. The wide
+     * activation then sees a single fused silu instead of multiply, sigmoid, multiply (and their backward).
+     */
+    private Tensor mlpResidual(Tensor x) {
+        Scalar k = new Scalar(QUICK_GELU); // per call: a Scalar is native memory owned by the current scope
+        Tensor h = NN.silu(NN.linear(ln2.forward(x), p("mlp.c_fc.weight").mul(k), p("mlp.c_fc.bias").mul(k)));
+        return x.add(NN.linear(h, p("mlp.c_proj.weight").div(k), p("mlp.c_proj.bias")));
     }
 }

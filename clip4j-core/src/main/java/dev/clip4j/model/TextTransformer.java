@@ -3,7 +3,6 @@ package dev.clip4j.model;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -56,9 +55,7 @@ final class TextTransformer extends Module {
         DType type = Tensors.dtype(proj);
         Tensor x = NN.embedding(p("token_embedding.weight"), text).to(proj.scalar_type());
         x = x.add(p("positional_embedding").narrow(0, 0, l).to(proj.scalar_type()));
-        x = transformer.forward(x, causalMask(l, type));
-        x = lnFinal.forward(x);
-        Tensor rows = Tensors.arange(b).mul(new Scalar(l)).add(NN.argmax(text, -1));
-        return x.reshape(b * l, width).index_select(0, rows).matmul(proj);
+        x = transformer.forwardAt(x, causalMask(l, type), NN.argmax(text, -1)); // the end-of-text token
+        return lnFinal.forward(x).matmul(proj);
     }
 }

@@ -34,6 +34,22 @@ final class Transformer extends Module {
         return x;
     }
 
+    /**
+     * The output at one position per sequence ({@code rows}: [B] int64), as {@code forward(x, mask)[b, rows[b]]}.
+     * CLIP's towers pool a single token (class token, end-of-text token), so the last block only needs that
+     * token's query, attention output and MLP: the other positions enter only as keys and values. That is the
+     * same arithmetic for the kept rows and saves most of the last block (a quarter of a 4-layer tower).
+     */
+    Tensor forwardAt(Tensor x, Tensor mask, Tensor rows) {
+        for (int i = 0; i < blocks.size(); i++) {
+            try (Scope scope = Scope.open()) {
+                ResidualAttentionBlock b = blocks.get(i);
+                x = scope.keep(i < blocks.size() - 1 ? b.forward(x, mask) : b.forwardAt(x, mask, rows));
+            }
+        }
+        return x;
+    }
+
     /** OpenAI's re-initialisation of the transformer weights (std scaled by width and depth). */
     void initializeLikeOpenAi() {
         double projStd = Math.pow(width, -0.5) * Math.pow(2.0 * layers, -0.5);

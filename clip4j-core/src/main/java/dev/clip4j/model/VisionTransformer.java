@@ -1,5 +1,6 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -45,8 +46,8 @@ final class VisionTransformer extends Module {
         x = Tensors.cat(1, cls, x);
         x = x.add(p("positional_embedding").to(x.scalar_type()));
         x = lnPre.forward(x);
-        x = transformer.forward(x, null);
-        x = lnPost.forward(x.select(1, 0));
+        x = transformer.forwardAt(x, null, Tensors.zeros(DType.I64, b)); // the class token
+        x = lnPost.forward(x);
         return x.matmul(p("proj").to(x.scalar_type()));
     }
 }

@@ -4,6 +4,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.util.function.Supplier;
+
 /**
  * CPU bf16 autocast, as {@code torch.autocast("cpu", dtype=torch.bfloat16)}.
  *
@@ -25,6 +27,26 @@ public final class Autocast implements AutoCloseable {
     /** Enters a bf16 autocast region; close it with try-with-resources. */
     public static Autocast bf16() {
         return new Autocast();
+    }
+
+    /** Whether a bf16 autocast region is active on this thread. */
+    public static boolean active() {
+        Torch.init();
+        return torch.is_autocast_enabled(DeviceType.CPU);
+    }
+
+    /**
+     * Runs {@code op} with autocast switched off (its cache kept), for an operation that should see its
+     * inputs' own types, e.g. attention done in float32 inside a bf16 region.
+     */
+    public static <T> T suspended(Supplier<T> op) {
+        if (!active()) return op.get();
+        torch.set_autocast_enabled(DeviceType.CPU, false);
+        try {
+            return op.get();
+        } finally {
+            torch.set_autocast_enabled(DeviceType.CPU, true);
+        }
     }
 
     public static void clearCache() {

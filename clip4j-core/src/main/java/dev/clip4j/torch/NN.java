@@ -1,5 +1,6 @@
 package dev.clip4j.torch;
 
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -51,18 +52,18 @@ public final class NN {
         return torch.cross_entropy(logits, targets);
     }
 
-    /** CLIP's QuickGELU: {@code x * sigmoid(1.702 * x)}. */
-    public static Tensor quickGelu(Tensor x) {
-        return x.mul(x.mul(new Scalar(1.702)).sigmoid());
+    /** {@code x * sigmoid(x)}, one fused kernel forward and backward. */
+    public static Tensor silu(Tensor x) {
+        return torch.silu(x);
     }
 
     public static Tensor embedding(Tensor weight, Tensor ids) {
         return torch.embedding(weight, ids);
     }
 
-    /** Fused attention (q, k, v as [B, H, L, d]); {@code mask} is additive or null. */
-    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask) {
-        return torch.scaled_dot_product_attention(q, k, v, opt(mask), 0.0, false, null, false);
+    /** Fused attention (q, k, v as [B, H, L, d]) with the given score scale; {@code mask} is additive or null. */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+        return torch.scaled_dot_product_attention(q, k, v, opt(mask), 0.0, false, new DoubleOptional(scale), false);
     }
 
     /** L2 normalisation along the last dimension, as {@code x / x.norm(dim=-1, keepdim=True)} in CLIP. */

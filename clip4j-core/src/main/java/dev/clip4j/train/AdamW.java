@@ -65,7 +65,7 @@ public final class AdamW {
                     if (p.weightDecay() != 0) p.value().mul_(new Scalar(1 - lr * p.weightDecay()));
                     p.expAvg().mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
                     p.expAvgSq().mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
-                    Tensor denom = p.expAvgSq().sqrt().div(new Scalar(bc2Sqrt)).add_(new Scalar(eps));
+                    Tensor denom = p.expAvgSq().sqrt().div_(new Scalar(bc2Sqrt)).add_(new Scalar(eps)); // one temporary
                     p.value().addcdiv_(p.expAvg(), denom, new Scalar(-stepSize));
                 }
             });

@@ -24,6 +24,23 @@ class ClipModelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"vit", "resnet"})
     void safetensorsWeightsReproduceReferenceOutputs(String tower) {
+        assertReproducesReference(tower);
+    }
+
+    /** Both attention kernels (the fused default runs with scale 1 on a pre-scaled q) give the reference outputs. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void eitherAttentionKernelReproducesReferenceOutputs(boolean fused) {
+        AttentionKernel.useFused(fused, fused, false);
+        try {
+            assertReproducesReference("vit");
+            assertReproducesReference("resnet");
+        } finally {
+            AttentionKernel.useFused(true, true, false);
+        }
+    }
+
+    private static void assertReproducesReference(String tower) {
         ClipModel model = load(tower);
         Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
         Map<String, Tensor> out = Fixtures.tensors(tower + "/outputs.safetensors");
