@@ -1,6 +1,6 @@
 """One CLIP training step (symmetric InfoNCE, AdamW, global-norm clipping, logit-scale clamp) on synthetic batches,
 for a tiny-vit-sized CLIP written like OpenAI's clip/model.py, timed like bench/TrainStepBench.java.
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch_train.py --precision fp32|autocast [--steps 20]"""
+Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch_train.py --precision fp32|autocast [--steps 20] [--foreach]"""
 import argparse, json, math, resource, statistics, time
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precision", default="fp32", choices=["fp32", "autocast"])
+    ap.add_argument("--foreach", action="store_true", help="multi-tensor AdamW (torch.optim's foreach=True)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -48,7 +49,7 @@ def main():
     ids = {id(p) for p in decay}
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.2},
                              {"params": [p for p in params if id(p) not in ids], "weight_decay": 0.0}],
-                            lr=1e-3, betas=(0.9, 0.98), eps=1e-6)
+                            lr=1e-3, betas=(0.9, 0.98), eps=1e-6, foreach=a.foreach)
     images = torch.randn(a.batch, 3, 32, 32)
     tokens = torch.randint(1, 49000, (a.batch, 14))
     tokens[:, 0] = 49406
@@ -70,7 +71,7 @@ def main():
             logit_scale.clamp_(0, math.log(100))
         if step >= 3:
             rates.append(a.batch / (time.perf_counter() - t0))
-    print(json.dumps({"peer": "pytorch " + torch.__version__, "what": "train step tiny-vit", "precision": a.precision,
+    print(json.dumps({"peer": "pytorch " + torch.__version__, "what": "train step tiny-vit", "precision": a.precision, "foreach": a.foreach,
                       "batch": a.batch, "threads": torch.get_num_threads(), "steps": a.steps,
                       "samples_per_sec_median": round(statistics.median(rates), 1), "samples_per_sec_best": round(max(rates), 1),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))

@@ -28,10 +28,27 @@ imgs=$(ls testdata/reference/preprocess/*.png)
 $PY bench/python_preprocess.py $imgs
 java -XX:+UseParallelGC -cp "$CP" bench/PreprocessBench.java $imgs
 
+MALLOC="MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824"  # as ./clip4j sets
 echo "## ViT-B/32 image tower"
 for batch in 1 16; do
   for p in fp32 bf16; do ./clip4j bench --arch ViT-B-32 --batch $batch --runs "$RUNS" --threads "$THREADS" --precision $p; done
   for p in bf16 autocast; do $PY bench/pytorch_vit.py --batch $batch --runs "$RUNS" --threads "$THREADS" --precision $p; done
+  # PyTorch's fastest mode again with ./clip4j's allocator settings
+  env $MALLOC $PY bench/pytorch_vit.py --batch $batch --runs "$RUNS" --threads "$THREADS" --precision bf16
   # Debian's fp32 PyTorch is very slow here (reference BLAS): fewer runs.
   $PY bench/pytorch_vit.py --batch $batch --runs 3 --threads "$THREADS" --precision fp32
 done
+
+echo "## training step (tiny-vit recipe, batch 256, synthetic batches)"
+# clip4j runs with the allocator settings of ./clip4j; PyTorch runs with its defaults, with the same allocator
+# settings, and with the multi-tensor AdamW, so the ratio is taken against its fastest configuration. Rounds
+# alternate the peers so that the shared VM's slow phases hit both.
+for round in $(seq "${TRAIN_ROUNDS:-3}"); do
+  env $MALLOC java -XX:+UseParallelGC -cp "$CP" bench/TrainStepBench.java bf16 20
+  $PY bench/pytorch_train.py --precision autocast
+  env $MALLOC $PY bench/pytorch_train.py --precision autocast
+  env $MALLOC $PY bench/pytorch_train.py --precision autocast --foreach
+done
+env $MALLOC java -XX:+UseParallelGC -cp "$CP" bench/TrainStepBench.java fp32 20
+# Debian's fp32 PyTorch uses a slow BLAS here: fewer steps.
+env $MALLOC $PY bench/pytorch_train.py --precision fp32 --steps 5

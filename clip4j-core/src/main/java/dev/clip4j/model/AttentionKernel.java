@@ -30,8 +30,10 @@ final class AttentionKernel {
         DType type = Tensors.dtype(q);
         if (type == DType.F32 && fusedFp32) return NN.scaledDotProductAttention(q, k, v, mask, 1.0);
         if (type == DType.BF16 && fusedAutocast && Autocast.active()) {
-            return Autocast.suspended(() -> NN.scaledDotProductAttention(Tensors.to(q, DType.F32),
-                    Tensors.to(k, DType.F32), Tensors.to(v, DType.F32), mask == null ? null : Tensors.to(mask, DType.F32), 1.0));
+            Tensor mask32 = mask == null ? null : Tensors.to(mask, DType.F32);
+            Tensor out = Autocast.suspended(() -> NN.scaledDotProductAttention(Tensors.to(q, DType.F32),
+                    Tensors.to(k, DType.F32), Tensors.to(v, DType.F32), mask32, 1.0));
+            return Tensors.to(out, DType.BF16);
         }
         if (type == DType.BF16 && fusedBf16) return NN.scaledDotProductAttention(q, k, v, mask, 1.0);
         Tensor scores = q.matmul(k.transpose(-2, -1));

@@ -3,6 +3,7 @@ package dev.clip4j.model;
 import dev.clip4j.Fixtures;
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.image.ClipPreprocessor;
+import dev.clip4j.torch.Autocast;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Tensors;
@@ -50,5 +51,29 @@ class Bf16Test {
             assertThat(minCosine(bf16.encodeText(in.get("text")), fp32.encodeText(in.get("text"))))
                     .as("%s text", tower).isGreaterThanOrEqualTo(0.999);
         });
+    }
+
+    /** Under bf16 autocast (the training mode), with either attention kernel, features stay within cosine 0.999. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void autocastFeaturesTrackFloat32(boolean fusedAttention) {
+        AttentionKernel.useFused(true, fusedAttention, false);
+        try {
+            for (String tower : List.of("vit", "resnet")) {
+                ClipModel model = ClipCheckpoint.loadModel(Fixtures.path(tower + "/weights.safetensors"));
+                var in = Fixtures.tensors(tower + "/inputs.safetensors");
+                Grad.noGrad(() -> {
+                    Tensor image32 = model.encodeImage(in.get("images")), text32 = model.encodeText(in.get("text"));
+                    try (Autocast ac = Autocast.bf16()) {
+                        assertThat(minCosine(model.encodeImage(in.get("images")), image32)).as("%s image", tower)
+                                .isGreaterThanOrEqualTo(0.999);
+                        assertThat(minCosine(model.encodeText(in.get("text")), text32)).as("%s text", tower)
+                                .isGreaterThanOrEqualTo(0.999);
+                    }
+                });
+            }
+        } finally {
+            AttentionKernel.useFused(true, true, false);
+        }
     }
 }
