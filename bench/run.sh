@@ -48,6 +48,8 @@ for round in $(seq "${TRAIN_ROUNDS:-3}"); do
   $PY bench/pytorch_train.py --precision autocast
   env $MALLOC $PY bench/pytorch_train.py --precision autocast
   env $MALLOC $PY bench/pytorch_train.py --precision autocast --foreach
+  # not the target's peer: PyTorch running clip4j's graph, to show what a hand-rewritten model gets
+  env $MALLOC $PY bench/pytorch_train.py --precision autocast --clip4j-graph
 done
 env $MALLOC java -XX:+UseParallelGC -cp "$CP" bench/TrainStepBench.java fp32 20
 # Debian's fp32 PyTorch uses a slow BLAS here: fewer steps.

@@ -6,8 +6,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code clip4j} command line. Errors are one line on stderr and a non-zero exit code, never a stack trace. */
+// INHERIT: every subcommand gets --help and --version too.
 @Command(name = "clip4j", mixinStandardHelpOptions = true, version = "clip4j 0.1.0",
-        description = "CLIP vision-language models on the JVM (libtorch).",
+        scope = CommandLine.ScopeType.INHERIT, description = "CLIP vision-language models on the JVM (libtorch).",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class,
                 TrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class})
 public final class Main implements Runnable {

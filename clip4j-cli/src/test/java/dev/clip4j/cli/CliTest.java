@@ -40,6 +40,17 @@ class CliTest {
     }
 
     @Test
+    void everyCommandHasHelp() {
+        for (String[] cmd : new String[][] {{"train"}, {"quickstart"}, {"eval", "zero-shot"}, {"wise-ft"}, {"embed"}}) {
+            String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 1);
+            args[cmd.length] = "--help";
+            Result r = run(args);
+            assertThat(r.code()).as(String.join(" ", args)).isZero();
+            assertThat(r.out()).as(String.join(" ", args)).startsWith("Usage: clip4j " + String.join(" ", cmd));
+        }
+    }
+
+    @Test
     void tokenizePrintsOneJsonArrayPerText() throws Exception {
         Path input = tmp.resolve("texts.json");
         Files.writeString(input, "[\"a diagram\", \"a dog\"]");
