@@ -22,23 +22,13 @@ final class Transformer extends Module {
     }
 
     /**
-     * Each block runs in its own memory scope, so a block's intermediates are released when it ends (autograd
-     * keeps what backward needs by its own references); without this a forward holds every layer's intermediates.
-     */
-    Tensor forward(Tensor x, Tensor mask) {
-        for (ResidualAttentionBlock b : blocks) {
-            try (Scope scope = Scope.open()) {
-                x = scope.keep(b.forward(x, mask));
-            }
-        }
-        return x;
-    }
-
-    /**
-     * The output at one position per sequence ({@code rows}: [B] int64), as {@code forward(x, mask)[b, rows[b]]}.
+     * The output at one position per sequence ({@code rows}: [B] int64): every block run on every position, then
+     * {@code x[b, rows[b]]}.
      * CLIP's towers pool a single token (class token, end-of-text token), so the last block only needs that
      * token's query, attention output and MLP: the other positions enter only as keys and values. That is the
      * same arithmetic for the kept rows and saves most of the last block (a quarter of a 4-layer tower).
+     * Each block runs in its own memory scope, so a block's intermediates are released when it ends (autograd
+     * keeps what backward needs by its own references); without this a forward holds every layer's intermediates.
      */
     Tensor forwardAt(Tensor x, Tensor mask, Tensor rows) {
         for (int i = 0; i < blocks.size(); i++) {
