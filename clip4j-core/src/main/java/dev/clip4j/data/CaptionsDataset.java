@@ -2,7 +2,6 @@ package dev.clip4j.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.clip4j.image.ImageDecoder;
 import dev.clip4j.image.RasterImage;
 
 import java.io.IOException;
@@ -20,8 +19,9 @@ import java.util.SplittableRandom;
  */
 public final class CaptionsDataset implements ImageTextDataset {
     private final String name;
-    private final List<Path> images = new ArrayList<>();
+    private final List<Path> paths = new ArrayList<>();
     private final List<String> captions = new ArrayList<>();
+    private final DecodedImages images;
 
     public CaptionsDataset(Path file) {
         this.name = file.getFileName().toString();
@@ -64,10 +64,11 @@ public final class CaptionsDataset implements ImageTextDataset {
             }
             Path p = base.resolve(image);
             if (!Files.isRegularFile(p)) throw new DatasetException(where + ": image " + p + " does not exist");
-            images.add(p);
+            paths.add(p);
             captions.add(caption);
         }
-        if (images.isEmpty()) throw new DatasetException(file + ": no image-caption rows");
+        if (paths.isEmpty()) throw new DatasetException(file + ": no image-caption rows");
+        images = new DecodedImages(paths);
     }
 
     private static String unquote(String s) {
@@ -86,7 +87,7 @@ public final class CaptionsDataset implements ImageTextDataset {
 
     @Override
     public RasterImage image(int index) {
-        return ImageDecoder.read(images.get(index));
+        return images.get(index);
     }
 
     @Override

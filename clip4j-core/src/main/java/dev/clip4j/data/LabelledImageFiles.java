@@ -1,21 +1,20 @@
 package dev.clip4j.data;
 
-import dev.clip4j.image.ImageDecoder;
 import dev.clip4j.image.RasterImage;
 
 import java.nio.file.Path;
 import java.util.List;
 
-/** Class-labelled image files decoded on demand (class folders, emoji art). */
+/** Class-labelled image files decoded on first use (class folders, emoji art). */
 abstract class LabelledImageFiles extends ClassLabelledDataset {
     private final String name;
-    private final List<Path> files;
+    private final DecodedImages images;
     private final List<Integer> labels;
 
     LabelledImageFiles(String name, List<List<String>> classes, List<Path> files, List<Integer> labels) {
         super(classes);
         this.name = name;
-        this.files = files;
+        this.images = new DecodedImages(files);
         this.labels = labels;
     }
 
@@ -26,12 +25,12 @@ abstract class LabelledImageFiles extends ClassLabelledDataset {
 
     @Override
     public int size() {
-        return files.size();
+        return images.size();
     }
 
     @Override
     public RasterImage image(int index) {
-        return ImageDecoder.read(files.get(index));
+        return images.get(index);
     }
 
     @Override
