@@ -42,9 +42,13 @@ final class MultiheadAttention extends Module {
     Tensor forwardAt(Tensor x, Tensor mask, Tensor rows) {
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
-        Tensor qkv = inProjection(x); // [B, L, 3W]
-        Tensor q = gather(qkv.narrow(2, 0, width), rows).reshape(b, heads, 1, d);
-        Tensor kv = qkv.narrow(2, width, 2L * width).reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
+        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        Scalar scale = new Scalar(1.0 / Math.sqrt(d));
+        // q only for the kept rows; k and v for every position
+        Tensor q = NN.linear(gather(x, rows), w.narrow(0, 0, width).mul(scale), bias.narrow(0, 0, width).mul(scale))
+                .reshape(b, heads, 1, d);
+        Tensor kv = NN.linear(x, w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width))
+                .reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
         Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
         Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask); // [B, H, 1, d]
         return NN.linear(out.reshape(b, width), p("out_proj.weight"), p("out_proj.bias"));
