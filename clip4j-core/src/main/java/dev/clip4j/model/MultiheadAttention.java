@@ -30,7 +30,7 @@ final class MultiheadAttention extends Module {
         int d = width / heads;
         Tensor qkv = inProjection(x).reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
         Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
-        Tensor out = AttentionKernel.attend(q, k, v, mask);                     // [B, H, L, d]
+        Tensor out = AttentionKernel.attend(q, k, v, mask); // [B, H, L, d]
         out = out.transpose(1, 2).reshape(b, l, width);
         return NN.linear(out, p("out_proj.weight"), p("out_proj.bias"));
     }
@@ -43,10 +43,8 @@ final class MultiheadAttention extends Module {
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
         Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
-        Scalar scale = new Scalar(1.0 / Math.sqrt(d));
         // q only for the kept rows; k and v for every position
-        Tensor q = NN.linear(gather(x, rows), w.narrow(0, 0, width).mul(scale), bias.narrow(0, 0, width).mul(scale))
-                .reshape(b, heads, 1, d);
+        Tensor q = NN.linear(gather(x, rows), scaledQueryRows(w), scaledQueryRows(bias)).reshape(b, heads, 1, d);
         Tensor kv = NN.linear(x, w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width))
                 .reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
         Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
@@ -54,17 +52,21 @@ final class MultiheadAttention extends Module {
         return NN.linear(out.reshape(b, width), p("out_proj.weight"), p("out_proj.bias"));
     }
 
-    /**
-     * The packed q/k/v projection with q already divided by sqrt(head_dim): the division is folded into the
-     * small weight and bias rows of q instead of a pass over the activations (and its backward). For CLIP's
-     * head width 64 the divisor is 8, a power of two, so this is bit-identical to dividing q afterwards.
-     */
+    /** The packed q/k/v projection, q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}). */
     private Tensor inProjection(Tensor x) {
-        Scalar scale = new Scalar(1.0 / Math.sqrt((double) width / heads));
         Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
-        w = Tensors.cat(0, w.narrow(0, 0, width).mul(scale), w.narrow(0, width, 2L * width));
-        bias = Tensors.cat(0, bias.narrow(0, 0, width).mul(scale), bias.narrow(0, width, 2L * width));
+        w = Tensors.cat(0, scaledQueryRows(w), w.narrow(0, width, 2L * width));
+        bias = Tensors.cat(0, scaledQueryRows(bias), bias.narrow(0, width, 2L * width));
         return NN.linear(x, w, bias);
+    }
+
+    /**
+     * The q rows of a packed in_proj weight or bias divided by sqrt(head_dim): the division is folded into these
+     * small rows instead of a pass over the activations (and its backward). For CLIP's head width 64 the divisor
+     * is 8, a power of two, so this is bit-identical to dividing q afterwards.
+     */
+    private Tensor scaledQueryRows(Tensor packed) {
+        return packed.narrow(0, 0, width).mul(new Scalar(1.0 / Math.sqrt((double) width / heads)));
     }
 
     /** {@code x[b, rows[b]]} for x [B, L, C]: [B, C]. */

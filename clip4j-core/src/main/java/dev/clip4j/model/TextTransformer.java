@@ -12,7 +12,6 @@ import org.bytedeco.pytorch.Tensor;
  */
 final class TextTransformer extends Module {
     private final int contextLength;
-    private final int width;
     private final int vocabSize;
     private final Transformer transformer;
     private final LayerNorm lnFinal;
@@ -20,7 +19,6 @@ final class TextTransformer extends Module {
     TextTransformer(ParameterStore store, int contextLength, int vocabSize, int width, int layers, int heads, int embedDim) {
         super(store, "");
         this.contextLength = contextLength;
-        this.width = width;
         this.vocabSize = vocabSize;
         transformer = new Transformer(store, "transformer.", width, layers, heads);
         param("token_embedding.weight", Init.normal(0.02, vocabSize, width));
@@ -40,7 +38,7 @@ final class TextTransformer extends Module {
 
     /** text: [B, L] int64 token ids with L ≤ context length; returns [B, embed_dim]. */
     Tensor forward(Tensor text) {
-        long b = text.size(0), l = text.size(1);
+        long l = text.size(1);
         if (l > contextLength) {
             throw new IllegalArgumentException("token rows have " + l + " positions, the model's context length is " + contextLength);
         }
