@@ -7,7 +7,6 @@ import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
-import dev.clip4j.torch.TorchScript;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
@@ -58,7 +57,7 @@ public final class ClipCheckpoint {
             throw new CheckpointException(path + ": cannot read: " + e.getMessage());
         }
         if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
-            return TorchPickleReader.isTorchSaveZip(path) ? CheckpointFormat.TORCH_SAVE : CheckpointFormat.TORCHSCRIPT;
+            return TorchPickleReader.isTorchScriptZip(path) ? CheckpointFormat.TORCHSCRIPT : CheckpointFormat.TORCH_SAVE;
         }
         if (n == 9 && head[8] == '{') return CheckpointFormat.SAFETENSORS;
         throw new CheckpointException(path + ": not a recognised checkpoint (expected safetensors, a torch.save or "
@@ -87,12 +86,7 @@ public final class ClipCheckpoint {
                 else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
             }
             case TORCHSCRIPT -> {
-                try {
-                    weights = TorchScript.namedTensors(path);
-                } catch (RuntimeException e) {
-                    String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-                    throw new CheckpointException(path + ": cannot load TorchScript archive: " + msg, e);
-                }
+                weights = TorchScriptReader.namedTensors(path);
             }
             case TORCH_SAVE -> weights = TorchPickleReader.stateDict(path);
             default -> weights = Safetensors.read(path);

@@ -96,6 +96,11 @@ public final class Tensors {
         return t;
     }
 
+    /** An independent copy of the strided view of {@code storage} (the caller checks the view lies inside it). */
+    public static Tensor asStrided(Tensor storage, long[] size, long[] stride, long offset) {
+        return torch.as_strided(storage, size, stride, new org.bytedeco.pytorch.LongOptional(offset)).clone();
+    }
+
     /** The tensor's bytes (contiguous, little-endian), e.g. for writing safetensors. */
     public static byte[] toBytes(Tensor t) {
         Tensor c = t.contiguous();

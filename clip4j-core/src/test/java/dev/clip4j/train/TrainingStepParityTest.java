@@ -37,7 +37,10 @@ class TrainingStepParityTest {
     void lossAndGradientsMatchReference() throws IOException {
         double[] loss = new double[1];
         ClipModel model = stepForwardBackward(loss);
-        assertThat(loss[0]).isCloseTo(spec().get("loss").asDouble(), within(1e-6));
+        // 1e-6 relative: a float32 loss of ~2.8 has an ulp of 2.4e-7, and kernels that sum in another order (AVX2
+        // on AMD, AVX-512 or AMX on Intel) move it by a few ulps.
+        double expected = spec().get("loss").asDouble();
+        assertThat(loss[0]).isCloseTo(expected, within(1e-6 * Math.abs(expected)));
         Map<String, Tensor> grads = Fixtures.tensors("vit/grads.safetensors");
         assertThat(model.parameters().keySet()).containsExactlyInAnyOrderElementsOf(grads.keySet());
         model.parameters().forEach((name, p) -> Parity.assertClose("grad " + name, p.grad(), grads.get(name), 1e-4));

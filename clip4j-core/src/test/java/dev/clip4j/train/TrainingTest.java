@@ -36,7 +36,8 @@ class TrainingTest {
         ClipModel micro = ClipCheckpoint.loadModel(Fixtures.path("vit/weights.safetensors")).train(true);
         double lossFull = ContrastiveStep.run(full, images, text, 0, false);
         double lossMicro = ContrastiveStep.run(micro, images, text, 2, false);
-        assertThat(lossMicro).isCloseTo(lossFull, org.assertj.core.api.Assertions.within(1e-6));
+        // 1e-6 relative (a few float32 ulps): the micro-batch path sums the same terms in another order.
+        assertThat(lossMicro).isCloseTo(lossFull, org.assertj.core.api.Assertions.within(1e-6 * Math.abs(lossFull)));
         full.parameters().forEach((name, p) ->
                 Parity.assertClose("micro-batch grad " + name, micro.parameters().get(name).grad(), p.grad(), 1e-5));
     }
