@@ -91,6 +91,12 @@ public final class ClipCheckpoint {
             case TORCH_SAVE -> weights = TorchPickleReader.stateDict(path);
             default -> weights = Safetensors.read(path);
         }
+        if (hfConfig == null && format != CheckpointFormat.CLIP4J_DIR) {
+            // A weights file taken from a Hugging Face directory still has its config.json beside it: the
+            // activation check must not be skipped because the file was named directly.
+            Path beside = path.toAbsolutePath().getParent() == null ? null : path.toAbsolutePath().getParent().resolve("config.json");
+            if (beside != null && Files.isRegularFile(beside) && HuggingFaceClip.looksLikeHuggingFace(weights)) hfConfig = readJson(beside);
+        }
         if (HuggingFaceClip.looksLikeHuggingFace(weights)) {
             checkQuickGelu(hfConfig, path);
             weights = HuggingFaceClip.toOpenAi(weights, path.toString());
@@ -125,7 +131,7 @@ public final class ClipCheckpoint {
         try {
             return new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new CheckpointException(file + ": not valid JSON: " + e.getMessage());
+            throw new CheckpointException(file + ": not valid JSON: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
         }
     }
 

@@ -28,7 +28,9 @@ import java.util.Map;
  * 2 GB). Every offset is checked against the file before any byte is read.
  */
 public final class Safetensors {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // A header naming a tensor twice is refused by the parser (the format forbids it; the last one would win).
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final long MAX_HEADER = 100L << 20;
 
     private Safetensors() {}
@@ -65,7 +67,8 @@ public final class Safetensors {
         try {
             root = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new CheckpointException(file + ": safetensors header is not valid JSON: " + e.getMessage());
+            throw new CheckpointException(file + ": safetensors header is not valid JSON: "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
         }
         if (root == null || !root.isObject()) throw new CheckpointException(file + ": safetensors header is not a JSON object");
         long dataStart = 8 + headerLen;
@@ -82,7 +85,22 @@ public final class Safetensors {
             }
             entries.add(parseEntry(file, name, v, dataSize));
         }
+        checkNoOverlap(file, entries);
         return new Header(entries, metadata, dataStart);
+    }
+
+    /** Two tensors may not share bytes (forbidden by the format; a writer that does it is broken or hostile). */
+    private static void checkNoOverlap(Path file, List<Entry> entries) {
+        List<Entry> byStart = new ArrayList<>(entries);
+        byStart.removeIf(e -> e.begin() == e.end());
+        byStart.sort(java.util.Comparator.comparingLong(Entry::begin));
+        for (int i = 1; i < byStart.size(); i++) {
+            Entry a = byStart.get(i - 1), b = byStart.get(i);
+            if (b.begin() < a.end()) {
+                throw new CheckpointException(file + ": tensors '" + a.name() + "' and '" + b.name()
+                        + "' overlap in the file (bytes " + b.begin() + ".." + Math.min(a.end(), b.end()) + ")");
+            }
+        }
     }
 
     private static Entry parseEntry(Path file, String name, JsonNode v, long dataSize) {

@@ -1,13 +1,21 @@
 package dev.clip4j.image;
 
+import dev.clip4j.io.InputLimits;
+
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,19 +28,68 @@ public final class ImageDecoder {
     private ImageDecoder() {}
 
     public static RasterImage read(Path file) {
-        BufferedImage img;
-        try (InputStream in = Files.newInputStream(file)) {
-            img = ImageIO.read(in);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new ImageException(file + ": no such file");
-        } catch (IOException | RuntimeException e) {
-            throw new ImageException(file + ": cannot decode image: " + e.getMessage());
+        } catch (IOException e) {
+            throw new ImageException(file + ": cannot read: " + e.getMessage());
+        } catch (OutOfMemoryError e) {
+            throw new ImageException(file + ": file too large to read into the Java heap");
         }
-        if (img == null) throw new ImageException(file + ": not an image in a supported format (PNG, JPEG, BMP, GIF)");
+        return decode(bytes, file.toString());
+    }
+
+    /**
+     * Decodes an encoded image (PNG, JPEG, BMP, GIF). Its pixel count is read from the header and checked against
+     * {@link InputLimits#MAX_IMAGE_PIXELS} before any pixel memory is taken (PIL's DecompressionBombError), and a
+     * truncated file is an error, as PIL's "image file is truncated" (ImageIO would fill the rest with grey).
+     *
+     * @param name what the error messages call the image (its path, or an upload's name)
+     */
+    public static RasterImage decode(byte[] bytes, String name) {
+        BufferedImage img;
+        // An in-memory stream: ImageIO.createImageInputStream would spool to a temporary file by default.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new ImageException(name + ": not an image in a supported format (PNG, JPEG, BMP, GIF)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0), h = reader.getHeight(0), max = InputLimits.MAX_IMAGE_PIXELS.get();
+                if (w <= 0 || h <= 0) throw new ImageException(name + ": image has no pixels");
+                if (w * h > max) {
+                    throw new ImageException(name + ": " + w + "x" + h + " = " + w * h + " pixels is over the image limit of "
+                            + max + " (" + InputLimits.MAX_IMAGE_PIXELS.hint() + ")");
+                }
+                List<String> truncated = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> {
+                    if (warning != null && warning.toLowerCase(java.util.Locale.ROOT).contains("premature end")) truncated.add(warning);
+                });
+                img = reader.read(0);
+                if (!truncated.isEmpty()) throw new ImageException(name + ": image file is truncated (" + truncated.get(0) + ")");
+            } finally {
+                reader.dispose();
+            }
+        } catch (ImageException e) {
+            throw e;
+        } catch (OutOfMemoryError e) {
+            throw new ImageException(name + ": image too large to decode in the Java heap (raise -Xmx in CLIP4J_JAVA_OPTS)");
+        } catch (IOException | RuntimeException e) {
+            String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            if (e instanceof javax.imageio.IIOException || e instanceof java.io.EOFException || m.contains("EOF")) {
+                throw new ImageException(name + ": cannot decode image (truncated or corrupt): " + m);
+            }
+            throw new ImageException(name + ": cannot decode image: " + m);
+        }
+        if (img == null) throw new ImageException(name + ": not an image in a supported format (PNG, JPEG, BMP, GIF)");
         try {
             return fromBufferedImage(img);
         } catch (IllegalArgumentException e) {
-            throw new ImageException(file + ": " + e.getMessage());
+            throw new ImageException(name + ": " + e.getMessage());
         }
     }
 

@@ -95,6 +95,16 @@ public final class ParameterStore {
                     throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' has shape "
                             + Arrays.toString(got) + ", the model expects " + Arrays.toString(want));
                 }
+                if (Tensors.dtype(e.getValue()).isFloatingPoint()) {
+                    DType d = Tensors.dtype(src);
+                    if (!d.isFloatingPoint()) {
+                        throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' is " + d.safetensorsName
+                                + "; CLIP weights must be floating point (F32, F16, BF16)");
+                    }
+                    if (!Tensors.allFinite(src)) {
+                        throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' holds NaN or infinite values");
+                    }
+                }
                 e.getValue().copy_(src);
             }
         });

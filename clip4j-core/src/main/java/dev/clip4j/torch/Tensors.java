@@ -96,6 +96,14 @@ public final class Tensors {
         return t;
     }
 
+    /** Whether every element is finite (no NaN, no ±Inf); integer tensors always are. */
+    public static boolean allFinite(Tensor t) {
+        if (!dtype(t).isFloatingPoint() || t.numel() == 0) return true;
+        try (Scope scope = Scope.open()) {
+            return torch.all(torch.isfinite(t)).item_bool();
+        }
+    }
+
     /** An independent copy of the strided view of {@code storage} (the caller checks the view lies inside it). */
     public static Tensor asStrided(Tensor storage, long[] size, long[] stride, long offset) {
         return torch.as_strided(storage, size, stride, new org.bytedeco.pytorch.LongOptional(offset)).clone();

@@ -85,7 +85,7 @@ class ClipCheckpointTest {
     }
 
     /** The inverse of the converter, written independently from Hugging Face's naming. */
-    private static Map<String, Tensor> toHuggingFace(Map<String, Tensor> sd) {
+    static Map<String, Tensor> toHuggingFace(Map<String, Tensor> sd) {
         Map<String, Tensor> hf = new LinkedHashMap<>();
         sd.forEach((k, v) -> {
             if (k.contains("in_proj_")) {

@@ -1,0 +1,179 @@
+package dev.clip4j.checkpoint;
+
+import dev.clip4j.Fixtures;
+import dev.clip4j.hostile.ChildJvm;
+import dev.clip4j.hostile.CraftedTorchScript;
+import dev.clip4j.hostile.LoadProbe;
+import dev.clip4j.hostile.PickleWriter;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Crafted checkpoints: nothing runs, nothing unbounded is allocated, every refusal names the file and the fault. */
+class HostileCheckpointTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void torchScriptSetstateNeverRuns() throws IOException {
+        Path target = tmp.resolve("victim.sh");
+        Path evil = tmp.resolve("ViT-B-32.pt");
+        CraftedTorchScript.write(Fixtures.path("vit/model_jit.pt"), evil, target);
+        assertThat(ClipCheckpoint.detect(evil)).isEqualTo(CheckpointFormat.TORCHSCRIPT);
+        // Weights only: the archive loads as the CLIP model it carries, and its __setstate__ never runs.
+        ClipModel model = ClipCheckpoint.loadModel(evil);
+        assertThat(target).doesNotExist();
+        ClipCheckpointTest.assertReproducesOutputs(model, "vit");
+        // The same with a file already there: it is not touched.
+        Files.writeString(target, "echo hello\n");
+        ClipCheckpoint.loadModel(evil);
+        assertThat(Files.readString(target)).isEqualTo("echo hello\n");
+    }
+
+    @Test
+    void instOpcodeCannotNameAGlobal() throws IOException {
+        // {'x': os.system('echo pwned')} through INST, which razorvine would otherwise turn into an object
+        byte[] pkl = new PickleWriter().op('}').str("x").op('(').str("echo pwned").inst("os", "system").op('s').end();
+        Path f = tmp.resolve("inst.pt");
+        PickleWriter.torchSaveZip(f, pkl, Map.of(), false);
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("inst.pt").hasMessageContaining("'os.system'");
+    }
+
+    @Test
+    void storageLargerThanItsRecordIsRefusedBeforeAllocating() throws IOException {
+        // 400M floats (1.6 GB) declared, 4 bytes stored
+        byte[] pkl = new PickleWriter().op('}').str("w").floatTensor("0", 400_000_000L, 0, new long[] {400_000_000L}, new long[] {1})
+                .op('s').end();
+        Path f = tmp.resolve("big.pt");
+        PickleWriter.torchSaveZip(f, pkl, Map.of("0", new byte[4]), false);
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("big.pt").hasMessageContaining("archive/data/0").hasMessageContaining("declares 1600000000 bytes");
+    }
+
+    @Test
+    void viewOutsideItsStorageIsRefused() throws IOException {
+        // 4 floats stored; a [4] view with stride 1000 would read far past them
+        byte[] pkl = new PickleWriter().op('}').str("w").floatTensor("0", 4, 0, new long[] {4}, new long[] {1000}).op('s').end();
+        Path f = tmp.resolve("strided.pt");
+        PickleWriter.torchSaveZip(f, pkl, Map.of("0", new byte[16]), false);
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("strided.pt").hasMessageContaining("reaches element 3000 of a storage of 4");
+    }
+
+    @Test
+    void lengthPrefixedOpcodeCannotClaimMoreThanThePickle() throws IOException {
+        byte[] pkl = new PickleWriter().op('}').str("w").lyingStr(Integer.MAX_VALUE).op('s').end();
+        Path f = tmp.resolve("claims.pt");
+        PickleWriter.torchSaveZip(f, pkl, Map.of(), false);
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("claims.pt").hasMessageContaining("malformed pickle").hasMessageContaining("claims 2147483647 bytes");
+    }
+
+    @Test
+    void malformedPickleIsACleanError() throws IOException {
+        // REDUCE on a string: razorvine would throw ClassCastException
+        byte[] pkl = new PickleWriter().str("a").op(')').op('R').end();
+        Path f = tmp.resolve("garbage.pt");
+        PickleWriter.torchSaveZip(f, pkl, Map.of(), false);
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("garbage.pt").hasMessageContaining("malformed pickle");
+    }
+
+    /** A 300 MB record of zeros deflates to ~300 KB: refused at the inflation limit, in a 512 MB child JVM. */
+    @Test
+    void zipBombIsRefusedWithBoundedMemory() throws Exception {
+        long numel = 75_000_000L;
+        byte[] pkl = new PickleWriter().op('}').str("w").floatTensor("0", numel, 0, new long[] {numel}, new long[] {1}).op('s').end();
+        Path f = tmp.resolve("bomb.pt");
+        PickleWriter.torchSaveZip(f, pkl, Map.of("0", new byte[(int) (numel * 4)]), true);
+        assertThat(Files.size(f)).isLessThan(2L << 20);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "checkpoint", f.toString());
+        assertThat(r.exit()).as(r.output()).isZero();
+        assertThat(r.output()).contains("refused: ").contains("bomb.pt").contains("clip4j.limits.maxInflatedBytes");
+        assertThat(peakRssMb(r.output())).as(r.output()).isLessThan(1024);
+    }
+
+    @Test
+    void nanWeightIsAnErrorNamingTheTensor() throws IOException {
+        Map<String, Tensor> sd = new LinkedHashMap<>(Safetensors.read(Fixtures.path("vit/weights.safetensors")));
+        Tensor w = sd.get("visual.conv1.weight").clone();
+        w.view(-1).narrow(0, 5, 1).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+        sd.put("visual.conv1.weight", w);
+        Path f = tmp.resolve("nan.safetensors");
+        Safetensors.write(f, sd, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("nan.safetensors").hasMessageContaining("'visual.conv1.weight'").hasMessageContaining("NaN");
+    }
+
+    @Test
+    void integerWeightIsAnErrorNamingTheTensor() throws IOException {
+        Map<String, Tensor> sd = new LinkedHashMap<>(Safetensors.read(Fixtures.path("vit/weights.safetensors")));
+        sd.put("ln_final.weight", Tensors.to(sd.get("ln_final.weight"), DType.I8));
+        Path f = tmp.resolve("i8.safetensors");
+        Safetensors.write(f, sd, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("i8.safetensors").hasMessageContaining("'ln_final.weight' is I8");
+    }
+
+    @Test
+    void overlappingSafetensorsRangesAreRefused() throws IOException {
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+        Path f = tmp.resolve("overlap.safetensors");
+        writeRawSafetensors(f, header, 12);
+        assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("overlap.safetensors").hasMessageContaining("'a' and 'b' overlap");
+    }
+
+    @Test
+    void duplicatedSafetensorsKeyIsRefused() throws IOException {
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+        Path f = tmp.resolve("dup.safetensors");
+        writeRawSafetensors(f, header, 8);
+        assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("dup.safetensors").hasMessageContaining("Duplicate field 'a'");
+    }
+
+    @Test
+    void huggingFaceActivationIsCheckedWhenTheWeightsFileIsNamedDirectly() throws IOException {
+        Path dir = tmp.resolve("hf");
+        Files.createDirectories(dir);
+        Safetensors.write(dir.resolve("model.safetensors"),
+                ClipCheckpointTest.toHuggingFace(Safetensors.read(Fixtures.path("vit/weights.safetensors"))), Map.of());
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"clip\", \"text_config\": {\"num_attention_heads\": 1,"
+                + " \"hidden_act\": \"gelu\"}, \"vision_config\": {\"num_attention_heads\": 2, \"hidden_act\": \"gelu\"}}");
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(dir.resolve("model.safetensors"))).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("hidden_act is 'gelu'");
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(dir)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("hidden_act is 'gelu'");
+    }
+
+    static long peakRssMb(String out) {
+        return Long.parseLong(out.replaceAll("(?s).*peak_rss_mb (-?\\d+).*", "$1"));
+    }
+
+    private static void writeRawSafetensors(Path f, String header, int dataBytes) throws IOException {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        Files.write(f, b.array());
+    }
+}
