@@ -1,0 +1,145 @@
+package dev.clip4j.image;
+
+import dev.clip4j.Fixtures;
+import dev.clip4j.hostile.ChildJvm;
+import dev.clip4j.hostile.LoadProbe;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32;
+import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Images that would take unbounded memory or decode silently wrong: each a one-line error naming the file. */
+class HostileImageTest {
+    @TempDir
+    Path tmp;
+
+    /** A real 25000×25000 PNG (1-bit, all black: ~80 KB) is refused from its header, in a 512 MB child JVM. */
+    @Test
+    void decompressionBombIsRefusedFromTheHeader() throws Exception {
+        Path f = tmp.resolve("bomb.png");
+        writePng(f, 25000, 25000, 1, 0, true);
+        assertThat(Files.size(f)).isLessThan(2L << 20);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "image", f.toString());
+        assertThat(r.exit()).as(r.output()).isZero();
+        assertThat(r.output()).contains("refused: ").contains("bomb.png").contains("25000x25000 = 625000000 pixels")
+                .contains("clip4j.limits.maxImagePixels");
+        assertThat(peakRssMb(r.output())).as(r.output()).isLessThan(1024);
+    }
+
+    /** A header-only PNG declaring 20000×20000 RGB (a few bytes) takes no pixel memory. */
+    @Test
+    void headerOnlyPngIsRefusedWithBoundedMemory() throws Exception {
+        Path f = tmp.resolve("header-only.png");
+        writePng(f, 20000, 20000, 8, 2, false);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "image", f.toString());
+        assertThat(r.exit()).as(r.output()).isZero();
+        assertThat(r.output()).contains("refused: ").contains("header-only.png").contains("over the image limit");
+        assertThat(peakRssMb(r.output())).as(r.output()).isLessThan(1024);
+    }
+
+    /** Under the pixel limit but over the heap (13000² RGB in 512 MB): a clean error, not an OutOfMemoryError. */
+    @Test
+    void imageLargerThanTheHeapIsACleanError() throws Exception {
+        Path f = tmp.resolve("heap.png");
+        writePng(f, 13000, 13000, 8, 2, false);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "image", f.toString());
+        assertThat(r.exit()).as(r.output()).isZero();
+        assertThat(r.output()).contains("refused: ").contains("heap.png");
+        assertThat(peakRssMb(r.output())).as(r.output()).isLessThan(1024);
+    }
+
+    @Test
+    void truncatedJpegIsAnError() throws IOException {
+        BufferedImage photo = ImageIO.read(Fixtures.path("preprocess/coffee.png").toFile());
+        BufferedImage rgb = new BufferedImage(photo.getWidth(), photo.getHeight(), BufferedImage.TYPE_3BYTE_BGR);
+        rgb.getGraphics().drawImage(photo, 0, 0, null);
+        ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+        ImageIO.write(rgb, "jpeg", jpeg);
+        byte[] whole = jpeg.toByteArray();
+        Path ok = tmp.resolve("whole.jpg"), cut = tmp.resolve("cut.jpg");
+        Files.write(ok, whole);
+        Files.write(cut, Arrays.copyOf(whole, whole.length / 2));
+        assertThat(ImageDecoder.read(ok).width()).isEqualTo(photo.getWidth());
+        assertThatThrownBy(() -> ImageDecoder.read(cut)).isInstanceOf(ImageException.class)
+                .hasMessageContaining("cut.jpg").hasMessageContaining("truncated");
+    }
+
+    @Test
+    void truncatedPngIsAnError() throws IOException {
+        byte[] whole = Files.readAllBytes(Fixtures.path("preprocess/coffee.png"));
+        Path cut = tmp.resolve("cut.png");
+        Files.write(cut, Arrays.copyOf(whole, whole.length / 2));
+        assertThatThrownBy(() -> ImageDecoder.read(cut)).isInstanceOf(ImageException.class)
+                .hasMessageContaining("cut.png").hasMessageContaining("truncated or corrupt");
+    }
+
+    @Test
+    void pixelLimitIsConfigurable() throws IOException {
+        Path f = tmp.resolve("small.png");
+        writePng(f, 64, 64, 8, 0, true);
+        String key = "clip4j.limits.maxImagePixels";
+        System.setProperty(key, "1000");
+        try {
+            assertThatThrownBy(() -> ImageDecoder.read(f)).isInstanceOf(ImageException.class)
+                    .hasMessageContaining("4096 pixels is over the image limit of 1000");
+        } finally {
+            System.clearProperty(key);
+        }
+        assertThat(ImageDecoder.read(f).width()).isEqualTo(64);
+    }
+
+    static long peakRssMb(String out) {
+        return Long.parseLong(out.replaceAll("(?s).*peak_rss_mb (-?\\d+).*", "$1"));
+    }
+
+    /** A PNG of zeros: {@code colorType} 0 = gray, 2 = RGB; without {@code pixels}, only the header (no IDAT). */
+    static void writePng(Path f, int w, int h, int bitDepth, int colorType, boolean pixels) throws IOException {
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(file);
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(ihdr);
+        d.writeInt(w);
+        d.writeInt(h);
+        d.write(new byte[] {(byte) bitDepth, (byte) colorType, 0, 0, 0});
+        chunk(out, "IHDR", ihdr.toByteArray());
+        if (pixels) {
+            int channels = colorType == 2 ? 3 : 1;
+            int rowBytes = 1 + (int) (((long) w * channels * bitDepth + 7) / 8);
+            ByteArrayOutputStream idat = new ByteArrayOutputStream();
+            try (DeflaterOutputStream z = new DeflaterOutputStream(idat, new Deflater(Deflater.BEST_COMPRESSION), 1 << 16)) {
+                byte[] row = new byte[rowBytes];
+                for (int y = 0; y < h; y++) z.write(row);
+            }
+            chunk(out, "IDAT", idat.toByteArray());
+        }
+        chunk(out, "IEND", new byte[0]);
+        Files.write(f, file.toByteArray());
+    }
+
+    private static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
+        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+        out.writeInt(data.length);
+        out.write(t);
+        out.write(data);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        out.writeInt((int) crc.getValue());
+    }
+}
