@@ -2,6 +2,8 @@ package dev.clip4j;
 
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.image.ClipPreprocessor;
+import dev.clip4j.io.InputLimits;
+import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.tokenizer.ClipTokenizer;
 import dev.clip4j.torch.DType;
@@ -26,6 +28,7 @@ import java.util.List;
  * }</pre>
  */
 public final class Clip {
+    private static final int IMAGES_PER_BATCH = 32;
     private final ClipModel model;
     private final ClipPreprocessor preprocess;
     private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
@@ -86,14 +89,26 @@ public final class Clip {
 
     /**
      * The seed demo: for each image, {@code softmax(logit_scale.exp() * cosine(image, label text))} over the labels.
+     * Labels are encoded in batches of {@link InputLimits#LABELS_PER_BATCH} and images in batches of 32, so memory
+     * stays bounded for thousands of labels or images (the result is the same as one batch).
      */
     public float[][] classify(List<Path> images, List<String> labels) {
+        // images first (a bad file is reported before any label work), each batch kept as its features only
+        List<float[]> image = new ArrayList<>();
+        for (int i = 0; i < images.size(); i += IMAGES_PER_BATCH) {
+            StopSignal.check();
+            image.addAll(List.of(encodeImages(images.subList(i, Math.min(images.size(), i + IMAGES_PER_BATCH)), false)));
+        }
+        int perBatch = InputLimits.LABELS_PER_BATCH.getInt();
+        List<float[]> text = new ArrayList<>();
+        for (int i = 0; i < labels.size(); i += perBatch) {
+            StopSignal.check();
+            text.addAll(List.of(encodeTexts(labels.subList(i, Math.min(labels.size(), i + perBatch)), false)));
+        }
+        if (image.isEmpty()) return new float[0][];
         try (Scope s = Scope.open()) {
-            return Grad.noGrad(() -> {
-                Tensor img = model.encodeImage(preprocess.batch(images));
-                Tensor txt = model.encodeText(tokens(labels));
-                return Tensors.toMatrix(NN.softmax(model.similarity(img, txt).perImage(), -1));
-            });
+            Tensor img = Tensors.fromRows(image.toArray(new float[0][])), txt = Tensors.fromRows(text.toArray(new float[0][]));
+            return Grad.noGrad(() -> Tensors.toMatrix(NN.softmax(model.similarity(img, txt).perImage(), -1)));
         }
     }
 

@@ -20,7 +20,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "ViT-B-32", description = "Architecture (default ${DEFAULT-VALUE}).")
     String arch;
 
-    @Option(names = "--batch", defaultValue = "16", description = "Images per forward (default ${DEFAULT-VALUE}).")
+    @Option(names = {"--batch-size", "--batch"}, defaultValue = "16", description = "Images per forward (default ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--runs", defaultValue = "10", description = "Timed runs after 2 warm-up runs (default ${DEFAULT-VALUE}).")
@@ -34,9 +34,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (batch < 1 || runs < 1) throw new UserError("--batch and --runs must be at least 1");
+        Options.batchSize(batch);
+        if (runs < 1 || runs > 100000) throw new UserError("--runs must be 1 to 100000, got " + runs);
         Precision p = Precision.parse(precision);
-        Torch.setThreads(threads);
+        Torch.setThreads(Options.threads(threads));
         Torch.manualSeed(0);
         ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
         if (p == Precision.BF16) model.toBf16();

@@ -27,10 +27,10 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--normalize", description = "L2-normalise the features.")
     boolean normalize;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (exact reference, default) or bf16.")
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (exact reference, default) or bf16 (weights converted to bfloat16).")
     String precision;
 
-    @Option(names = "--batch", defaultValue = "32", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
+    @Option(names = {"--batch-size", "--batch"}, defaultValue = "32", description = "Images or texts per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--output", description = "Write the JSON here (atomically) instead of stdout.")
@@ -39,14 +39,16 @@ final class EmbedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
-        if (batch < 1) throw new UserError("--batch must be at least 1");
+        Options.batchSize(batch);
         Clip clip = Clip.load(model, Precision.parse(precision));
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {
+            dev.clip4j.io.StopSignal.check();
             imageFeatures.addAll(List.of(clip.encodeImages(images.subList(i, Math.min(images.size(), i + batch)), normalize)));
         }
         List<float[]> textFeatures = new ArrayList<>();
         for (int i = 0; i < texts.size(); i += batch) {
+            dev.clip4j.io.StopSignal.check();
             textFeatures.addAll(List.of(clip.encodeTexts(texts.subList(i, Math.min(texts.size(), i + batch)), normalize)));
         }
         Map<String, Object> result = new LinkedHashMap<>();

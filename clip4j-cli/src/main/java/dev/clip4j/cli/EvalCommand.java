@@ -47,12 +47,13 @@ final class EvalCommand implements Runnable {
         @Option(names = "--confusion-png", description = "Write the confusion matrix as a PNG here.")
         Path confusionPng;
 
-        @Option(names = "--batch", defaultValue = "256") int batch;
+        @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
         @Option(names = "--threads", defaultValue = "0") int threads;
 
         @Override
         public Integer call() throws Exception {
-            Torch.setThreads(threads);
+            Torch.setThreads(Options.threads(threads));
+            Options.batchSize(batch);
             List<String> t = Prompts.TEMPLATES;
             if (templates != null) {
                 t = Files.readAllLines(templates).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
@@ -92,12 +93,13 @@ final class EvalCommand implements Runnable {
         @Option(names = "--output", description = "JSON report (recalls as r1/r5/r10 under image_to_text and text_to_image).")
         Path output;
 
-        @Option(names = "--batch", defaultValue = "256") int batch;
+        @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
         @Option(names = "--threads", defaultValue = "0") int threads;
 
         @Override
         public Integer call() throws Exception {
-            Torch.setThreads(threads);
+            Torch.setThreads(Options.threads(threads));
+            Options.batchSize(batch);
             dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ModelPaths.load(model).train(false),
                     Datasets.open(data), batch);
             Map<String, Object> out = new LinkedHashMap<>();
@@ -134,7 +136,9 @@ final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Torch.setThreads(threads);
+            Torch.setThreads(Options.threads(threads));
+            if (epochs < 1 || epochs > 1_000_000) throw new UserError("--epochs must be 1 to 1000000, got " + epochs);
+            if (Options.finite("--l2", l2) < 0) throw new UserError("--l2 must be 0 or more, got " + l2);
             dev.clip4j.eval.LinearProbe.Result r = dev.clip4j.eval.LinearProbe.evaluate(ModelPaths.load(model).train(false),
                     Datasets.open(trainData), Datasets.open(data), epochs, l2);
             Map<String, Object> out = new LinkedHashMap<>();

@@ -1,9 +1,11 @@
 package dev.clip4j.cli;
 
-import dev.clip4j.checkpoint.CheckpointException;
-import dev.clip4j.image.ImageException;
+import dev.clip4j.InputException;
+import dev.clip4j.io.StopSignal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+
+import java.io.PrintStream;
 
 /** The {@code clip4j} command line. Errors are one line on stderr and a non-zero exit code, never a stack trace. */
 // INHERIT: every subcommand gets --help and --version too.
@@ -12,6 +14,9 @@ import picocli.CommandLine.Command;
         subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class,
                 TrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class})
 public final class Main implements Runnable {
+    /** Exit code when standard output could not be written (a full disk, /dev/full, a closed pipe). */
+    static final int EXIT_OUTPUT_FAILED = 74; // EX_IOERR
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -21,13 +26,38 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        Signals.install();
+        System.exit(execute(args));
+    }
+
+    /** Runs one command line; the exit code also reports a failed write to standard output. */
+    static int execute(String... args) {
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            // picocli hands only Exceptions to the handler; an Error would end the JVM with a stack trace
+            if (System.getenv("CLIP4J_DEBUG") != null) e.printStackTrace();
+            System.err.println("clip4j: error: " + describe(e));
+            code = 1;
+        }
+        PrintStream out = System.out;
+        out.flush();
+        if (out.checkError()) {
+            System.err.println("clip4j: error: could not write standard output (disk full or closed pipe?); the output is incomplete");
+            return code == 0 ? EXIT_OUTPUT_FAILED : code;
+        }
+        return code;
     }
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parse) -> {
             if (System.getenv("CLIP4J_DEBUG") != null) e.printStackTrace();
+            if (e instanceof StopSignal.Stopped s) {
+                cmd.getErr().println("clip4j: " + s.getMessage() + "; nothing was written");
+                return Signals.exitCode(s.signal);
+            }
             cmd.getErr().println("clip4j: error: " + describe(e));
             return 1;
         });
@@ -35,11 +65,17 @@ public final class Main implements Runnable {
     }
 
     static String describe(Throwable e) {
-        if (e instanceof CheckpointException || e instanceof ImageException || e instanceof UserError
-                || e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
+        if (e instanceof StackOverflowError) return "input nested too deeply (stack overflow)";
+        if (e instanceof OutOfMemoryError) {
+            return "out of Java heap memory (" + Runtime.getRuntime().maxMemory() / (1 << 20) + " MB); raise it with -Xmx in "
+                    + "CLIP4J_JAVA_OPTS, or ask for less (smaller batches, fewer inputs)";
+        }
+        if (e instanceof InputException || e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
             String m = e.getMessage();
             if (e instanceof java.nio.file.NoSuchFileException) m = m + ": no such file";
-            return m == null ? e.toString() : m.lines().findFirst().orElse(m);
+            if (e instanceof java.nio.file.AccessDeniedException) m = m + ": permission denied";
+            if (e instanceof java.nio.file.FileAlreadyExistsException) m = m + ": already exists";
+            return m == null ? e.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
         }
         String m = e.getMessage();
         return e.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(m))

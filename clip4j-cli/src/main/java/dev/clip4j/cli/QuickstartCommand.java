@@ -42,15 +42,21 @@ final class QuickstartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Torch.setThreads(threads);
+        Torch.setThreads(Options.threads(threads));
         System.err.println("clip4j quickstart: Fashion-MNIST (60,000 training images, captions from the 10 class names),"
                 + " tiny-vit, " + timeBudget + " of training on " + Torch.threads() + " threads");
         Datasets.open("fashion-mnist"); // installs the data if missing, before the clock starts
         DataFiles.deleteTree(out);
-        TrainOptions o = new TrainOptions("fashion-mnist:train", "tiny-vit", null, 0, TrainOptions.parseDuration(timeBudget),
-                256, 0, 2e-3, 50, 0.2, 1.0, seed, 200, false, false, false, true, null, 0, 1);
+        TrainOptions o = TrainOptions.builder().data("fashion-mnist:train").arch("tiny-vit")
+                .timeBudgetSeconds(TrainOptions.parseDuration(timeBudget)).batchSize(256).lr(2e-3).warmupSteps(50).seed(seed)
+                .checkpointEvery(200).build();
         Trainer trainer = new Trainer(o, out, false, System.err);
         Trainer.Result r = trainer.run();
+        if (r.stoppedBy() != null) {
+            System.err.println("clip4j: quickstart stopped; the run in " + out + " can be continued with ./clip4j train --out "
+                    + out + " --resume");
+            return Signals.exitCode(r.stoppedBy());
+        }
         ClipModel model = trainer.model().train(false);
 
         ImageTextDataset test = Datasets.open("fashion-mnist:test");

@@ -31,7 +31,11 @@ final class TokenizeCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<String> all = new ArrayList<>(texts);
         if (input != null) all.addAll(readStrings(input));
-        if (contextLength < 2) throw new UserError("--context-length must be at least 2, got " + contextLength);
+        long maxContext = dev.clip4j.io.InputLimits.MAX_CONTEXT_LENGTH.get();
+        if (contextLength < 2 || contextLength > maxContext) {
+            throw new UserError("--context-length must be 2 to " + maxContext + ", got " + contextLength + " ("
+                    + dev.clip4j.io.InputLimits.MAX_CONTEXT_LENGTH.hint() + ")");
+        }
         ClipTokenizer tok = ClipTokenizer.getDefault();
         PrintStream out = System.out;
         StringBuilder sb = new StringBuilder();

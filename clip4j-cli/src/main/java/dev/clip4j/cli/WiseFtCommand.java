@@ -18,6 +18,10 @@ final class WiseFtCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Options.finite("--alpha", alpha);
+        if (java.nio.file.Files.exists(out)) {
+            throw new UserError(out + " already exists; wise-ft writes a new model directory (remove it or choose another --out)");
+        }
         ClipModel a = ModelPaths.load(zeroShot), b = ModelPaths.load(fineTuned);
         ClipModel mixed = WeightInterpolation.interpolate(a, b, alpha, zeroShot + " + " + fineTuned);
         ClipCheckpoint.save(mixed, out);

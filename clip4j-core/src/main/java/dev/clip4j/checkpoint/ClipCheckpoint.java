@@ -46,7 +46,8 @@ public final class ClipCheckpoint {
         if (Files.isDirectory(path)) {
             if (Files.exists(path.resolve(CONFIG_FILE))) return CheckpointFormat.CLIP4J_DIR;
             if (Files.exists(path.resolve("config.json"))) return CheckpointFormat.HUGGING_FACE_DIR;
-            throw new CheckpointException(path + ": directory holds neither " + CONFIG_FILE + " (clip4j) nor config.json (Hugging Face)");
+            throw new CheckpointException(path + ": directory holds neither " + CONFIG_FILE + " (clip4j), config.json (Hugging Face)"
+                    + " nor a training run's checkpoint");
         }
         if (!Files.isRegularFile(path)) throw new CheckpointException(path + ": no such file or directory");
         byte[] head = new byte[9];
@@ -64,7 +65,9 @@ public final class ClipCheckpoint {
                 + "TorchScript zip, or a model directory)");
     }
 
-    public static Loaded read(Path path) {
+    /** Reads any supported checkpoint; a training run directory stands for its newest checkpoint. */
+    public static Loaded read(Path named) {
+        Path path = ModelLocator.resolve(named);
         CheckpointFormat format = detect(path);
         Map<String, Tensor> weights;
         ClipConfig config = null;

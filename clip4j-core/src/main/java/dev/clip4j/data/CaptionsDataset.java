@@ -25,12 +25,7 @@ public final class CaptionsDataset implements ImageTextDataset {
 
     public CaptionsDataset(Path file) {
         this.name = file.getFileName().toString();
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new DatasetException(file + ": cannot read: " + e.getMessage());
-        }
+        List<String> lines = readUtf8Lines(file);
         String lower = name.toLowerCase(java.util.Locale.ROOT);
         boolean jsonl = lower.endsWith(".jsonl") || lower.endsWith(".ndjson");
         char sep = lower.endsWith(".csv") ? ',' : '\t';
@@ -69,6 +64,36 @@ public final class CaptionsDataset implements ImageTextDataset {
         }
         if (paths.isEmpty()) throw new DatasetException(file + ": no image-caption rows");
         images = new DecodedImages(paths);
+    }
+
+    /** The file's lines as UTF-8 (a leading byte-order mark dropped); bytes that are not UTF-8 are an error naming the line. */
+    static List<String> readUtf8Lines(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DatasetException(file + ": no such file");
+        } catch (IOException e) {
+            throw new DatasetException(file + ": cannot read: " + e.getMessage());
+        }
+        List<String> lines = new ArrayList<>();
+        java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        int start = 0;
+        for (int i = 0; i <= bytes.length; i++) {
+            if (i < bytes.length && bytes[i] != '\n') continue;
+            if (i == bytes.length && start == bytes.length) break; // ended with a newline
+            int end = i > start && bytes[i - 1] == '\r' ? i - 1 : i;
+            try {
+                lines.add(utf8.decode(java.nio.ByteBuffer.wrap(bytes, start, end - start)).toString());
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new DatasetException(file + ":" + (lines.size() + 1) + ": not UTF-8 text (save the file as UTF-8)");
+            }
+            start = i + 1;
+        }
+        if (!lines.isEmpty() && lines.get(0).startsWith("\uFEFF")) lines.set(0, lines.get(0).substring(1));
+        return lines;
     }
 
     private static String unquote(String s) {

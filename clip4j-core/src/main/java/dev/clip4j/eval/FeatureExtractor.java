@@ -26,7 +26,10 @@ public final class FeatureExtractor {
         int full = n / batchSize * batchSize;
         try (BatchLoader loader = new BatchLoader(data, order, 0, batchSize, res, model.contextLength(), false, 0, 1, 2)) {
             int at = 0;
-            for (BatchLoader.Batch b; (b = loader.next()) != null; at += b.size()) addImages(model, b, out, labelsOut, at, res);
+            for (BatchLoader.Batch b; (b = loader.next()) != null; at += b.size()) {
+                dev.clip4j.io.StopSignal.check();
+                addImages(model, b, out, labelsOut, at, res);
+            }
         }
         if (full < n) { // the remainder, as one smaller batch
             int[] rest = new int[n - full];
@@ -55,6 +58,7 @@ public final class FeatureExtractor {
         float[][] out = new float[texts.size()][];
         int ctx = model.contextLength();
         for (int start = 0; start < texts.size(); start += batchSize) {
+            dev.clip4j.io.StopSignal.check();
             int len = Math.min(batchSize, texts.size() - start);
             long[][] rows = tok.tokenize(texts.subList(start, start + len), ctx, true);
             try (Scope s = Scope.open()) {

@@ -32,6 +32,7 @@ public final class LinearProbe {
         try (Scope s = Scope.open()) {
             Tensor x = Tensors.fromRows(xtr), y = labels(ytr);
             for (int e = 0; e < epochs; e++) {
+                dev.clip4j.io.StopSignal.check();
                 try (Scope step = Scope.open()) {
                     opt.zeroGrad();
                     Tensor loss = NN.crossEntropy(NN.linear(x, w, b), y).add(w.mul(w).sum().mul(new Scalar(l2)));

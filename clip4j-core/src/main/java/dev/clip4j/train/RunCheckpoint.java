@@ -1,27 +1,47 @@
 package dev.clip4j.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.clip4j.checkpoint.ClipCheckpoint;
+import dev.clip4j.checkpoint.ModelLocator;
 import dev.clip4j.checkpoint.Safetensors;
+import dev.clip4j.data.DataFiles;
+import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.model.ClipModel;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A run's checkpoint directory ({@code <run>/checkpoint}): the model as a clip4j model directory, the optimizer
- * moments, the options and the run state. It is written whole into a temporary directory, then swapped in by
- * renames, so a crash (even {@code kill -9}) leaves the previous checkpoint ({@code checkpoint} or, mid-swap,
- * {@code checkpoint.old}) intact.
+ * moments, the options and the run state.
+ *
+ * <p>Crash safety: a checkpoint is written whole into {@code .checkpoint.<random>}, its {@code trainer.json} last
+ * (the completeness mark), then swapped in: {@code checkpoint → checkpoint.old}, {@code .checkpoint.* → checkpoint},
+ * delete {@code checkpoint.old}. Nothing complete is deleted before its successor is complete, and {@link #find}
+ * considers every complete candidate (the three names) and takes the one with the most steps, so a complete
+ * checkpoint is visible at every instant, whatever number of {@code kill -9}s land between the steps.
+ * {@link #tidy} (at the start of a run, under the run lock) promotes the newest to {@code checkpoint} and removes
+ * the rest, including incomplete temporaries.
  */
 public final class RunCheckpoint {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    public static final String DIR = "checkpoint";
+    public static final String DIR = ModelLocator.CHECKPOINT;
+    static final String OLD = ModelLocator.OLD, TEMP_PREFIX = ModelLocator.TEMP_PREFIX, MARK = ModelLocator.MARK;
+    /**
+     * Fault injection for the crash-safety tests only: {@code -Dclip4j.test.crashAt=POINT:N} halts the JVM (as
+     * {@code kill -9} would: no finally blocks, no shutdown hooks) at the N-th save's POINT: {@code written},
+     * {@code moved-current} or {@code moved-new}.
+     */
+    private static final String CRASH_AT = System.getProperty("clip4j.test.crashAt");
+    private static int saves;
 
     private RunCheckpoint() {}
 
@@ -29,7 +49,9 @@ public final class RunCheckpoint {
 
     public static void save(Path run, ClipModel model, AdamW optimizer, TrainOptions options, RunState state)
             throws IOException {
-        Path tmp = Files.createTempDirectory(run, ".checkpoint.");
+        saves++;
+        Path tmp = Files.createTempDirectory(run, TEMP_PREFIX);
+        boolean swapped = false;
         try {
             ClipCheckpoint.save(model, tmp);
             Safetensors.write(tmp.resolve("optimizer.safetensors"), optimizer.state(),
@@ -37,30 +59,70 @@ public final class RunCheckpoint {
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("options", options);
             meta.put("state", state);
-            Files.writeString(tmp.resolve("trainer.json"), JSON.writeValueAsString(meta));
-            Path current = run.resolve(DIR), old = run.resolve(DIR + ".old");
-            dev.clip4j.data.DataFiles.deleteTree(old);
-            if (Files.exists(current)) Files.move(current, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            Files.move(tmp, current, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            dev.clip4j.data.DataFiles.deleteTree(old);
+            AtomicFiles.writeString(tmp.resolve(MARK), JSON.writeValueAsString(meta));
+            crashPoint("written");
+            Path current = run.resolve(DIR), old = run.resolve(OLD);
+            if (Files.exists(current)) {
+                // checkpoint.old is only deleted while checkpoint is complete; then checkpoint becomes the old one
+                if (complete(current)) DataFiles.deleteTree(old);
+                else DataFiles.deleteTree(current);
+                if (Files.exists(current)) Files.move(current, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            crashPoint("moved-current");
+            Files.move(tmp, current, StandardCopyOption.ATOMIC_MOVE);
+            swapped = true;
+            crashPoint("moved-new");
+            DataFiles.deleteTree(old);
         } finally {
-            dev.clip4j.data.DataFiles.deleteTree(tmp);
+            if (!swapped) DataFiles.deleteTree(tmp);
         }
     }
 
-    /** The newest complete checkpoint of a run directory, or null. */
+    private static void crashPoint(String point) {
+        if (CRASH_AT != null && CRASH_AT.equals(point + ":" + saves)) Runtime.getRuntime().halt(137);
+    }
+
+    private static boolean complete(Path dir) {
+        return ModelLocator.isComplete(dir);
+    }
+
+    /** The newest complete checkpoint of a run directory (the most steps; {@code checkpoint} on a tie), or null. */
     public static Path find(Path run) {
-        for (String name : new String[] {DIR, DIR + ".old"}) {
-            Path d = run.resolve(name);
-            if (Files.exists(d.resolve("trainer.json"))) return d;
+        return ModelLocator.newestCheckpoint(run);
+    }
+
+    private static List<Path> candidates(Path run) {
+        return ModelLocator.candidates(run);
+    }
+
+    /**
+     * After a crash: the newest complete checkpoint becomes {@code checkpoint}; every other candidate (older
+     * checkpoints, incomplete temporaries) is removed. Call only while holding the run lock (no writer is active).
+     *
+     * @return the number of leftover directories removed
+     */
+    public static int tidy(Path run) throws IOException {
+        Path best = find(run), current = run.resolve(DIR);
+        int removed = 0;
+        if (best != null && !best.equals(current)) {
+            if (Files.exists(current)) {
+                Path stale = Files.createTempDirectory(run, TEMP_PREFIX + "stale-");
+                Files.delete(stale);
+                Files.move(current, stale, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(best, current, StandardCopyOption.ATOMIC_MOVE);
         }
-        return null;
+        for (Path d : candidates(run)) {
+            if (d.equals(current) && best != null) continue;
+            DataFiles.deleteTree(d);
+            removed++;
+        }
+        return removed;
     }
 
     public static Saved read(Path dir) throws IOException {
-        var root = JSON.readTree(dir.resolve("trainer.json").toFile());
-        return new Saved(JSON.treeToValue(root.get("options"), TrainOptions.class),
-                JSON.treeToValue(root.get("state"), RunState.class), dir);
+        JsonNode root = JSON.readTree(dir.resolve(MARK).toFile());
+        return new Saved(TrainOptions.fromJson(root.get("options")), JSON.treeToValue(root.get("state"), RunState.class), dir);
     }
 
     public static void restoreOptimizer(Path dir, AdamW optimizer) {

@@ -1,7 +1,11 @@
 package dev.clip4j.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clip4j.InputException;
 import dev.clip4j.checkpoint.ClipCheckpoint;
+import dev.clip4j.data.DataFiles;
+import dev.clip4j.io.RunLock;
+import dev.clip4j.io.StopSignal;
 import dev.clip4j.data.BatchLoader;
 import dev.clip4j.data.Datasets;
 import dev.clip4j.data.DatasetException;
@@ -30,6 +34,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * CLIP's contrastive training: symmetric InfoNCE, AdamW (betas 0.9/0.98, eps 1e-6, decay on ≥ 2-D weights), linear
@@ -42,51 +47,104 @@ public final class Trainer {
     /** With only a time budget, the step count is estimated from the speed of steps 5..25 (the first are slower). */
     private static final int ESTIMATE_FROM = 5, ESTIMATE_AFTER = 25, ESTIMATE_EVERY = 50;
 
-    private final TrainOptions o;
+    private TrainOptions o;
     private final Path run;
     private final PrintStream log;
     private final ClipModel model;
     private final ImageTextDataset data;
     private final Map<String, Tensor> trainable;
     private final AdamW optimizer;
+    private final RunLock lock;
     private RunState state;
+    private static final String METRICS = "metrics.jsonl";
 
-    /** What {@link #run()} leaves: the final state and the last loss. */
-    public record Result(RunState state, double lastLoss, Path checkpoint) {}
+    /**
+     * What {@link #run()} leaves: the final state, the last loss, the checkpoint; {@code stoppedBy} names the signal
+     * that stopped the run early (null if it ran to its end), and {@code alreadyFinished} says a resumed run had
+     * nothing left to do (nothing was written).
+     */
+    public record Result(RunState state, double lastLoss, Path checkpoint, long stepsThisSession, String stoppedBy,
+                         boolean alreadyFinished) {}
 
-    /** Starts a new run in {@code run} (which must not hold a checkpoint), or resumes the one there. */
+    /** Starts a new run in {@code run} (which must not hold a checkpoint), or resumes the one there unchanged. */
     public Trainer(TrainOptions options, Path run, boolean resume, PrintStream log) throws IOException {
+        this(resume ? null : options, run, resume, null, log);
+    }
+
+    /** Resumes the run in {@code run}; {@code amend} may change what can change (time budget, epochs, intervals). */
+    public static Trainer resume(Path run, UnaryOperator<TrainOptions> amend, PrintStream log) throws IOException {
+        return new Trainer(null, run, true, amend, log);
+    }
+
+    private Trainer(TrainOptions options, Path run, boolean resume, UnaryOperator<TrainOptions> amend, PrintStream log)
+            throws IOException {
         this.run = run;
         this.log = log;
-        Path existing = RunCheckpoint.find(run);
-        if (resume) {
-            if (existing == null) throw new IllegalArgumentException(run + ": no checkpoint to resume from");
-            RunCheckpoint.Saved saved = RunCheckpoint.read(existing);
-            this.o = saved.options();
-            this.state = saved.state();
-            this.model = ClipCheckpoint.loadModel(existing);
-        } else {
-            if (existing != null) {
-                throw new IllegalArgumentException(run + " already holds a training run; use --resume, or another --out");
+        boolean created = !Files.exists(run);
+        if (resume && created) throw new InputException(run + ": no such run directory to resume");
+        if (!resume) options.validate();
+        this.lock = RunLock.acquire(run);
+        try {
+            int removed = RunCheckpoint.tidy(run);
+            if (removed > 0) log.println("clip4j: removed " + removed + " leftover checkpoint director" + (removed == 1 ? "y" : "ies")
+                    + " of an interrupted save in " + run);
+            Path existing = RunCheckpoint.find(run);
+            if (resume) {
+                if (existing == null) throw new InputException(run + ": no checkpoint to resume from");
+                RunCheckpoint.Saved saved = RunCheckpoint.read(existing);
+                TrainOptions o = saved.options();
+                this.o = (amend == null ? o : amend.apply(o)).validate();
+                this.state = saved.state();
+                this.model = ClipCheckpoint.loadModel(existing);
+            } else {
+                if (existing != null) {
+                    throw new InputException(run + " already holds a training run; resume it, or use another directory");
+                }
+                this.o = options;
+                // A run that crashed before its first checkpoint left metrics of steps that will run again.
+                Files.deleteIfExists(run.resolve(METRICS));
+                Torch.manualSeed(o.seed());
+                this.model = o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
+                this.state = new RunState(0, 0, 0, 0, 0, 0);
             }
-            this.o = options;
-            validate(o);
-            Torch.manualSeed(o.seed());
-            this.model = o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
-            this.state = new RunState(0, 0, 0, 0, 0, 0);
+            this.data = Datasets.open(o.data());
+            if (data.size() < o.batchSize()) {
+                throw new DatasetException(o.data() + ": " + data.size() + " examples, fewer than the batch size " + o.batchSize());
+            }
+            int perEpoch = data.size() / o.batchSize();
+            if (resume && o.epochs() > 0 && state.totalSteps() != (long) o.epochs() * perEpoch) {
+                // more (or fewer) epochs than the run was started with: the schedule spans the new total
+                state = new RunState(state.step(), (long) o.epochs() * perEpoch, state.epoch(), state.batchInEpoch(),
+                        state.elapsedSeconds(), state.samplesSeen());
+            }
+            model.train(true);
+            this.trainable = ParameterGroups.trainable(model, o.lockImage(), o.lockText());
+            this.optimizer = ParameterGroups.optimizer(trainable, o.lr(), o.weightDecay());
+            if (resume) {
+                RunCheckpoint.restoreOptimizer(existing, optimizer);
+                trimMetrics(run.resolve(METRICS), state.step());
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            lock.close();
+            if (created) removeIfOnlyLock(run);
+            throw e;
         }
-        Files.createDirectories(run);
-        this.data = Datasets.open(o.data());
-        if (data.size() < o.batchSize()) {
-            throw new DatasetException(o.data() + ": " + data.size() + " examples, fewer than the batch size " + o.batchSize());
+    }
+
+    /** A new run that failed to start leaves no empty directory behind. */
+    private static void removeIfOnlyLock(Path run) {
+        try (var list = Files.list(run)) {
+            if (list.allMatch(p -> p.getFileName().toString().equals(RunLock.FILE))) DataFiles.deleteTree(run);
+        } catch (IOException e) {
+            // leave it
         }
-        model.train(true);
-        this.trainable = ParameterGroups.trainable(model, o.lockImage(), o.lockText());
-        this.optimizer = ParameterGroups.optimizer(trainable, o.lr(), o.weightDecay());
-        if (resume) {
-            RunCheckpoint.restoreOptimizer(existing, optimizer);
-            trimMetrics(run.resolve("metrics.jsonl"), state.step());
-        }
+    }
+
+    /** Whether the run has reached its end (its epochs, or its time budget). */
+    public boolean finished() {
+        boolean byEpochs = o.epochs() > 0 && state.totalSteps() > 0 && state.step() >= state.totalSteps();
+        boolean byBudget = o.timeBudgetSeconds() > 0 && state.elapsedSeconds() >= o.timeBudgetSeconds();
+        return byEpochs || byBudget;
     }
 
     /** Drops metric lines of steps after the checkpoint (they are re-run after a crash and would appear twice). */
@@ -101,13 +159,6 @@ public final class Trainer {
             }
         }
         dev.clip4j.io.AtomicFiles.writeString(file, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
-    }
-
-    static void validate(TrainOptions o) {
-        if (o.batchSize() < 2) throw new IllegalArgumentException("--batch-size must be at least 2 (contrastive loss)");
-        if (o.epochs() <= 0 && o.timeBudgetSeconds() <= 0) throw new IllegalArgumentException("give --epochs or --time-budget");
-        if (o.lr() <= 0) throw new IllegalArgumentException("--lr must be positive");
-        if (o.lockImage() && o.lockText()) throw new IllegalArgumentException("--lock-image and --lock-text together leave nothing to train");
     }
 
     static ClipConfig config(String arch) throws IOException {
@@ -129,6 +180,17 @@ public final class Trainer {
 
     /** Trains until step {@code stopAt} (or the run's end), then checkpoints; a later {@code --resume} continues. */
     public Result runUntil(long stopAt) throws IOException {
+        try {
+            if (finished()) {
+                return new Result(state, Double.NaN, RunCheckpoint.find(run), 0, null, true);
+            }
+            return train(stopAt);
+        } finally {
+            lock.close();
+        }
+    }
+
+    private Result train(long stopAt) throws IOException {
         int perEpoch = data.size() / o.batchSize();
         long total = state.totalSteps();
         if (total == 0 && o.epochs() > 0) total = (long) o.epochs() * perEpoch;
@@ -138,13 +200,21 @@ public final class Trainer {
         double elapsedBefore = state.elapsedSeconds();
         BatchLoader loader = null;
         int loaderEpoch = -1;
-        try (BufferedWriter metrics = Files.newBufferedWriter(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+        String stoppedBy = null;
+        final long sessionStart = state.step();
+        long savedAt = state.step();
+        try (BufferedWriter metrics = Files.newBufferedWriter(run.resolve(METRICS), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             long step = state.step();
             final long firstStep = step;
             final boolean budgetOnly = o.epochs() <= 0 && o.timeBudgetSeconds() > 0;
             long samples = state.samplesSeen();
             while ((total == 0 || step < total || budgetOnly) && step < stopAt) {
+                if (StopSignal.requested()) {
+                    // between steps: no native call is running; the checkpoint below makes the run resumable
+                    stoppedBy = StopSignal.reason();
+                    break;
+                }
                 double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
                 if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
                 int epoch = (int) (step / perEpoch), inEpoch = (int) (step % perEpoch);
@@ -201,15 +271,23 @@ public final class Trainer {
                 if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) {
                     metrics.flush();
                     RunCheckpoint.save(run, model, optimizer, o, state);
+                    savedAt = step;
                 }
             }
             state = new RunState(state.step(), total, state.epoch(), state.batchInEpoch(), state.elapsedSeconds(), state.samplesSeen());
-            RunCheckpoint.save(run, model, optimizer, o, state);
+            metrics.flush();
+            if (state.step() > savedAt) {
+                RunCheckpoint.save(run, model, optimizer, o, state);
+            }
             log.println();
+            if (stoppedBy != null) {
+                log.println("clip4j: stopped by " + stoppedBy + " after step " + state.step()
+                        + (state.step() > 0 ? "; checkpoint written, continue with resume" : "; nothing to save"));
+            }
         } finally {
             if (loader != null) loader.close();
         }
-        return new Result(state, lastLoss, run.resolve(RunCheckpoint.DIR));
+        return new Result(state, lastLoss, run.resolve(RunCheckpoint.DIR), state.step() - sessionStart, stoppedBy, false);
     }
 
     private Map<String, Object> evalLine(long step) {
