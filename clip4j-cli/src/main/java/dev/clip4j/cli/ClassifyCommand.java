@@ -25,6 +25,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--template", defaultValue = "{}", description = "Prompt template, {} is the label (default: the label alone).")
     String template;
 
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
+    int threads;
+
     @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default) or bf16.")
     String precision;
 
@@ -38,6 +41,7 @@ final class ClassifyCommand implements Callable<Integer> {
     public Integer call() {
         List<String> names = Arrays.stream(labels.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         if (names.size() < 2) throw new UserError("--labels needs at least two comma-separated labels");
+        dev.clip4j.torch.Torch.setThreads(Options.threads(threads));
         Clip clip = Clip.load(model, Precision.parse(precision));
         float[][] probs = clip.classify(images, Clip.prompts(template, names));
         for (int i = 0; i < images.size(); i++) {

@@ -27,6 +27,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--normalize", description = "L2-normalise the features.")
     boolean normalize;
 
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
+    int threads;
+
     @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (exact reference, default) or bf16 (weights converted to bfloat16).")
     String precision;
 
@@ -40,6 +43,7 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
+        dev.clip4j.torch.Torch.setThreads(Options.threads(threads));
         Clip clip = Clip.load(model, Precision.parse(precision));
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {

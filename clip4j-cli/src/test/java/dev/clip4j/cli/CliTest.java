@@ -20,6 +20,7 @@ class CliTest {
 
     record Result(int code, String out, String err) {}
 
+
     static Path fixture(String rel) {
         return Path.of("../testdata/reference").resolve(rel).toAbsolutePath();
     }
