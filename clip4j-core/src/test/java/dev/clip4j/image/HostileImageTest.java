@@ -9,16 +9,11 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
-import java.util.zip.DeflaterOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,7 +27,7 @@ class HostileImageTest {
     @Test
     void decompressionBombIsRefusedFromTheHeader() throws Exception {
         Path f = tmp.resolve("bomb.png");
-        writePng(f, 25000, 25000, 1, 0, true);
+        dev.clip4j.hostile.PngWriter.write(f, 25000, 25000, 1, 0, true);
         assertThat(Files.size(f)).isLessThan(2L << 20);
         ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "image", f.toString());
         assertThat(r.exit()).as(r.output()).isZero();
@@ -45,7 +40,7 @@ class HostileImageTest {
     @Test
     void headerOnlyPngIsRefusedWithBoundedMemory() throws Exception {
         Path f = tmp.resolve("header-only.png");
-        writePng(f, 20000, 20000, 8, 2, false);
+        dev.clip4j.hostile.PngWriter.write(f, 20000, 20000, 8, 2, false);
         ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "image", f.toString());
         assertThat(r.exit()).as(r.output()).isZero();
         assertThat(r.output()).contains("refused: ").contains("header-only.png").contains("over the image limit");
@@ -56,7 +51,7 @@ class HostileImageTest {
     @Test
     void imageLargerThanTheHeapIsACleanError() throws Exception {
         Path f = tmp.resolve("heap.png");
-        writePng(f, 13000, 13000, 8, 2, false);
+        dev.clip4j.hostile.PngWriter.write(f, 13000, 13000, 8, 2, false);
         ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "image", f.toString());
         assertThat(r.exit()).as(r.output()).isZero();
         assertThat(r.output()).contains("refused: ").contains("heap.png");
@@ -91,7 +86,7 @@ class HostileImageTest {
     @Test
     void pixelLimitIsConfigurable() throws IOException {
         Path f = tmp.resolve("small.png");
-        writePng(f, 64, 64, 8, 0, true);
+        dev.clip4j.hostile.PngWriter.write(f, 64, 64, 8, 0, true);
         String key = "clip4j.limits.maxImagePixels";
         System.setProperty(key, "1000");
         try {
@@ -107,39 +102,4 @@ class HostileImageTest {
         return Long.parseLong(out.replaceAll("(?s).*peak_rss_mb (-?\\d+).*", "$1"));
     }
 
-    /** A PNG of zeros: {@code colorType} 0 = gray, 2 = RGB; without {@code pixels}, only the header (no IDAT). */
-    static void writePng(Path f, int w, int h, int bitDepth, int colorType, boolean pixels) throws IOException {
-        ByteArrayOutputStream file = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(file);
-        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-        DataOutputStream d = new DataOutputStream(ihdr);
-        d.writeInt(w);
-        d.writeInt(h);
-        d.write(new byte[] {(byte) bitDepth, (byte) colorType, 0, 0, 0});
-        chunk(out, "IHDR", ihdr.toByteArray());
-        if (pixels) {
-            int channels = colorType == 2 ? 3 : 1;
-            int rowBytes = 1 + (int) (((long) w * channels * bitDepth + 7) / 8);
-            ByteArrayOutputStream idat = new ByteArrayOutputStream();
-            try (DeflaterOutputStream z = new DeflaterOutputStream(idat, new Deflater(Deflater.BEST_COMPRESSION), 1 << 16)) {
-                byte[] row = new byte[rowBytes];
-                for (int y = 0; y < h; y++) z.write(row);
-            }
-            chunk(out, "IDAT", idat.toByteArray());
-        }
-        chunk(out, "IEND", new byte[0]);
-        Files.write(f, file.toByteArray());
-    }
-
-    private static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        out.writeInt(data.length);
-        out.write(t);
-        out.write(data);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.writeInt((int) crc.getValue());
-    }
 }

@@ -19,7 +19,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Regression tests for the binding pitfalls of DEVELOPERS.md that training depends on. */
+/** Regression tests for the binding pitfalls (docs/BINDINGS.md) that training depends on. */
 class BindingPitfallsTest {
     private static AdamW optimizerFor(ClipModel model, double lr) {
         AdamW opt = new AdamW(lr, 0.9, 0.98, 1e-6);
