@@ -10,14 +10,9 @@ import dev.clip4j.eval.ZeroShot;
 import dev.clip4j.eval.ZeroShotResult;
 import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.torch.Grad;
-import dev.clip4j.torch.NN;
-import dev.clip4j.torch.Scope;
-import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
 import dev.clip4j.train.TrainOptions;
 import dev.clip4j.train.Trainer;
-import org.bytedeco.pytorch.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,15 +78,10 @@ final class QuickstartCommand implements Callable<Integer> {
         List<String> prompts = names.stream().map(n -> Prompts.fill("a photo of a {}.", n)).toList();
         int[] order = BatchLoader.epochOrder(test.size(), 1, 0);
         StringBuilder sb = new StringBuilder("Label probs in class order: " + String.join(", ", names) + "\n");
-        try (Scope s = Scope.open(); BatchLoader loader = new BatchLoader(test, order, 0, count, model.imageResolution(),
-                model.contextLength(), false, 0, 1, 1)) {
+        try (BatchLoader loader = new BatchLoader(test, order, 0, count, model.imageResolution(), model.contextLength(), false,
+                0, 1, 1)) {
             BatchLoader.Batch b = loader.next();
-            int res = model.imageResolution();
-            Tensor images = Tensors.fromFloats(b.images(), count, 3, res, res);
-            float[][] text = dev.clip4j.eval.FeatureExtractor.texts(model, prompts, 64);
-            Tensor txt = Tensors.fromRows(text);
-            float[][] probs = Tensors.toMatrix(Grad.noGrad(() ->
-                    NN.softmax(model.similarity(model.encodeImage(images), txt).perImage(), -1)));
+            float[][] probs = ZeroShot.probabilities(model, b, prompts);
             for (int i = 0; i < count; i++) {
                 int best = 0;
                 for (int j = 1; j < names.size(); j++) if (probs[i][j] > probs[i][best]) best = j;

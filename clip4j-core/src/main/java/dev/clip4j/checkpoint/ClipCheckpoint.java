@@ -38,7 +38,7 @@ public final class ClipCheckpoint {
             throw new CheckpointException(e.getMessage(), e);
         } finally {
             // The model holds its own copies; free the loaded ones now rather than whenever the GC runs.
-            l.weights().values().forEach(org.bytedeco.pytorch.Tensor::close);
+            l.weights().values().forEach(Tensor::close);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.clip4j.eval;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.data.ImageTextDataset;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.DType;
@@ -8,7 +9,6 @@ import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.train.AdamW;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -35,7 +35,7 @@ public final class LinearProbe {
                 dev.clip4j.io.StopSignal.check();
                 try (Scope step = Scope.open()) {
                     opt.zeroGrad();
-                    Tensor loss = NN.crossEntropy(NN.linear(x, w, b), y).add(w.mul(w).sum().mul(new Scalar(l2)));
+                    Tensor loss = NN.crossEntropy(NN.linear(x, w, b), y).add(Ops.mul(w.mul(w).sum(), l2));
                     loss.backward();
                     opt.step();
                 }

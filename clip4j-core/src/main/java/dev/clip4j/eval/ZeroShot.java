@@ -4,6 +4,11 @@ import dev.clip4j.data.ClassLabelledDataset;
 import dev.clip4j.data.ImageTextDataset;
 import dev.clip4j.data.Prompts;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -58,5 +63,18 @@ public final class ZeroShot {
             out[c] = FeatureExtractor.normalize(mean);
         }
         return out;
+    }
+
+    /**
+     * The seed demo on a loaded batch: {@code softmax(logit_scale.exp() * cosine(image, prompt))}, one prompt per
+     * class; returns [images][prompts].
+     */
+    public static float[][] probabilities(ClipModel model, dev.clip4j.data.BatchLoader.Batch batch, List<String> prompts) {
+        int res = model.imageResolution();
+        try (Scope s = Scope.open()) {
+            Tensor images = Tensors.fromFloats(batch.images(), batch.size(), 3, res, res);
+            Tensor txt = Tensors.fromRows(FeatureExtractor.texts(model, prompts, 64));
+            return Tensors.toMatrix(Grad.noGrad(() -> NN.softmax(model.similarity(model.encodeImage(images), txt).perImage(), -1)));
+        }
     }
 }

@@ -15,19 +15,43 @@ import org.bytedeco.pytorch.Tensor;
  *       an order of magnitude slower on this CPU; float32 attention is also the more exact choice);</li>
  *   <li>bf16 weights: the plain matmul-softmax-matmul form in bf16.</li>
  * </ul>
- * System properties {@code clip4j.sdpa.fp32}, {@code clip4j.sdpa.autocast} and {@code clip4j.sdpa.bf16} override
- * each choice for a benchmark.
+ * The choice is a {@link Policy}: {@link Policy#DEFAULT} comes from the system properties {@code clip4j.sdpa.fp32},
+ * {@code clip4j.sdpa.autocast} and {@code clip4j.sdpa.bf16} (for benchmarks); {@link #with} runs code under another
+ * policy on the calling thread only, so no caller (a test, say) changes what other threads compute.
  */
-final class AttentionKernel {
-    private static volatile boolean fusedFp32 = Boolean.parseBoolean(System.getProperty("clip4j.sdpa.fp32", "true"));
-    private static volatile boolean fusedAutocast = Boolean.parseBoolean(System.getProperty("clip4j.sdpa.autocast", "true"));
-    private static volatile boolean fusedBf16 = Boolean.getBoolean("clip4j.sdpa.bf16");
+public final class AttentionKernel {
+    /** Which precisions use libtorch's fused kernel. */
+    public record Policy(boolean fusedFp32, boolean fusedAutocast, boolean fusedBf16) {
+        public static final Policy DEFAULT = new Policy(Boolean.parseBoolean(System.getProperty("clip4j.sdpa.fp32", "true")),
+                Boolean.parseBoolean(System.getProperty("clip4j.sdpa.autocast", "true")), Boolean.getBoolean("clip4j.sdpa.bf16"));
+        /** The plain matmul-softmax-matmul form everywhere. */
+        public static final Policy PLAIN = new Policy(false, false, false);
+    }
+
+    private static final ThreadLocal<Policy> CURRENT = ThreadLocal.withInitial(() -> Policy.DEFAULT);
 
     private AttentionKernel() {}
+
+    /** Runs {@code body} with {@code policy} on this thread, then restores the previous one. */
+    public static <T> T with(Policy policy, java.util.function.Supplier<T> body) {
+        Policy before = CURRENT.get();
+        CURRENT.set(policy);
+        try {
+            return body.get();
+        } finally {
+            CURRENT.set(before);
+        }
+    }
+
+    public static Policy current() {
+        return CURRENT.get();
+    }
 
     /** q, k, v: [B, H, L, d] with q already scaled by 1/sqrt(d); mask additive ([Lq, Lk] or broadcastable) or null. */
     static Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask) {
         DType type = Tensors.dtype(q);
+        Policy p = CURRENT.get();
+        boolean fusedFp32 = p.fusedFp32(), fusedAutocast = p.fusedAutocast(), fusedBf16 = p.fusedBf16();
         if (type == DType.F32 && fusedFp32) return NN.scaledDotProductAttention(q, k, v, mask, 1.0);
         if (type == DType.BF16 && fusedAutocast && Autocast.active()) {
             Tensor mask32 = mask == null ? null : Tensors.to(mask, DType.F32);
@@ -39,12 +63,5 @@ final class AttentionKernel {
         Tensor scores = q.matmul(k.transpose(-2, -1));
         if (mask != null) scores = scores.add(mask);
         return NN.softmax(scores, -1).matmul(v);
-    }
-
-    /** Chooses the kernels (what the system properties set at start-up); for tests comparing the paths. */
-    static void useFused(boolean fp32, boolean autocast, boolean bf16) {
-        fusedFp32 = fp32;
-        fusedAutocast = autocast;
-        fusedBf16 = bf16;
     }
 }

@@ -1,8 +1,8 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -35,8 +35,8 @@ final class AttentionPool2d extends Module {
         x = x.add(p("positional_embedding").to(x.scalar_type()));
         long l = x.size(1);
         int d = embedDim / heads;
-        Scalar scale = new Scalar(1.0 / Math.sqrt(d)); // folded into the q projection, as in MultiheadAttention
-        Tensor q = NN.linear(x.narrow(1, 0, 1), p("q_proj.weight").mul(scale), p("q_proj.bias").mul(scale))
+        double scale = 1.0 / Math.sqrt(d); // folded into the q projection, as in MultiheadAttention
+        Tensor q = NN.linear(x.narrow(1, 0, 1), Ops.mul(p("q_proj.weight"), scale), Ops.mul(p("q_proj.bias"), scale))
                 .reshape(n, 1, heads, d).transpose(1, 2);
         Tensor k = NN.linear(x, p("k_proj.weight"), p("k_proj.bias")).reshape(n, l, heads, d).transpose(1, 2);
         Tensor v = NN.linear(x, p("v_proj.weight"), p("v_proj.bias")).reshape(n, l, heads, d).transpose(1, 2);

@@ -1,9 +1,9 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /** {@code nn.BatchNorm2d} (eps 1e-5, momentum 0.1): running statistics in eval mode, batch statistics in training. */
@@ -19,7 +19,7 @@ final class BatchNorm2d extends Module {
 
     Tensor forward(Tensor x) {
         boolean training = store.training;
-        if (training) dev.clip4j.torch.Grad.noGrad(() -> p("num_batches_tracked").add_(new Scalar(1)));
+        if (training) dev.clip4j.torch.Grad.noGrad(() -> Ops.add_(p("num_batches_tracked"), 1));
         return NN.batchNorm(x, p("weight"), p("bias"), p("running_mean"), p("running_var"), training, 0.1, 1e-5);
     }
 }

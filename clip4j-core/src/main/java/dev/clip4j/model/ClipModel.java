@@ -1,11 +1,10 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.Map;
@@ -89,7 +88,7 @@ public final class ClipModel {
 
     /** {@code exp(logit_scale)}, clamped to at most 100. */
     public Tensor logitScale() {
-        return store.get("logit_scale").clamp(new ScalarOptional(), new ScalarOptional(new Scalar(MAX_LOGIT_SCALE))).exp();
+        return Ops.clamp(store.get("logit_scale"), null, MAX_LOGIT_SCALE).exp();
     }
 
     /** CLIP's forward: cosine similarities of normalised features times the logit scale. */

@@ -1,8 +1,8 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /** Parameter initialisers matching OpenAI's {@code initialize_parameters} and PyTorch's layer defaults. */
@@ -10,7 +10,7 @@ final class Init {
     private Init() {}
 
     static Tensor normal(double std, long... shape) {
-        return Tensors.randn(shape).mul_(new Scalar(std));
+        return Ops.mul_(Tensors.randn(shape), std);
     }
 
     /** U(-bound, bound), PyTorch's default for Linear/Conv weights and biases with bound = 1/sqrt(fan_in). */

@@ -1,8 +1,8 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -66,13 +66,13 @@ final class MultiheadAttention extends Module {
      * is 8, a power of two, so this is bit-identical to dividing q afterwards.
      */
     private Tensor scaledQueryRows(Tensor packed) {
-        return packed.narrow(0, 0, width).mul(new Scalar(1.0 / Math.sqrt((double) width / heads)));
+        return Ops.mul(packed.narrow(0, 0, width), 1.0 / Math.sqrt((double) width / heads));
     }
 
     /** {@code x[b, rows[b]]} for x [B, L, C]: [B, C]. */
     static Tensor gather(Tensor x, Tensor rows) {
         long b = x.size(0), l = x.size(1);
-        Tensor flat = Tensors.arange(b).mul(new Scalar(l)).add(rows);
+        Tensor flat = Ops.mul(Tensors.arange(b), l).add(rows);
         return x.reshape(b * l, x.size(2)).index_select(0, flat);
     }
 }

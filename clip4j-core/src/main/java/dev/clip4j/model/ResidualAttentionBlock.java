@@ -1,7 +1,7 @@
 package dev.clip4j.model;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.NN;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /** Pre-LN transformer block: {@code x + attn(ln_1(x))}, then {@code x + mlp(ln_2(x))} with a QuickGELU MLP of width 4x. */
@@ -38,8 +38,7 @@ final class ResidualAttentionBlock extends Module {
      * activation then sees a single fused silu instead of multiply, sigmoid, multiply (and their backward).
      */
     private Tensor mlpResidual(Tensor x) {
-        Scalar k = new Scalar(QUICK_GELU); // per call: a Scalar is native memory owned by the current scope
-        Tensor h = NN.silu(NN.linear(ln2.forward(x), p("mlp.c_fc.weight").mul(k), p("mlp.c_fc.bias").mul(k)));
-        return x.add(NN.linear(h, p("mlp.c_proj.weight").div(k), p("mlp.c_proj.bias")));
+        Tensor h = NN.silu(NN.linear(ln2.forward(x), Ops.mul(p("mlp.c_fc.weight"), QUICK_GELU), Ops.mul(p("mlp.c_fc.bias"), QUICK_GELU)));
+        return x.add(NN.linear(h, Ops.div(p("mlp.c_proj.weight"), QUICK_GELU), p("mlp.c_proj.bias")));
     }
 }

@@ -1,10 +1,10 @@
 package dev.clip4j.train;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.Autocast;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
@@ -62,11 +62,11 @@ public final class AdamW {
                 for (Param p : params) {
                     Tensor g = p.value().grad();
                     if (g == null || g.isNull() || !g.defined()) continue;
-                    if (p.weightDecay() != 0) p.value().mul_(new Scalar(1 - lr * p.weightDecay()));
-                    p.expAvg().mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
-                    p.expAvgSq().mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
-                    Tensor denom = p.expAvgSq().sqrt().div_(new Scalar(bc2Sqrt)).add_(new Scalar(eps)); // one temporary
-                    p.value().addcdiv_(p.expAvg(), denom, new Scalar(-stepSize));
+                    if (p.weightDecay() != 0) Ops.mul_(p.value(), 1 - lr * p.weightDecay());
+                    Ops.add_(Ops.mul_(p.expAvg(), beta1), g, 1 - beta1);
+                    Ops.addcmul_(Ops.mul_(p.expAvgSq(), beta2), g, g, 1 - beta2);
+                    Tensor denom = Ops.add_(Ops.div_(p.expAvgSq().sqrt(), bc2Sqrt), eps); // one temporary
+                    Ops.addcdiv_(p.value(), p.expAvg(), denom, -stepSize);
                 }
             });
         }

@@ -1,9 +1,9 @@
 package dev.clip4j.train;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /** CLIP's symmetric InfoNCE: the mean of cross-entropy over images and over texts, the diagonal being the match. */
@@ -12,7 +12,6 @@ public final class ContrastiveLoss {
 
     public static Tensor of(ClipModel.Logits logits) {
         Tensor labels = Tensors.arange(logits.perImage().size(0));
-        return NN.crossEntropy(logits.perImage(), labels).add(NN.crossEntropy(logits.perText(), labels))
-                .div(new Scalar(2.0));
+        return Ops.div(NN.crossEntropy(logits.perImage(), labels).add(NN.crossEntropy(logits.perText(), labels)), 2.0);
     }
 }

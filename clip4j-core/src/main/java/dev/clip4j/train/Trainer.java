@@ -1,5 +1,6 @@
 package dev.clip4j.train;
 
+import dev.clip4j.torch.Ops;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clip4j.InputException;
 import dev.clip4j.checkpoint.ClipCheckpoint;
@@ -20,8 +21,6 @@ import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.BufferedWriter;
@@ -307,7 +306,7 @@ public final class Trainer {
     /** {@code logit_scale.clamp_(0, ln 100)}, as CLIP training does after each step. */
     public static void clampLogitScale(ClipModel model) {
         Tensor s = model.parameters().get("logit_scale");
-        Grad.noGrad(() -> s.clamp_(new ScalarOptional(new Scalar(0.0)), new ScalarOptional(new Scalar(ClipModel.MAX_LOGIT_SCALE))));
+        Grad.noGrad(() -> Ops.clamp_(s, 0.0, ClipModel.MAX_LOGIT_SCALE));
     }
 
     private long lastPrint;

@@ -1,9 +1,9 @@
 package dev.clip4j.train;
 
+import dev.clip4j.torch.Ops;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.LinkedHashMap;
@@ -23,7 +23,7 @@ public final class WeightInterpolation {
             Tensor a = zeroShot.stateDict().get(k);
             if (a == null) throw new IllegalArgumentException("the zero-shot model lacks " + k);
             out.put(k, Tensors.dtype(b).isFloatingPoint()
-                    ? Tensors.to(a.detach(), DType.F32).mul(new Scalar(1 - alpha)).add(Tensors.to(b.detach(), DType.F32).mul(new Scalar(alpha)))
+                    ? Ops.mul(Tensors.to(a.detach(), DType.F32), 1 - alpha).add(Ops.mul(Tensors.to(b.detach(), DType.F32), alpha))
                     : b.detach());
         });
         return ClipModel.fromStateDict(fineTuned.config().withName("wise-ft"), out, origin);

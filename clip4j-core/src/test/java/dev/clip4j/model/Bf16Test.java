@@ -57,8 +57,7 @@ class Bf16Test {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void autocastFeaturesTrackFloat32(boolean fusedAttention) {
-        AttentionKernel.useFused(true, fusedAttention, false);
-        try {
+        AttentionKernel.with(new AttentionKernel.Policy(true, fusedAttention, false), () -> {
             for (String tower : List.of("vit", "resnet")) {
                 ClipModel model = ClipCheckpoint.loadModel(Fixtures.path(tower + "/weights.safetensors"));
                 var in = Fixtures.tensors(tower + "/inputs.safetensors");
@@ -72,8 +71,7 @@ class Bf16Test {
                     }
                 });
             }
-        } finally {
-            AttentionKernel.useFused(true, true, false);
-        }
+            return null;
+        });
     }
 }

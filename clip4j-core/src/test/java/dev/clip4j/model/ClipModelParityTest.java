@@ -31,13 +31,11 @@ class ClipModelParityTest {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void eitherAttentionKernelReproducesReferenceOutputs(boolean fused) {
-        AttentionKernel.useFused(fused, fused, false);
-        try {
+        AttentionKernel.with(fused ? new AttentionKernel.Policy(true, true, false) : AttentionKernel.Policy.PLAIN, () -> {
             assertReproducesReference("vit");
             assertReproducesReference("resnet");
-        } finally {
-            AttentionKernel.useFused(true, true, false);
-        }
+            return null;
+        });
     }
 
     private static void assertReproducesReference(String tower) {
