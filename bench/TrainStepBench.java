@@ -22,7 +22,7 @@ public class TrainStepBench {
         Torch.manualSeed(0);
         ClipModel model = ClipModel.create(ClipConfig.builtIn("tiny-vit")).train(true);
         Map<String, Tensor> params = ParameterGroups.trainable(model, false, false);
-        AdamW opt = ParameterGroups.optimizer(params, 1e-3, 0.2);
+        AdamW opt = ParameterGroups.optimizer(model, params, 1e-3, 0.2);
         Tensor images = Scope.escape(Tensors.randn(batch, 3, 32, 32));
         long[] ids = new long[batch * 14];
         Random rng = new Random(0);

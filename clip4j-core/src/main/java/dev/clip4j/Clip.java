@@ -34,9 +34,10 @@ public final class Clip {
     private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
     private final Precision precision;
 
+    /** Wraps {@code model} for inference; the given model is never changed (bf16 works on a copy). */
     public Clip(ClipModel model, Precision precision) {
-        this.model = precision == Precision.BF16 ? model.toBf16() : model;
-        this.model.train(false);
+        this.model = precision == Precision.BF16 ? model.<ClipModel>copy().toBf16().train(false)
+                : model.isTraining() ? model.<ClipModel>copy().train(false) : model;
         this.preprocess = new ClipPreprocessor(model.imageResolution());
         this.precision = precision;
     }

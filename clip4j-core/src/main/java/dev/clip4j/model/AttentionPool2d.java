@@ -1,7 +1,11 @@
 package dev.clip4j.model;
 
-import dev.clip4j.torch.Ops;
+import dev.clip4j.nn.AttentionKernel;
+import dev.clip4j.nn.Init;
+import dev.clip4j.nn.Linear;
+import dev.clip4j.nn.Module;
 import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -10,37 +14,51 @@ import org.bytedeco.pytorch.Tensor;
  * one multi-head attention query (the mean token) with separate q/k/v projections reads out the image embedding.
  */
 final class AttentionPool2d extends Module {
-    private final int embedDim;
-    private final int heads;
+    private final int spacialDim, embedDim, heads, outputDim;
+    private final Linear kProj, qProj, vProj, cProj;
 
-    AttentionPool2d(ParameterStore store, String prefix, int spacialDim, int embedDim, int heads, int outputDim) {
-        super(store, prefix);
+    AttentionPool2d(int spacialDim, int embedDim, int heads, int outputDim) {
+        this.spacialDim = spacialDim;
         this.embedDim = embedDim;
         this.heads = heads;
-        param("positional_embedding", Init.normal(1.0 / Math.sqrt(embedDim), (long) spacialDim * spacialDim + 1, embedDim));
-        double std = Math.pow(embedDim, -0.5);
-        for (String n : new String[] {"k_proj", "q_proj", "v_proj"}) {
-            param(n + ".weight", Init.normal(std, embedDim, embedDim));
-            param(n + ".bias", Init.uniform(1.0 / Math.sqrt(embedDim), embedDim));
-        }
-        param("c_proj.weight", Init.normal(std, outputDim, embedDim));
-        param("c_proj.bias", Init.uniform(1.0 / Math.sqrt(embedDim), outputDim));
+        this.outputDim = outputDim;
+        parameter("positional_embedding", Init.normal(1.0 / Math.sqrt(embedDim), (long) spacialDim * spacialDim + 1, embedDim));
+        double std = Math.pow(embedDim, -0.5), bound = 1.0 / Math.sqrt(embedDim);
+        kProj = child("k_proj", new Linear(Init.normal(std, embedDim, embedDim), Init.uniform(bound, embedDim)));
+        qProj = child("q_proj", new Linear(Init.normal(std, embedDim, embedDim), Init.uniform(bound, embedDim)));
+        vProj = child("v_proj", new Linear(Init.normal(std, embedDim, embedDim), Init.uniform(bound, embedDim)));
+        cProj = child("c_proj", new Linear(Init.normal(std, outputDim, embedDim), Init.uniform(bound, outputDim)));
+    }
+
+    /** The input tokens: spatial mean first, then every position, with positional embeddings: [N, HW+1, C]. */
+    Tensor tokens(Tensor x) {
+        x = x.flatten(2, -1).permute(0, 2, 1);                          // [N, HW, C]
+        x = Tensors.cat(1, x.mean(new long[] {1}, true, null), x);        // [N, HW+1, C]
+        return x.add(p("positional_embedding").to(x.scalar_type()));
     }
 
     /** x: [N, C, H, W]; returns [N, output_dim]. */
     Tensor forward(Tensor x) {
         long n = x.size(0);
-        x = x.flatten(2, -1).permute(0, 2, 1);                          // [N, HW, C]
-        x = Tensors.cat(1, x.mean(new long[] {1}, true, null), x);        // [N, HW+1, C]
-        x = x.add(p("positional_embedding").to(x.scalar_type()));
+        x = tokens(x);
         long l = x.size(1);
         int d = embedDim / heads;
         double scale = 1.0 / Math.sqrt(d); // folded into the q projection, as in MultiheadAttention
-        Tensor q = NN.linear(x.narrow(1, 0, 1), Ops.mul(p("q_proj.weight"), scale), Ops.mul(p("q_proj.bias"), scale))
+        Tensor q = NN.linear(x.narrow(1, 0, 1), Ops.mul(qProj.weight(), scale), Ops.mul(qProj.bias(), scale))
                 .reshape(n, 1, heads, d).transpose(1, 2);
-        Tensor k = NN.linear(x, p("k_proj.weight"), p("k_proj.bias")).reshape(n, l, heads, d).transpose(1, 2);
-        Tensor v = NN.linear(x, p("v_proj.weight"), p("v_proj.bias")).reshape(n, l, heads, d).transpose(1, 2);
+        Tensor k = kProj.forward(x).reshape(n, l, heads, d).transpose(1, 2);
+        Tensor v = vProj.forward(x).reshape(n, l, heads, d).transpose(1, 2);
         Tensor out = AttentionKernel.attend(q, k, v, null).transpose(1, 2).reshape(n, embedDim);
-        return NN.linear(out, p("c_proj.weight"), p("c_proj.bias"));
+        return cProj.forward(out);
+    }
+
+    @Override
+    protected boolean decays(String name, Tensor parameter) {
+        return false; // positional_embedding
+    }
+
+    @Override
+    protected Module blank() {
+        return new AttentionPool2d(spacialDim, embedDim, heads, outputDim);
     }
 }

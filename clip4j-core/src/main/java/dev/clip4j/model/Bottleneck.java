@@ -1,5 +1,9 @@
 package dev.clip4j.model;
 
+import dev.clip4j.nn.BatchNorm2d;
+import dev.clip4j.nn.Conv2d;
+import dev.clip4j.nn.Init;
+import dev.clip4j.nn.Module;
 import dev.clip4j.torch.NN;
 import org.bytedeco.pytorch.Tensor;
 
@@ -10,40 +14,63 @@ import org.bytedeco.pytorch.Tensor;
  */
 final class Bottleneck extends Module {
     static final int EXPANSION = 4;
-    private final int stride;
-    private final BatchNorm2d bn1, bn2, bn3, downsampleBn;
+    private final int inplanes, planes, stride;
+    private final Conv2d conv1, conv2, conv3;
+    private final BatchNorm2d bn1, bn2, bn3;
+    private final Downsample downsample;
 
-    Bottleneck(ParameterStore store, String prefix, int inplanes, int planes, int stride) {
-        super(store, prefix);
-        this.stride = stride;
-        param("conv1.weight", Init.uniform(1.0 / Math.sqrt(inplanes), planes, inplanes, 1, 1));
-        bn1 = new BatchNorm2d(store, prefix + "bn1.", planes);
-        param("conv2.weight", Init.uniform(1.0 / Math.sqrt(planes * 9.0), planes, planes, 3, 3));
-        bn2 = new BatchNorm2d(store, prefix + "bn2.", planes);
-        param("conv3.weight", Init.uniform(1.0 / Math.sqrt(planes), (long) planes * EXPANSION, planes, 1, 1));
-        bn3 = new BatchNorm2d(store, prefix + "bn3.", planes * EXPANSION);
-        if (stride > 1 || inplanes != planes * EXPANSION) {
-            param("downsample.0.weight", Init.uniform(1.0 / Math.sqrt(inplanes), (long) planes * EXPANSION, inplanes, 1, 1));
-            downsampleBn = new BatchNorm2d(store, prefix + "downsample.1.", planes * EXPANSION);
-        } else {
-            downsampleBn = null;
+    /** The shortcut's {@code 0} (1x1 conv) and {@code 1} (BatchNorm), as OpenAI's nn.Sequential names them. */
+    static final class Downsample extends Module {
+        private final int in, out;
+        final Conv2d conv;
+        final BatchNorm2d bn;
+
+        Downsample(int in, int out) {
+            this.in = in;
+            this.out = out;
+            conv = child("0", new Conv2d(in, out, 1, 1, 0));
+            bn = child("1", new BatchNorm2d(out));
+        }
+
+        @Override
+        protected Module blank() {
+            return new Downsample(in, out);
         }
     }
 
+    Bottleneck(int inplanes, int planes, int stride) {
+        this.inplanes = inplanes;
+        this.planes = planes;
+        this.stride = stride;
+        conv1 = child("conv1", new Conv2d(inplanes, planes, 1, 1, 0));
+        bn1 = child("bn1", new BatchNorm2d(planes));
+        conv2 = child("conv2", new Conv2d(planes, planes, 3, 1, 1));
+        bn2 = child("bn2", new BatchNorm2d(planes));
+        conv3 = child("conv3", new Conv2d(planes, planes * EXPANSION, 1, 1, 0));
+        bn3 = child("bn3", new BatchNorm2d(planes * EXPANSION));
+        downsample = stride > 1 || inplanes != planes * EXPANSION
+                ? child("downsample", new Downsample(inplanes, planes * EXPANSION)) : null;
+    }
+
     Tensor forward(Tensor x) {
-        Tensor out = bn1.forward(NN.conv2d(x, p("conv1.weight"), null, 1, 0)).relu();
-        out = bn2.forward(NN.conv2d(out, p("conv2.weight"), null, 1, 1)).relu();
+        Tensor out = bn1.forward(conv1.forward(x)).relu();
+        out = bn2.forward(conv2.forward(out)).relu();
         if (stride > 1) out = NN.avgPool2d(out, stride);
-        out = bn3.forward(NN.conv2d(out, p("conv3.weight"), null, 1, 0));
+        out = bn3.forward(conv3.forward(out));
         Tensor identity = x;
-        if (downsampleBn != null) {
+        if (downsample != null) {
             Tensor pooled = stride > 1 ? NN.avgPool2d(x, stride) : x;
-            identity = downsampleBn.forward(NN.conv2d(pooled, p("downsample.0.weight"), null, 1, 0));
+            identity = downsample.bn.forward(downsample.conv.forward(pooled));
         }
         return out.add(identity).relu();
     }
 
     void zeroLastBatchNormGain() {
-        Init.fillZeros(store.get(prefix + "bn3.weight"));
+        Init.fillZeros(bn3.weight());
+    }
+
+    @Override
+    protected Module blank() {
+        return new Bottleneck(inplanes, planes, stride);
     }
 }

@@ -1,5 +1,7 @@
 package dev.clip4j.model;
 
+import dev.clip4j.nn.Init;
+import dev.clip4j.nn.Module;
 import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
@@ -7,46 +9,58 @@ import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * OpenAI's CLIP: an image tower (ViT or ModifiedResNet) and a causal text transformer projected into one
  * space, compared by cosine similarity times {@code exp(logit_scale)}. Tensor names are those of OpenAI's
  * {@code state_dict}.
  */
-public final class ClipModel {
+public final class ClipModel extends Module {
     /** {@code ln(100)}: the scale {@code exp(logit_scale)} never exceeds 100. */
     public static final double MAX_LOGIT_SCALE = Math.log(100.0);
     /** OpenAI's initial temperature: {@code ln(1 / 0.07)}. */
     public static final double INIT_LOGIT_SCALE = Math.log(1 / 0.07);
+    /** Keys that {@code build_model} drops from OpenAI's archives and that carry no weights. */
+    private static final Set<String> IGNORED = Set.of("input_resolution", "context_length", "vocab_size");
 
     private final ClipConfig config;
-    private final ParameterStore store = new ParameterStore();
-    private final VisionTransformer vit;
-    private final ModifiedResNet resnet;
+    private final ImageTower visual;
     private final TextTransformer text;
 
     /** Both towers' logits: {@code [images, texts]} and its transpose. */
     public record Logits(Tensor perImage, Tensor perText) {}
 
+    /**
+     * What {@link #forward} returns, as open_clip: both towers' (unnormalised) features and {@code exp(logit_scale)};
+     * losses build their logits from it.
+     */
+    public record Features(Tensor image, Tensor text, Tensor logitScale) {
+        /** CLIP's logits: cosine similarities of the normalised features (in float32) times the logit scale. */
+        public Logits logits() {
+            Tensor img = NN.l2Normalize(Tensors.to(image, DType.F32));
+            Tensor txt = NN.l2Normalize(Tensors.to(text, DType.F32));
+            Tensor perImage = logitScale.mul(img.matmul(txt.t()));
+            return new Logits(perImage, perImage.t());
+        }
+    }
+
     private ClipModel(ClipConfig c) {
         Torch.init();
         this.config = c;
-        if (c.isVit()) {
-            vit = new VisionTransformer(store, "visual.", c.imageResolution(), c.visionPatchSize(), c.visionWidth(),
-                    c.visionLayers()[0], c.visionHeads(), c.embedDim());
-            resnet = null;
-        } else {
-            resnet = new ModifiedResNet(store, "visual.", c.visionLayers(), c.embedDim(), c.visionHeads(),
-                    c.imageResolution(), c.visionWidth());
-            vit = null;
-        }
-        text = new TextTransformer(store, c.contextLength(), c.vocabSize(), c.transformerWidth(), c.transformerLayers(),
-                c.transformerHeads(), c.embedDim());
-        store.parameter("logit_scale", Tensors.scalar(INIT_LOGIT_SCALE));
+        visual = child("visual", c.isVit()
+                ? new VisionTransformer(c.imageResolution(), c.visionPatchSize(), c.visionWidth(), c.visionLayers()[0],
+                        c.visionHeads(), c.embedDim())
+                : new ModifiedResNet(c.visionLayers(), c.embedDim(), c.visionHeads(), c.imageResolution(), c.visionWidth()));
+        text = child("", new TextTransformer(c.contextLength(), c.vocabSize(), c.transformerWidth(), c.transformerLayers(),
+                c.transformerHeads(), c.embedDim()));
+        parameter("logit_scale", Init.isSkipping() ? Tensors.scalar(0) : Tensors.scalar(INIT_LOGIT_SCALE));
         text.transformer().initializeLikeOpenAi();
-        if (vit != null) vit.transformer().initializeLikeOpenAi();
-        store.training = false;
+        if (visual instanceof VisionTransformer vit) vit.transformer().initializeLikeOpenAi();
+        train(false);
     }
 
     /** A model with OpenAI's random initialisation (seed with {@link Torch#manualSeed} for reproducibility). */
@@ -54,10 +68,13 @@ public final class ClipModel {
         return new ClipModel(config);
     }
 
-    /** A model of {@code config} holding the given weights (OpenAI names); {@code origin} names the source in errors. */
+    /**
+     * A model of {@code config} holding the given weights (OpenAI names), built without random initialisation;
+     * {@code origin} names the source in errors.
+     */
     public static ClipModel fromStateDict(ClipConfig config, Map<String, Tensor> weights, String origin) {
-        ClipModel m = new ClipModel(config);
-        m.store.load(weights, origin);
+        ClipModel m = Init.skipping(() -> new ClipModel(config));
+        m.loadStateDict(weights, origin);
         return m;
     }
 
@@ -73,77 +90,100 @@ public final class ClipModel {
         return config.contextLength();
     }
 
+    public ImageTower visual() {
+        return visual;
+    }
+
+    public TextTransformer text() {
+        return text;
+    }
+
     /** images: [B, 3, R, R] preprocessed; returns [B, embed_dim] unnormalised features, in the model's dtype. */
     public Tensor encodeImage(Tensor images) {
         if (images.dim() != 4 || images.size(1) != 3) {
             throw new IllegalArgumentException("images must be [B, 3, H, W], got " + java.util.Arrays.toString(Tensors.shape(images)));
         }
-        return vit != null ? vit.forward(images) : resnet.forward(images);
+        return visual.encode(images);
     }
 
     /** tokens: [B, L] int64 ids (L ≤ context length, EOT the highest id per row); returns [B, embed_dim]. */
     public Tensor encodeText(Tensor tokens) {
-        return text.forward(tokens);
+        return text.encodeText(tokens);
     }
 
     /** {@code exp(logit_scale)}, clamped to at most 100. */
     public Tensor logitScale() {
-        return Ops.clamp(store.get("logit_scale"), null, MAX_LOGIT_SCALE).exp();
+        return Ops.clamp(p("logit_scale"), null, MAX_LOGIT_SCALE).exp();
     }
 
-    /** CLIP's forward: cosine similarities of normalised features times the logit scale. */
-    public Logits forward(Tensor images, Tensor tokens) {
-        return similarity(encodeImage(images), encodeText(tokens));
+    /** The raw parameter {@code logit_scale} (its log), e.g. for the clamp after an optimizer step. */
+    public Tensor logitScaleParameter() {
+        return p("logit_scale");
+    }
+
+    /** CLIP's forward, as open_clip: both towers' features and the logit scale ({@link Features#logits()} for CLIP's logits). */
+    public Features forward(Tensor images, Tensor tokens) {
+        return new Features(encodeImage(images), encodeText(tokens), logitScale());
     }
 
     /** Logits from precomputed (unnormalised) features, computed in float32. */
     public Logits similarity(Tensor imageFeatures, Tensor textFeatures) {
-        Tensor img = NN.l2Normalize(Tensors.to(imageFeatures, DType.F32));
-        Tensor txt = NN.l2Normalize(Tensors.to(textFeatures, DType.F32));
-        Tensor perImage = logitScale().mul(img.matmul(txt.t()));
-        return new Logits(perImage, perImage.t());
+        return new Features(imageFeatures, textFeatures, logitScale()).logits();
     }
 
     /** Training mode (BatchNorm uses batch statistics) or evaluation mode. */
+    @Override
     public ClipModel train(boolean training) {
-        store.training = training;
+        super.train(training);
         return this;
     }
 
-    public boolean isTraining() {
-        return store.training;
-    }
-
-    /** All tensors (parameters and buffers) under OpenAI's names. */
-    public Map<String, Tensor> stateDict() {
-        return store.stateDict();
-    }
-
-    /** The trainable parameters, by name. */
+    /** The trainable parameters, by name (all parameters, whether frozen or not). */
     public Map<String, Tensor> parameters() {
-        return store.parameters();
+        return namedParameters();
     }
 
+    /**
+     * Copies a state dict into the model (converting dtypes). Every model tensor must be present with the same
+     * shape, except BatchNorm's {@code num_batches_tracked}; unknown keys are an error, except the ones OpenAI's
+     * archives carry without weights.
+     */
     public void loadStateDict(Map<String, Tensor> weights, String origin) {
-        store.load(weights, origin);
+        List<String> unexpected = new ArrayList<>();
+        Map<String, Tensor> mine = stateDict();
+        for (String k : weights.keySet()) {
+            if (!mine.containsKey(k) && !IGNORED.contains(k) && !k.endsWith("attn_mask")) unexpected.add(k);
+        }
+        if (!unexpected.isEmpty()) {
+            throw new IllegalArgumentException(origin + ": tensors the model does not have: "
+                    + String.join(", ", unexpected.subList(0, Math.min(5, unexpected.size())))
+                    + (unexpected.size() > 5 ? " (and " + (unexpected.size() - 5) + " more)" : ""));
+        }
+        load(weights, origin);
     }
 
-    /** The dtype matrix products run in (that of the image tower's first convolution). */
+    /** The dtype matrix products run in (that of the image tower's first weights). */
     public DType computeType() {
-        return Tensors.dtype(store.get("visual.conv1.weight"));
+        return Tensors.dtype(stateDict().get("visual.conv1.weight"));
     }
 
     /**
      * Converts the model for bf16 inference, as OpenAI's {@code convert_weights} does for fp16: convolutions,
      * linear layers, attention and projections in bf16; LayerNorm, BatchNorm and {@code logit_scale} stay float32
-     * (LayerNorm computes in float32).
+     * (each module says which of its tensors stay, {@link Module#to}).
      */
     public ClipModel toBf16() {
-        store.convert(DType.BF16, name -> !NORMALIZATION.matcher(name).find() && !name.equals("logit_scale"));
+        to(DType.BF16);
         return this;
     }
 
-    /** LayerNorm ({@code ln_*}) and BatchNorm ({@code bn1..3}, {@code downsample.1}) tensors. */
-    private static final java.util.regex.Pattern NORMALIZATION =
-            java.util.regex.Pattern.compile("(^|\\.)(ln_\\w+|bn\\d|downsample\\.1)\\.");
+    @Override
+    protected boolean keepsFloat32(String name) {
+        return name.equals("logit_scale");
+    }
+
+    @Override
+    protected Module blank() {
+        return new ClipModel(config);
+    }
 }

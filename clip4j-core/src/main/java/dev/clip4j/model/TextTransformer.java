@@ -1,59 +1,106 @@
 package dev.clip4j.model;
 
+import dev.clip4j.nn.Embedding;
+import dev.clip4j.nn.Init;
+import dev.clip4j.nn.LayerNorm;
+import dev.clip4j.nn.Module;
+import dev.clip4j.nn.Transformer;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * CLIP's text tower (top-level names, as in OpenAI's {@code CLIP}): token and positional embeddings, a causal
- * transformer, ln_final, and the features at the end-of-text token (the highest id, {@code text.argmax(-1)})
- * projected by {@code text_projection}.
+ * CLIP's text tower (top-level names, as in OpenAI's {@code CLIP}: it is inlined into {@link ClipModel}): token
+ * and positional embeddings ({@link #embed}), a causal transformer, ln_final, and the features at the end-of-text
+ * token projected by {@code text_projection} ({@link #encode}). {@code encode_text} is {@link #encodeText}, the
+ * composition; prompt learners (CoOp) call {@link #encode} on embeddings they build themselves.
  */
-final class TextTransformer extends Module {
-    private final int contextLength;
-    private final int vocabSize;
+public final class TextTransformer extends Module {
+    private final int contextLength, vocabSize, width, layers, heads, embedDim;
     private final Transformer transformer;
+    private final Embedding tokenEmbedding;
     private final LayerNorm lnFinal;
 
-    TextTransformer(ParameterStore store, int contextLength, int vocabSize, int width, int layers, int heads, int embedDim) {
-        super(store, "");
+    public TextTransformer(int contextLength, int vocabSize, int width, int layers, int heads, int embedDim) {
         this.contextLength = contextLength;
         this.vocabSize = vocabSize;
-        transformer = new Transformer(store, "transformer.", width, layers, heads);
-        param("token_embedding.weight", Init.normal(0.02, vocabSize, width));
-        param("positional_embedding", Init.normal(0.01, contextLength, width));
-        lnFinal = new LayerNorm(store, "ln_final.", width);
-        param("text_projection", Init.normal(Math.pow(width, -0.5), width, embedDim));
+        this.width = width;
+        this.layers = layers;
+        this.heads = heads;
+        this.embedDim = embedDim;
+        transformer = child("transformer", new Transformer(width, layers, heads));
+        tokenEmbedding = child("token_embedding", new Embedding(vocabSize, width, 0.02));
+        parameter("positional_embedding", Init.normal(0.01, contextLength, width));
+        lnFinal = child("ln_final", new LayerNorm(width));
+        parameter("text_projection", Init.normal(Math.pow(width, -0.5), width, embedDim));
     }
 
-    Transformer transformer() {
+    public Transformer transformer() {
         return transformer;
     }
 
+    public Embedding tokenEmbedding() {
+        return tokenEmbedding;
+    }
+
+    public int width() {
+        return width;
+    }
+
     /** The additive causal mask: -inf above the diagonal. Built per call (it is tiny) so no scope can free a cached one. */
-    private static Tensor causalMask(long length, DType type) {
+    public static Tensor causalMask(long length, DType type) {
         return Tensors.to(Tensors.full(Double.NEGATIVE_INFINITY, DType.F32, length, length).triu(1), type);
     }
 
-    /** text: [B, L] int64 token ids with L ≤ context length; returns [B, embed_dim]. */
-    Tensor forward(Tensor text) {
-        long l = text.size(1);
+    /** tokens: [B, L] int64 ids (L ≤ context length) → token plus positional embeddings [B, L, width]. */
+    public Tensor embed(Tensor tokens) {
+        long l = tokens.size(1);
         if (l > contextLength) {
             throw new IllegalArgumentException("token rows have " + l + " positions, the model's context length is " + contextLength);
         }
-        if (text.numel() > 0) {
-            long maxId = Tensors.toLongs(text.max())[0], minId = Tensors.toLongs(text.min())[0];
+        if (tokens.numel() > 0) {
+            long maxId = Tensors.toLongs(tokens.max())[0], minId = Tensors.toLongs(tokens.min())[0];
             if (maxId >= vocabSize || minId < 0) {
                 throw new IllegalArgumentException("token id " + (minId < 0 ? minId : maxId) + " is outside the model's "
                         + "vocabulary of " + vocabSize + " (was it trained with CLIP's tokenizer?)");
             }
         }
         Tensor proj = p("text_projection");
-        DType type = Tensors.dtype(proj);
-        Tensor x = NN.embedding(p("token_embedding.weight"), text).to(proj.scalar_type());
-        x = x.add(p("positional_embedding").narrow(0, 0, l).to(proj.scalar_type()));
-        x = transformer.forwardAt(x, causalMask(l, type), NN.argmax(text, -1)); // the end-of-text token
+        Tensor x = tokenEmbedding.forward(tokens).to(proj.scalar_type());
+        return x.add(p("positional_embedding").narrow(0, 0, l).to(proj.scalar_type()));
+    }
+
+    /**
+     * embeddings [B, L, width] → the projected feature at position {@code eotIndex[b]} of each row [B, embed_dim],
+     * through the transformer with the causal mask (as CLIP) or without.
+     */
+    public Tensor encode(Tensor embeddings, Tensor eotIndex, boolean causal) {
+        long l = embeddings.size(1);
+        Tensor proj = p("text_projection");
+        Tensor mask = causal ? causalMask(l, Tensors.dtype(proj)) : null;
+        Tensor x = transformer.forwardPooled(embeddings, mask, eotIndex);
         return lnFinal.forward(x).matmul(proj);
+    }
+
+    /** CLIP's {@code encode_text}: tokens [B, L] → [B, embed_dim], pooled at the end-of-text token (the highest id). */
+    public Tensor encodeText(Tensor tokens) {
+        return encode(embed(tokens), NN.argmax(tokens, -1), true);
+    }
+
+    /** Every position's output after ln_final (causal, unprojected): [B, L, width]. */
+    public Tensor encodeTokens(Tensor tokens) {
+        Tensor x = embed(tokens);
+        return lnFinal.forward(transformer.forward(x, causalMask(x.size(1), Tensors.dtype(p("text_projection")))));
+    }
+
+    @Override
+    protected boolean decays(String name, Tensor parameter) {
+        return name.equals("text_projection");
+    }
+
+    @Override
+    protected Module blank() {
+        return new TextTransformer(contextLength, vocabSize, width, layers, heads, embedDim);
     }
 }

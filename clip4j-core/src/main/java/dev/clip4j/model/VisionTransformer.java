@@ -1,7 +1,11 @@
 package dev.clip4j.model;
 
+import dev.clip4j.nn.Conv2d;
+import dev.clip4j.nn.Init;
+import dev.clip4j.nn.LayerNorm;
+import dev.clip4j.nn.Module;
+import dev.clip4j.nn.Transformer;
 import dev.clip4j.torch.DType;
-import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -9,45 +13,67 @@ import org.bytedeco.pytorch.Tensor;
  * CLIP's ViT image tower: patch convolution (no bias), class token, positional embedding, ln_pre, transformer,
  * ln_post on the class token, projection.
  */
-final class VisionTransformer extends Module {
-    private final int patch;
-    private final int width;
+public final class VisionTransformer extends ImageTower {
+    private final int resolution, patch, width, layers, heads, outputDim;
+    private final Conv2d conv1;
     private final LayerNorm lnPre;
     private final Transformer transformer;
     private final LayerNorm lnPost;
 
-    VisionTransformer(ParameterStore store, String prefix, int resolution, int patch, int width, int layers, int heads,
-                      int outputDim) {
-        super(store, prefix);
+    public VisionTransformer(int resolution, int patch, int width, int layers, int heads, int outputDim) {
+        this.resolution = resolution;
         this.patch = patch;
         this.width = width;
+        this.layers = layers;
+        this.heads = heads;
+        this.outputDim = outputDim;
         int grid = resolution / patch;
         double scale = Math.pow(width, -0.5);
-        param("class_embedding", Init.normal(scale, width));
-        param("positional_embedding", Init.normal(scale, (long) grid * grid + 1, width));
-        param("proj", Init.normal(scale, width, outputDim));
-        param("conv1.weight", Init.uniform(1.0 / Math.sqrt(3.0 * patch * patch), width, 3, patch, patch));
-        lnPre = new LayerNorm(store, prefix + "ln_pre.", width);
-        transformer = new Transformer(store, prefix + "transformer.", width, layers, heads);
-        lnPost = new LayerNorm(store, prefix + "ln_post.", width);
+        parameter("class_embedding", Init.normal(scale, width));
+        parameter("positional_embedding", Init.normal(scale, (long) grid * grid + 1, width));
+        parameter("proj", Init.normal(scale, width, outputDim));
+        conv1 = child("conv1", new Conv2d(3, width, patch, patch, 0));
+        lnPre = child("ln_pre", new LayerNorm(width));
+        transformer = child("transformer", new Transformer(width, layers, heads));
+        lnPost = child("ln_post", new LayerNorm(width));
     }
 
-    Transformer transformer() {
+    public Transformer transformer() {
         return transformer;
     }
 
-    /** images: [B, 3, R, R] normalised; returns [B, output_dim]. */
-    Tensor forward(Tensor images) {
-        Tensor w = p("conv1.weight");
-        Tensor x = NN.conv2d(images.to(w.scalar_type()), w, null, patch, 0); // [B, width, g, g]
+    /** Patches, class token and positions, ln_pre: the transformer's input [B, 1 + g², width]. */
+    private Tensor tokensIn(Tensor images) {
+        Tensor w = conv1.weight();
+        Tensor x = conv1.forward(images.to(w.scalar_type())); // [B, width, g, g]
         long b = x.size(0);
-        x = x.reshape(b, width, -1).permute(0, 2, 1);                       // [B, g*g, width]
+        x = x.reshape(b, width, -1).permute(0, 2, 1);          // [B, g*g, width]
         Tensor cls = p("class_embedding").to(x.scalar_type()).reshape(1, 1, width).expand(b, 1, width);
         x = Tensors.cat(1, cls, x);
         x = x.add(p("positional_embedding").to(x.scalar_type()));
-        x = lnPre.forward(x);
-        x = transformer.forwardAt(x, null, Tensors.zeros(DType.I64, b)); // the class token
+        return lnPre.forward(x);
+    }
+
+    @Override
+    public Tensor encode(Tensor images) {
+        Tensor x = tokensIn(images);
+        x = transformer.forwardPooled(x, null, Tensors.zeros(DType.I64, x.size(0))); // the class token
         x = lnPost.forward(x);
         return x.matmul(p("proj").to(x.scalar_type()));
+    }
+
+    @Override
+    public Tensor encodeTokens(Tensor images) {
+        return lnPost.forward(transformer.forward(tokensIn(images), null));
+    }
+
+    @Override
+    protected boolean decays(String name, Tensor parameter) {
+        return name.equals("proj");
+    }
+
+    @Override
+    protected Module blank() {
+        return new VisionTransformer(resolution, patch, width, layers, heads, outputDim);
     }
 }

@@ -74,4 +74,14 @@ public final class NN {
     public static Tensor argmax(Tensor x, long dim) {
         return torch.argmax(x, new org.bytedeco.pytorch.LongOptional(dim), false);
     }
+
+    /**
+     * An additive attention mask from a boolean key-padding mask [B, Lk] (true = padding): 0 where attended,
+     * -inf at padding, shaped [B, 1, 1, Lk] to broadcast over heads and queries.
+     */
+    public static Tensor paddingMask(Tensor keyPadding, DType type) {
+        long b = keyPadding.size(0), l = keyPadding.size(1);
+        Tensor zeros = Tensors.zeros(type, b, l);
+        return zeros.masked_fill(Tensors.to(keyPadding, DType.BOOL), new Scalar(Double.NEGATIVE_INFINITY)).reshape(b, 1, 1, l);
+    }
 }

@@ -10,6 +10,11 @@ import org.bytedeco.pytorch.Tensor;
 public final class ContrastiveLoss {
     private ContrastiveLoss() {}
 
+    /** The loss of a forward's features ({@link ClipModel#forward}): CLIP's logits, then {@link #of(ClipModel.Logits)}. */
+    public static Tensor of(ClipModel.Features features) {
+        return of(features.logits());
+    }
+
     public static Tensor of(ClipModel.Logits logits) {
         Tensor labels = Tensors.arange(logits.perImage().size(0));
         return Ops.div(NN.crossEntropy(logits.perImage(), labels).add(NN.crossEntropy(logits.perText(), labels)), 2.0);

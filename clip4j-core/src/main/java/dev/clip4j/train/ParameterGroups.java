@@ -1,42 +1,41 @@
 package dev.clip4j.train;
 
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.nn.Module;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
-/** Which parameters train, and which get weight decay (≥ 2-D weights only: not gains, biases, embeddings, logit_scale). */
+/**
+ * Which parameters train (a locked tower is {@link Module#freeze frozen}), and which get weight decay: each module
+ * says for its own ({@link Module#decays(String)}: ≥ 2-D weights and projections, not gains, biases, embeddings or
+ * {@code logit_scale}).
+ */
 public final class ParameterGroups {
-    private static final Set<String> EMBEDDINGS = Set.of("token_embedding.weight", "positional_embedding",
-            "visual.positional_embedding", "visual.class_embedding", "visual.attnpool.positional_embedding");
-
     private ParameterGroups() {}
 
-    public static boolean decays(String name, Tensor p) {
-        return p.dim() >= 2 && !EMBEDDINGS.contains(name) && !name.equals("logit_scale");
-    }
-
-    public static boolean isImageTower(String name) {
-        return name.startsWith("visual.");
-    }
-
-    /** Freezes locked towers; returns the parameters that still train. */
+    /** Freezes locked towers ({@code logit_scale} always trains); returns the parameters that still train. */
     public static Map<String, Tensor> trainable(ClipModel model, boolean lockImage, boolean lockText) {
+        model.unfreeze();
+        if (lockImage) model.visual().freeze();
+        if (lockText) model.text().freeze();
+        return trainable(model);
+    }
+
+    /** The parameters of {@code module} that require grad, by dotted name. */
+    public static Map<String, Tensor> trainable(Module module) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        model.parameters().forEach((name, p) -> {
-            boolean image = isImageTower(name), scale = name.equals("logit_scale");
-            boolean locked = (image && lockImage) || (!image && !scale && lockText);
-            p.requires_grad_(!locked);
-            if (!locked) out.put(name, p);
+        module.namedParameters().forEach((name, p) -> {
+            if (p.requires_grad()) out.put(name, p);
         });
         return out;
     }
 
-    public static AdamW optimizer(Map<String, Tensor> params, double lr, double weightDecay) {
+    /** AdamW with CLIP's betas and eps; weight decay where the owning module asks for it. */
+    public static AdamW optimizer(Module model, Map<String, Tensor> params, double lr, double weightDecay) {
         AdamW opt = new AdamW(lr, 0.9, 0.98, 1e-6);
-        params.forEach((name, p) -> opt.add(name, p, decays(name, p) ? weightDecay : 0.0));
+        params.forEach((name, p) -> opt.add(name, p, model.decays(name) ? weightDecay : 0.0));
         return opt;
     }
 }

@@ -118,7 +118,7 @@ public final class Trainer {
             }
             model.train(true);
             this.trainable = ParameterGroups.trainable(model, o.lockImage(), o.lockText());
-            this.optimizer = ParameterGroups.optimizer(trainable, o.lr(), o.weightDecay());
+            this.optimizer = ParameterGroups.optimizer(model, trainable, o.lr(), o.weightDecay());
             if (resume) {
                 RunCheckpoint.restoreOptimizer(existing, optimizer);
                 trimMetrics(run.resolve(METRICS), state.step());
@@ -248,7 +248,7 @@ public final class Trainer {
                     double perStep = (System.nanoTime() - estimateStart) / 1e9 / (ESTIMATE_AFTER - ESTIMATE_FROM);
                     total = Math.max(step + 1, step + (long) ((o.timeBudgetSeconds() - elapsed) / perStep));
                 }
-                double scale = Math.exp(Tensors.item(model.parameters().get("logit_scale")));
+                double scale = Math.exp(Tensors.item(model.logitScaleParameter()));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("step", step);
                 m.put("epoch", step / (double) perEpoch);
@@ -305,7 +305,7 @@ public final class Trainer {
 
     /** {@code logit_scale.clamp_(0, ln 100)}, as CLIP training does after each step. */
     public static void clampLogitScale(ClipModel model) {
-        Tensor s = model.parameters().get("logit_scale");
+        Tensor s = model.logitScaleParameter();
         Grad.noGrad(() -> Ops.clamp_(s, 0.0, ClipModel.MAX_LOGIT_SCALE));
     }
 

@@ -1,5 +1,7 @@
 package dev.clip4j.model;
 
+import dev.clip4j.nn.AttentionKernel;
+
 import dev.clip4j.Fixtures;
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.image.ClipPreprocessor;

@@ -1,4 +1,4 @@
-package dev.clip4j.model;
+package dev.clip4j.nn;
 
 import dev.clip4j.torch.Autocast;
 import dev.clip4j.torch.DType;
@@ -48,7 +48,7 @@ public final class AttentionKernel {
     }
 
     /** q, k, v: [B, H, L, d] with q already scaled by 1/sqrt(d); mask additive ([Lq, Lk] or broadcastable) or null. */
-    static Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask) {
+    public static Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask) {
         DType type = Tensors.dtype(q);
         Policy p = CURRENT.get();
         boolean fusedFp32 = p.fusedFp32(), fusedAutocast = p.fusedAutocast(), fusedBf16 = p.fusedBf16();

@@ -1,0 +1,34 @@
+package dev.clip4j.nn;
+
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+/** CLIP's LayerNorm subclass: computed in float32 whatever the input type (eps 1e-5), cast back after; stays float32. */
+public final class LayerNorm extends Module {
+    static final double EPS = 1e-5;
+    private final int width;
+
+    public LayerNorm(int width) {
+        this.width = width;
+        parameter("weight", Init.ones(width));
+        parameter("bias", Init.zeros(width));
+    }
+
+    public Tensor forward(Tensor x) {
+        DType type = Tensors.dtype(x);
+        if (type == DType.F32) return NN.layerNorm(x, p("weight"), p("bias"), EPS);
+        return Tensors.to(NN.layerNorm(Tensors.to(x, DType.F32), p("weight"), p("bias"), EPS), type);
+    }
+
+    @Override
+    protected boolean keepsFloat32(String name) {
+        return true;
+    }
+
+    @Override
+    protected Module blank() {
+        return new LayerNorm(width);
+    }
+}

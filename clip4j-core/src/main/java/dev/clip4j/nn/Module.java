@@ -1,0 +1,260 @@
+package dev.clip4j.nn;
+
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A node of a model, as PyTorch's {@code nn.Module}: it owns named parameters, buffers and child modules, and every
+ * recursive view ({@link #namedParameters()}, {@link #namedBuffers()}, {@link #stateDict()}) names a tensor by its
+ * dotted path — for CLIP exactly OpenAI's {@code state_dict} names. A child registered under the empty name is
+ * inlined (its tensors appear without a prefix), as CLIP's text tower sits at the top level of OpenAI's model.
+ *
+ * <p>Modules fetch their tensors by name at each forward ({@link #p}), so a dtype conversion can swap them. Tensors
+ * live as long as the module, never as long as the memory scope open when it was built.
+ *
+ * <p>Behaviour by module type, asked of the modules rather than matched on names: {@link #keepsFloat32} (norms stay
+ * float32 under {@link #to(DType)}), {@link #decays} (which parameters get weight decay).
+ */
+public abstract class Module {
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training;
+
+    /** Registers a trainable parameter (a leaf that requires grad), initialised with {@code init}. */
+    protected final Tensor parameter(String name, Tensor init) {
+        checkFree(name);
+        Tensor t = Scope.escape(init.detach().requires_grad_(true));
+        parameters.put(name, t);
+        return t;
+    }
+
+    /** Registers a buffer (state that is saved but not trained, e.g. BatchNorm statistics or a queue). */
+    protected final Tensor buffer(String name, Tensor init) {
+        checkFree(name);
+        Tensor t = Scope.escape(init);
+        buffers.put(name, t);
+        return t;
+    }
+
+    /** Registers a child module under {@code name} ("" inlines it); returns it for a field. */
+    protected final <M extends Module> M child(String name, M module) {
+        checkFree(name.isEmpty() ? "\u0000" + children.size() : name);
+        children.put(name.isEmpty() ? "\u0000" + children.size() : name, module);
+        return module;
+    }
+
+    private void checkFree(String name) {
+        if (parameters.containsKey(name) || buffers.containsKey(name) || children.containsKey(name)) {
+            throw new IllegalStateException(getClass().getSimpleName() + " already has a member named " + name);
+        }
+    }
+
+    /** This module's own parameter or buffer {@code name}. */
+    protected final Tensor p(String name) {
+        Tensor t = parameters.get(name);
+        if (t == null) t = buffers.get(name);
+        if (t == null) throw new IllegalStateException(getClass().getSimpleName() + " has no tensor " + name);
+        return t;
+    }
+
+    private static String join(String prefix, String name) {
+        return name.startsWith("\u0000") ? prefix : prefix + name + ".";
+    }
+
+    /** Every parameter of this module and its descendants, by dotted name (own first, then children, in order). */
+    public final Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, true, false);
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** Every buffer, by dotted name. */
+    public final Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, false, true);
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** Parameters and buffers, by dotted name: what a checkpoint holds. */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, true, true);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collect(String prefix, Map<String, Tensor> out, boolean params, boolean bufs) {
+        if (params) parameters.forEach((k, v) -> out.put(prefix + k, v));
+        if (bufs) buffers.forEach((k, v) -> out.put(prefix + k, v));
+        children.forEach((k, c) -> c.collect(join(prefix, k), out, params, bufs));
+    }
+
+    /** The named child modules (inlined ones under their own children's names are not listed separately). */
+    public final Map<String, Module> namedChildren() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        children.forEach((k, c) -> out.put(k.startsWith("\u0000") ? "" : k, c));
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** Stops gradients into every parameter of this module and its descendants (e.g. a locked tower). */
+    public final Module freeze() {
+        namedParameters().values().forEach(t -> t.requires_grad_(false));
+        return this;
+    }
+
+    public final Module unfreeze() {
+        namedParameters().values().forEach(t -> t.requires_grad_(true));
+        return this;
+    }
+
+    /** Training mode (BatchNorm uses batch statistics) or evaluation mode, for this module and its descendants. */
+    public Module train(boolean training) {
+        this.training = training;
+        children.values().forEach(c -> c.train(training));
+        return this;
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+
+    /**
+     * Converts floating-point tensors to {@code dtype}, except in modules that {@link #keepsFloat32 keep float32}
+     * (norms), as OpenAI's {@code convert_weights} does for fp16. Old tensors are freed at once.
+     */
+    public Module to(DType dtype) {
+        Grad.noGrad(() -> {
+            convert(parameters, dtype, true);
+            convert(buffers, dtype, false);
+        });
+        children.values().forEach(c -> c.to(dtype));
+        return this;
+    }
+
+    private void convert(Map<String, Tensor> tensors, DType dtype, boolean params) {
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            DType d = Tensors.dtype(t);
+            if (!d.isFloatingPoint() || d == dtype || keepsFloat32(e.getKey())) continue;
+            Tensor converted = Scope.escape(Tensors.to(t, dtype).detach());
+            if (params) converted.requires_grad_(t.requires_grad());
+            e.setValue(converted);
+            t.close(); // the GC would not notice native memory for a long time
+        }
+    }
+
+    /** Whether own tensor {@code name} stays float32 under {@link #to(DType)}; norms override this to true. */
+    protected boolean keepsFloat32(String name) {
+        return false;
+    }
+
+    /** Whether own parameter {@code name} gets weight decay: by default ≥ 2-D weights (not gains and biases). */
+    protected boolean decays(String name, Tensor parameter) {
+        return parameter.dim() >= 2;
+    }
+
+    /** Whether the parameter at dotted {@code path} gets weight decay, asked of the module that owns it. */
+    public final boolean decays(String path) {
+        Module owner = this;
+        String rest = path;
+        outer:
+        while (true) {
+            if (owner.parameters.containsKey(rest)) return owner.decays(rest, owner.parameters.get(rest));
+            for (Map.Entry<String, Module> c : owner.children.entrySet()) {
+                String k = c.getKey();
+                if (k.startsWith("\u0000")) {
+                    if (c.getValue().stateDict().containsKey(rest)) {
+                        owner = c.getValue();
+                        continue outer;
+                    }
+                } else if (rest.startsWith(k + ".")) {
+                    owner = c.getValue();
+                    rest = rest.substring(k.length() + 1);
+                    continue outer;
+                }
+            }
+            throw new IllegalArgumentException(getClass().getSimpleName() + " has no parameter " + path);
+        }
+    }
+
+    /**
+     * Copies values from {@code source} into this module's tensors (converting dtypes). Every tensor must be present
+     * with the same shape, except those {@link #optionalOnLoad} allows to be missing; keys not in the module are
+     * returned for the caller to judge.
+     */
+    public final List<String> load(Map<String, Tensor> source, String origin) {
+        Map<String, Tensor> mine = stateDict();
+        List<String> unexpected = new ArrayList<>();
+        for (String k : source.keySet()) if (!mine.containsKey(k)) unexpected.add(k);
+        Grad.noGrad(() -> {
+            for (Map.Entry<String, Tensor> e : mine.entrySet()) {
+                Tensor src = source.get(e.getKey());
+                if (src == null) {
+                    if (optionalOnLoad(e.getKey())) continue;
+                    throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' is missing");
+                }
+                long[] want = Tensors.shape(e.getValue()), got = Tensors.shape(src);
+                if (!Arrays.equals(want, got)) {
+                    throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' has shape "
+                            + Arrays.toString(got) + ", the model expects " + Arrays.toString(want));
+                }
+                if (Tensors.dtype(e.getValue()).isFloatingPoint()) {
+                    DType d = Tensors.dtype(src);
+                    if (!d.isFloatingPoint()) {
+                        throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' is " + d.safetensorsName
+                                + "; weights must be floating point (F32, F16, BF16)");
+                    }
+                    if (!Tensors.allFinite(src)) {
+                        throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' holds NaN or infinite values");
+                    }
+                }
+                e.getValue().copy_(src);
+            }
+        });
+        return unexpected;
+    }
+
+    /** Tensors a checkpoint may lack (BatchNorm's {@code num_batches_tracked}, as PyTorch's loader allows). */
+    protected boolean optionalOnLoad(String path) {
+        return path.endsWith("num_batches_tracked");
+    }
+
+    /**
+     * A deep copy: the same structure built without random initialisation ({@link Init#skipping}), every tensor
+     * cloned (no storage shared), the same frozen parameters and mode. For momentum encoders and weight averaging.
+     */
+    @SuppressWarnings("unchecked")
+    public final <M extends Module> M copy() {
+        Module twin = Init.skipping(this::blank);
+        Map<String, Tensor> mine = stateDict();
+        for (DType reduced : new DType[] {DType.BF16, DType.F16}) {
+            if (mine.values().stream().anyMatch(v -> Tensors.dtype(v) == reduced)) twin.to(reduced);
+        }
+        Map<String, Tensor> theirs = twin.stateDict();
+        Grad.noGrad(() -> mine.forEach((k, v) -> {
+            Tensor t = theirs.get(k);
+            if (Tensors.dtype(t) != Tensors.dtype(v)) throw new IllegalStateException("copy of " + k + " has another dtype");
+            t.copy_(v);
+        }));
+        Map<String, Tensor> myParams = namedParameters(), twinParams = twin.namedParameters();
+        myParams.forEach((k, v) -> twinParams.get(k).requires_grad_(v.requires_grad()));
+        twin.train(training);
+        return (M) twin;
+    }
+
+    /**
+     * A new module of the same type and shape (its values are overwritten by {@link #copy}); subclasses return their
+     * constructor call with the same arguments. A model converted by {@link #to(DType)} must convert the twin too.
+     */
+    protected abstract Module blank();
+}

@@ -1,0 +1,126 @@
+package dev.clip4j.nn;
+
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * {@code nn.MultiheadAttention}, batch-first, with the packed {@code in_proj_weight} (so OpenAI weights load as they
+ * are): self-attention, or cross-attention with keys and values from another sequence. Like torch 1.13, q is divided
+ * by sqrt(head_dim) before the product; masks are an additive {@code [Lq, Lk]} attention mask (e.g. causal) and/or a
+ * boolean key-padding mask {@code [B, Lk]} (true = padding, never attended). {@link AttentionKernel} picks the kernel.
+ */
+public final class MultiheadAttention extends Module {
+    private final int width;
+    private final int heads;
+    private final Linear outProj;
+
+    public MultiheadAttention(int width, int heads) {
+        if (width % heads != 0) throw new IllegalArgumentException("width " + width + " is not divisible by " + heads + " heads");
+        this.width = width;
+        this.heads = heads;
+        parameter("in_proj_weight", Init.xavierUniform(3L * width, width));
+        parameter("in_proj_bias", Init.zeros(3L * width));
+        outProj = child("out_proj", new Linear(Init.uniform(1.0 / Math.sqrt(width), width, width), Init.zeros(width)));
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public int heads() {
+        return heads;
+    }
+
+    /** Self-attention. x: [B, L, width]; mask: [L, L] additive, or null. */
+    public Tensor forward(Tensor x, Tensor mask) {
+        long b = x.size(0), l = x.size(1);
+        int d = width / heads;
+        Tensor qkv = inProjection(x).reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
+        Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
+        Tensor out = AttentionKernel.attend(q, k, v, mask); // [B, H, L, d]
+        out = out.transpose(1, 2).reshape(b, l, width);
+        return outProj.forward(out);
+    }
+
+    /**
+     * Attention of {@code query} [B, Lq, width] over {@code memory} [B, Lk, width] (the same tensor for
+     * self-attention with padding): q from the first third of in_proj, k and v from the rest.
+     *
+     * @param mask           additive [Lq, Lk], or null
+     * @param keyPadding     boolean [B, Lk], true at padding positions, or null
+     */
+    public Tensor forward(Tensor query, Tensor memory, Tensor mask, Tensor keyPadding) {
+        long b = query.size(0), lq = query.size(1), lk = memory.size(1);
+        int d = width / heads;
+        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        Tensor q = NN.linear(query, scaledQueryRows(w), scaledQueryRows(bias)).reshape(b, lq, heads, d).transpose(1, 2);
+        Tensor kv = NN.linear(memory, w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width))
+                .reshape(b, lk, 2, heads, d).permute(2, 0, 3, 1, 4);
+        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), combine(mask, keyPadding, Tensors.dtype(q)));
+        return outProj.forward(out.transpose(1, 2).reshape(b, lq, width));
+    }
+
+    /** One additive mask from an attention mask [Lq, Lk] and a key-padding mask [B, Lk]: [B, 1, Lq or 1, Lk]. */
+    static Tensor combine(Tensor mask, Tensor keyPadding, DType type) {
+        Tensor pad = keyPadding == null ? null : NN.paddingMask(keyPadding, type);
+        if (pad == null) return mask == null ? null : Tensors.to(mask, type);
+        return mask == null ? pad : pad.add(Tensors.to(mask, type));
+    }
+
+    /**
+     * Self-attention output at one query position per sequence ({@code rows}: [B] int64): [B, width]. Keys and
+     * values come from every position; the mask's rows for those queries apply ([L, L] → [B, 1, 1, L]).
+     */
+    public Tensor forwardPooled(Tensor x, Tensor mask, Tensor rows) {
+        long b = x.size(0), l = x.size(1);
+        int d = width / heads;
+        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        // q only for the kept rows; k and v for every position
+        Tensor q = NN.linear(gather(x, rows), scaledQueryRows(w), scaledQueryRows(bias)).reshape(b, heads, 1, d);
+        Tensor kv = NN.linear(x, w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width))
+                .reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
+        Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
+        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask); // [B, H, 1, d]
+        return outProj.forward(out.reshape(b, width));
+    }
+
+    /** The packed q/k/v projection, q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}). */
+    private Tensor inProjection(Tensor x) {
+        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        w = Tensors.cat(0, scaledQueryRows(w), w.narrow(0, width, 2L * width));
+        bias = Tensors.cat(0, scaledQueryRows(bias), bias.narrow(0, width, 2L * width));
+        return NN.linear(x, w, bias);
+    }
+
+    /**
+     * The q rows of a packed in_proj weight or bias divided by sqrt(head_dim): the division is folded into these
+     * small rows instead of a pass over the activations (and its backward). For CLIP's head width 64 the divisor
+     * is 8, a power of two, so this is bit-identical to dividing q afterwards.
+     */
+    private Tensor scaledQueryRows(Tensor packed) {
+        return Ops.mul(packed.narrow(0, 0, width), 1.0 / Math.sqrt((double) width / heads));
+    }
+
+    /** {@code x[b, rows[b]]} for x [B, L, C]: [B, C]. */
+    public static Tensor gather(Tensor x, Tensor rows) {
+        long b = x.size(0), l = x.size(1);
+        Tensor flat = Ops.mul(Tensors.arange(b), l).add(rows);
+        return x.reshape(b * l, x.size(2)).index_select(0, flat);
+    }
+
+    Tensor inProjWeight() {
+        return p("in_proj_weight");
+    }
+
+    Linear outProj() {
+        return outProj;
+    }
+
+    @Override
+    protected Module blank() {
+        return new MultiheadAttention(width, heads);
+    }
+}

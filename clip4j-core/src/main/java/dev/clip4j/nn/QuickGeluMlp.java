@@ -1,0 +1,40 @@
+package dev.clip4j.nn;
+
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Ops;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * CLIP's MLP ({@code c_fc}, QuickGELU, {@code c_proj}; width 4x). QuickGELU(h) = h·σ(1.702h) = silu(1.702h) / 1.702,
+ * and both constants are folded into the (small) weights: c_fc scaled by 1.702, c_proj by 1/1.702. The wide
+ * activation then sees a single fused silu instead of multiply, sigmoid, multiply (and their backward).
+ */
+public final class QuickGeluMlp extends Module {
+    private static final double QUICK_GELU = 1.702;
+    private final int width;
+    private final Linear cFc, cProj;
+
+    public QuickGeluMlp(int width) {
+        this.width = width;
+        cFc = child("c_fc", new Linear(width, 4 * width));
+        cProj = child("c_proj", new Linear(4 * width, width));
+    }
+
+    public Tensor forward(Tensor x) {
+        Tensor h = NN.silu(NN.linear(x, Ops.mul(cFc.weight(), QUICK_GELU), Ops.mul(cFc.bias(), QUICK_GELU)));
+        return NN.linear(h, Ops.div(cProj.weight(), QUICK_GELU), cProj.bias());
+    }
+
+    Linear cFc() {
+        return cFc;
+    }
+
+    Linear cProj() {
+        return cProj;
+    }
+
+    @Override
+    protected Module blank() {
+        return new QuickGeluMlp(width);
+    }
+}
