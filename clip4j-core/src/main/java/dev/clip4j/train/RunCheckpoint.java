@@ -47,8 +47,23 @@ public final class RunCheckpoint {
 
     public record Saved(TrainOptions options, RunState state, Path dir) {}
 
+    /** The objective's state besides the model: every tensor of its extra modules, as {@code <module>.<name>}. */
+    static final String EXTRA = "objective.safetensors";
+
     public static void save(Path run, ClipModel model, AdamW optimizer, TrainOptions options, RunState state)
             throws IOException {
+        save(run, model, Map.of(), optimizer, options, state);
+    }
+
+    public static void save(Path run, Objective objective, AdamW optimizer, TrainOptions options, RunState state)
+            throws IOException {
+        Map<String, Tensor> extra = new LinkedHashMap<>();
+        objective.extraModules().forEach((name, m) -> m.stateDict().forEach((k, v) -> extra.put(name + "." + k, v)));
+        save(run, objective.model(), extra, optimizer, options, state);
+    }
+
+    private static void save(Path run, ClipModel model, Map<String, Tensor> extra, AdamW optimizer, TrainOptions options,
+                             RunState state) throws IOException {
         saves++;
         Path tmp = Files.createTempDirectory(run, TEMP_PREFIX);
         boolean swapped = false;
@@ -56,6 +71,11 @@ public final class RunCheckpoint {
             ClipCheckpoint.save(model, tmp);
             Safetensors.write(tmp.resolve("optimizer.safetensors"), optimizer.state(),
                     Map.of("steps", Long.toString(optimizer.steps())));
+            if (!extra.isEmpty()) {
+                Map<String, Tensor> detached = new LinkedHashMap<>();
+                extra.forEach((k, v) -> detached.put(k, v.detach()));
+                Safetensors.write(tmp.resolve(EXTRA), detached, Map.of("producer", "clip4j"));
+            }
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("options", options);
             meta.put("state", state);
@@ -123,6 +143,25 @@ public final class RunCheckpoint {
     public static Saved read(Path dir) throws IOException {
         JsonNode root = JSON.readTree(dir.resolve(MARK).toFile());
         return new Saved(TrainOptions.fromJson(root.get("options")), JSON.treeToValue(root.get("state"), RunState.class), dir);
+    }
+
+    /** Restores the objective's extra modules from a checkpoint (each must find all its tensors there). */
+    public static void restoreExtraState(Path dir, Objective objective) {
+        if (objective.extraModules().isEmpty()) return;
+        Path f = dir.resolve(EXTRA);
+        if (!Files.exists(f)) throw new dev.clip4j.InputException(dir + ": checkpoint has no " + EXTRA + " for the objective's modules");
+        Map<String, Tensor> all = Safetensors.read(f);
+        objective.extraModules().forEach((name, m) -> {
+            Map<String, Tensor> mine = new LinkedHashMap<>();
+            all.forEach((k, v) -> {
+                if (k.startsWith(name + ".")) mine.put(k.substring(name.length() + 1), v);
+            });
+            try {
+                m.load(mine, f + " (" + name + ")");
+            } catch (IllegalArgumentException e) {
+                throw new dev.clip4j.InputException(e.getMessage());
+            }
+        });
     }
 
     public static void restoreOptimizer(Path dir, AdamW optimizer) {

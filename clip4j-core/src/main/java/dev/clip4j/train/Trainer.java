@@ -1,6 +1,5 @@
 package dev.clip4j.train;
 
-import dev.clip4j.torch.Ops;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clip4j.InputException;
 import dev.clip4j.checkpoint.ClipCheckpoint;
@@ -11,48 +10,44 @@ import dev.clip4j.data.BatchLoader;
 import dev.clip4j.data.Datasets;
 import dev.clip4j.data.DatasetException;
 import dev.clip4j.data.ImageTextDataset;
-import dev.clip4j.data.Prompts;
 import dev.clip4j.eval.ZeroShot;
-import dev.clip4j.eval.ZeroShotResult;
 import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.torch.Autograd;
-import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
 import org.bytedeco.pytorch.Tensor;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * CLIP's contrastive training: symmetric InfoNCE, AdamW (betas 0.9/0.98, eps 1e-6, decay on ≥ 2-D weights), linear
- * warmup then cosine, global-norm clipping, {@code logit_scale} clamped to [0, ln 100] after each step, atomic
- * checkpoints every N steps and at the end, and bit-for-bit resume (data order, captions and crops come from the
- * seed, epoch and sample index; the model, optimizer moments and position come from the checkpoint).
+ * The training loop around an {@link Objective} (CLIP's {@link ContrastiveObjective} by default): the run's lifecycle
+ * (lock, tidy, resume), seeded data order, AdamW (betas 0.9/0.98, eps 1e-6, decay where the objective says) with
+ * linear warmup then cosine ({@link TimeBudgetHorizon} for budget-only runs), {@link TrainStep} per batch,
+ * {@link TrainingListener}s (progress bar, metrics log, periodic zero-shot, any added with {@link #listen}), atomic
+ * checkpoints of the model, the objective's extra modules and the optimizer every N steps and at the end, and
+ * bit-for-bit resume (data order, captions and crops come from the seed, epoch and sample index; everything else
+ * from the checkpoint).
  */
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** With only a time budget, the step count is estimated from the speed of steps 5..25 (the first are slower). */
-    private static final int ESTIMATE_FROM = 5, ESTIMATE_AFTER = 25, ESTIMATE_EVERY = 50;
 
     private TrainOptions o;
     private final Path run;
     private final PrintStream log;
     private final ClipModel model;
     private final ImageTextDataset data;
+    private final Objective objective;
     private final Map<String, Tensor> trainable;
     private final AdamW optimizer;
+    private final List<TrainingListener> extraListeners = new java.util.ArrayList<>();
     private final RunLock lock;
     private RunState state;
     private static final String METRICS = "metrics.jsonl";
@@ -67,16 +62,27 @@ public final class Trainer {
 
     /** Starts a new run in {@code run} (which must not hold a checkpoint), or resumes the one there unchanged. */
     public Trainer(TrainOptions options, Path run, boolean resume, PrintStream log) throws IOException {
-        this(resume ? null : options, run, resume, null, log);
+        this(resume ? null : options, run, resume, null, log, ContrastiveObjective::new);
+    }
+
+    /** Starts a new run of {@code objective} (CLIP's contrastive one by default). */
+    public static Trainer start(TrainOptions options, Path run, PrintStream log, Objective.Factory objective) throws IOException {
+        return new Trainer(options, run, false, null, log, objective);
     }
 
     /** Resumes the run in {@code run}; {@code amend} may change what can change (time budget, epochs, intervals). */
     public static Trainer resume(Path run, UnaryOperator<TrainOptions> amend, PrintStream log) throws IOException {
-        return new Trainer(null, run, true, amend, log);
+        return new Trainer(null, run, true, amend, log, ContrastiveObjective::new);
     }
 
-    private Trainer(TrainOptions options, Path run, boolean resume, UnaryOperator<TrainOptions> amend, PrintStream log)
+    /** Resumes a run of {@code objective} (the one it was started with). */
+    public static Trainer resume(Path run, UnaryOperator<TrainOptions> amend, PrintStream log, Objective.Factory objective)
             throws IOException {
+        return new Trainer(null, run, true, amend, log, objective);
+    }
+
+    private Trainer(TrainOptions options, Path run, boolean resume, UnaryOperator<TrainOptions> amend, PrintStream log,
+                    Objective.Factory factory) throws IOException {
         this.run = run;
         this.log = log;
         boolean created = !Files.exists(run);
@@ -117,8 +123,12 @@ public final class Trainer {
                         state.elapsedSeconds(), state.samplesSeen());
             }
             model.train(true);
-            this.trainable = ParameterGroups.trainable(model, o.lockImage(), o.lockText());
-            this.optimizer = ParameterGroups.optimizer(model, trainable, o.lr(), o.weightDecay());
+            this.objective = factory.create(model, o);
+            objective.extraModules().values().forEach(m -> m.train(true));
+            if (resume) RunCheckpoint.restoreExtraState(existing, objective);
+            this.trainable = objective.trainableParameters();
+            this.optimizer = new AdamW(o.lr(), 0.9, 0.98, 1e-6);
+            trainable.forEach((name, p) -> optimizer.add(name, p, objective.decays(name) ? o.weightDecay() : 0.0));
             if (resume) {
                 RunCheckpoint.restoreOptimizer(existing, optimizer);
                 trimMetrics(run.resolve(METRICS), state.step());
@@ -189,6 +199,16 @@ public final class Trainer {
         }
     }
 
+    /** Adds a listener (beside the progress bar, the metrics log and the periodic evaluation). */
+    public Trainer listen(TrainingListener listener) {
+        extraListeners.add(listener);
+        return this;
+    }
+
+    public Objective objective() {
+        return objective;
+    }
+
     private Result train(long stopAt) throws IOException {
         int perEpoch = data.size() / o.batchSize();
         long total = state.totalSteps();
@@ -202,11 +222,13 @@ public final class Trainer {
         String stoppedBy = null;
         final long sessionStart = state.step();
         long savedAt = state.step();
-        try (BufferedWriter metrics = Files.newBufferedWriter(run.resolve(METRICS), StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+        try (MetricsLog metrics = new MetricsLog(run.resolve(METRICS))) {
+            List<TrainingListener> listeners = new java.util.ArrayList<>(List.of(metrics, new ProgressBar(log, o.timeBudgetSeconds())));
+            if (o.evalData() != null && o.evalEvery() > 0) listeners.add(new PeriodicZeroShot(model, o.evalData(), o.evalEvery(), metrics));
+            listeners.addAll(extraListeners);
             long step = state.step();
-            final long firstStep = step;
             final boolean budgetOnly = o.epochs() <= 0 && o.timeBudgetSeconds() > 0;
+            TimeBudgetHorizon horizon = new TimeBudgetHorizon(o.timeBudgetSeconds(), step);
             long samples = state.samplesSeen();
             while ((total == 0 || step < total || budgetOnly) && step < stopAt) {
                 if (StopSignal.requested()) {
@@ -224,61 +246,37 @@ public final class Trainer {
                     loaderEpoch = epoch;
                 }
                 BatchLoader.Batch b = loader.next();
-                long schedTotal = total == 0 ? Math.max(step + 1, ESTIMATE_AFTER * 100L) : total;
+                long schedTotal = total == 0 ? TimeBudgetHorizon.provisional(step) : total;
                 double lr = new LearningRateSchedule(o.lr(), o.warmupSteps(), schedTotal).at(step);
-                double gradNorm;
+                TrainStep.Outcome outcome;
                 try (Scope scope = Scope.open()) {
                     Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
                     Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
-                    optimizer.zeroGrad();
-                    optimizer.setLearningRate(lr);
-                    lastLoss = ContrastiveStep.run(model, images, tokens, o.microBatch(), o.bf16());
-                    gradNorm = o.clipNorm() > 0 ? Autograd.clipGradNorm(trainable.values(), o.clipNorm()) : Double.NaN;
-                    optimizer.step();
-                    clampLogitScale(model);
+                    outcome = TrainStep.run(objective, optimizer, trainable, images, tokens, lr, o.clipNorm());
                 }
+                Map<String, Double> losses = outcome.losses();
+                double gradNorm = outcome.gradNorm();
+                lastLoss = losses.getOrDefault("loss", Double.NaN);
                 step++;
                 samples += b.size();
                 elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
-                if (budgetOnly && (step - firstStep) % ESTIMATE_EVERY == ESTIMATE_FROM) estimateStart = System.nanoTime();
-                if (budgetOnly && step - firstStep >= ESTIMATE_AFTER
-                        && (step - firstStep - ESTIMATE_FROM) % ESTIMATE_EVERY == ESTIMATE_AFTER - ESTIMATE_FROM) {
-                    // With only a time budget, the cosine spans the steps the budget allows at the recent speed,
-                    // re-estimated every ESTIMATE_EVERY steps (the machine's speed drifts, and the first steps are slow).
-                    double perStep = (System.nanoTime() - estimateStart) / 1e9 / (ESTIMATE_AFTER - ESTIMATE_FROM);
-                    total = Math.max(step + 1, step + (long) ((o.timeBudgetSeconds() - elapsed) / perStep));
-                }
-                double scale = Math.exp(Tensors.item(model.logitScaleParameter()));
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("step", step);
-                m.put("epoch", step / (double) perEpoch);
-                m.put("loss", lastLoss);
-                m.put("lr", lr);
-                m.put("logit_scale", scale);
-                m.put("grad_norm", gradNorm);
-                m.put("samples_per_sec", samples / Math.max(1e-9, elapsed));
-                m.put("elapsed_s", elapsed);
-                m.put("rss_mb", dev.clip4j.io.ProcessMemory.rssMb());
-                metrics.write(JSON.writeValueAsString(m));
-                metrics.newLine();
+                if (budgetOnly) total = horizon.update(step, elapsed, total);
                 state = new RunState(step, total, (int) (step / perEpoch), (int) (step % perEpoch), elapsed, samples);
-                progress(step, total, lastLoss, scale, samples / Math.max(1e-9, elapsed), elapsed);
-                if (o.evalData() != null && o.evalEvery() > 0 && step % o.evalEvery() == 0) {
-                    metrics.write(JSON.writeValueAsString(evalLine(step)));
-                    metrics.newLine();
-                }
+                TrainingListener.Step event = new TrainingListener.Step(step, total, step / (double) perEpoch, losses, lr, gradNorm,
+                        samples / Math.max(1e-9, elapsed), elapsed, objective.metrics());
+                for (TrainingListener l : listeners) l.onStep(event);
                 if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) {
-                    metrics.flush();
-                    RunCheckpoint.save(run, model, optimizer, o, state);
+                    for (TrainingListener l : listeners) l.beforeCheckpoint(step);
+                    RunCheckpoint.save(run, objective, optimizer, o, state);
                     savedAt = step;
                 }
             }
             state = new RunState(state.step(), total, state.epoch(), state.batchInEpoch(), state.elapsedSeconds(), state.samplesSeen());
-            metrics.flush();
+            for (TrainingListener l : listeners) l.beforeCheckpoint(state.step());
             if (state.step() > savedAt) {
-                RunCheckpoint.save(run, model, optimizer, o, state);
+                RunCheckpoint.save(run, objective, optimizer, o, state);
             }
-            log.println();
+            for (TrainingListener l : listeners) l.onEnd(state);
             if (stoppedBy != null) {
                 log.println("clip4j: stopped by " + stoppedBy + " after step " + state.step()
                         + (state.step() > 0 ? "; checkpoint written, continue with resume" : "; nothing to save"));
@@ -289,43 +287,12 @@ public final class Trainer {
         return new Result(state, lastLoss, run.resolve(RunCheckpoint.DIR), state.step() - sessionStart, stoppedBy, false);
     }
 
-    private Map<String, Object> evalLine(long step) {
-        model.train(false);
-        try {
-            ZeroShotResult r = ZeroShot.evaluate(model, Datasets.open(o.evalData()), Prompts.TEMPLATES, 256);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("step", step);
-            m.put("zero_shot_top1", r.top1());
-            m.put("zero_shot_data", r.dataset());
-            return m;
-        } finally {
-            model.train(true);
-        }
-    }
-
     /** {@code logit_scale.clamp_(0, ln 100)}, as CLIP training does after each step. */
     public static void clampLogitScale(ClipModel model) {
-        Tensor s = model.logitScaleParameter();
-        Grad.noGrad(() -> Ops.clamp_(s, 0.0, ClipModel.MAX_LOGIT_SCALE));
-    }
-
-    private long lastPrint;
-    private long estimateStart;
-
-    private void progress(long step, long total, double loss, double scale, double sps, double elapsed) {
-        long now = System.nanoTime();
-        if (now - lastPrint < 500_000_000L && step != total) return;
-        lastPrint = now;
-        String eta = total > 0 && step > 0 ? formatDuration(elapsed / step * (total - step)) : "?";
-        if (o.timeBudgetSeconds() > 0) eta = formatDuration(Math.min(o.timeBudgetSeconds() - elapsed, total > 0 ? elapsed / step * (total - step) : 1e9));
-        int width = 24, filled = total > 0 ? (int) (width * step / total) : 0;
-        log.printf("\r[%s%s] step %d/%s  loss %.4f  scale %.2f  %.0f samples/s  ETA %s   ", "#".repeat(filled),
-                "-".repeat(Math.max(0, width - filled)), step, total > 0 ? Long.toString(total) : "?", loss, scale, sps, eta);
-        log.flush();
+        ContrastiveObjective.clampLogitScale(model);
     }
 
     static String formatDuration(double seconds) {
-        long s = Math.max(0, Math.round(seconds));
-        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
+        return ProgressBar.formatDuration(seconds);
     }
 }
