@@ -2,6 +2,7 @@ package dev.clip4j;
 
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.image.ClipPreprocessor;
+import dev.clip4j.image.ImageInput;
 import dev.clip4j.io.InputLimits;
 import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
@@ -63,12 +64,26 @@ public final class Clip {
         return precision;
     }
 
-    /** {@code model.encode_image(preprocess(image))} for each file, as float32 rows. */
+    /** {@code model.encode_image(preprocess(image))} for each file, as float32 rows (batched internally). */
     public float[][] encodeImages(List<Path> images, boolean normalize) {
-        if (images.isEmpty()) return new float[0][];
-        try (Scope s = Scope.open()) {
-            return Grad.noGrad(() -> features(model.encodeImage(preprocess.batch(images)), normalize));
+        return encode(images.stream().map(ImageInput::of).toList(), normalize);
+    }
+
+    /**
+     * {@code model.encode_image(preprocess(image))} for images from files, bytes or memory ({@link ImageInput}), in
+     * batches of 32 (memory stays bounded however many are given); rows in input order.
+     */
+    public float[][] encode(List<ImageInput> images, boolean normalize) {
+        float[][] out = new float[images.size()][];
+        for (int i = 0; i < images.size(); i += IMAGES_PER_BATCH) {
+            StopSignal.check();
+            List<ImageInput> batch = images.subList(i, Math.min(images.size(), i + IMAGES_PER_BATCH));
+            try (Scope s = Scope.open()) {
+                float[][] rows = Grad.noGrad(() -> features(model.encodeImage(preprocess.batchInputs(batch)), normalize));
+                System.arraycopy(rows, 0, out, i, rows.length);
+            }
         }
+        return out;
     }
 
     /** {@code model.encode_text(clip.tokenize(texts))}, texts truncated to the context length. */
@@ -95,11 +110,7 @@ public final class Clip {
      */
     public float[][] classify(List<Path> images, List<String> labels) {
         // images first (a bad file is reported before any label work), each batch kept as its features only
-        List<float[]> image = new ArrayList<>();
-        for (int i = 0; i < images.size(); i += IMAGES_PER_BATCH) {
-            StopSignal.check();
-            image.addAll(List.of(encodeImages(images.subList(i, Math.min(images.size(), i + IMAGES_PER_BATCH)), false)));
-        }
+        List<float[]> image = List.of(encodeImages(images, false));
         int perBatch = InputLimits.LABELS_PER_BATCH.getInt();
         List<float[]> text = new ArrayList<>();
         for (int i = 0; i < labels.size(); i += perBatch) {
@@ -115,16 +126,7 @@ public final class Clip {
 
     /** Cosine similarity between every image and every text ([images][texts]). */
     public float[][] similarity(List<Path> images, List<String> texts) {
-        float[][] a = encodeImages(images, true), b = encodeTexts(texts, true);
-        float[][] out = new float[a.length][b.length];
-        for (int i = 0; i < a.length; i++) {
-            for (int j = 0; j < b.length; j++) {
-                double dot = 0;
-                for (int k = 0; k < a[i].length; k++) dot += a[i][k] * b[j][k];
-                out[i][j] = (float) dot;
-            }
-        }
-        return out;
+        return dev.clip4j.eval.Similarity.scores(encodeImages(images, true), encodeTexts(texts, true));
     }
 
     /** Applies a prompt template ({@code {}} replaced by each label) as the seed demo does. */

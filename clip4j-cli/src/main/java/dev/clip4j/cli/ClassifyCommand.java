@@ -1,8 +1,8 @@
 package dev.clip4j.cli;
 
 import dev.clip4j.Clip;
-import dev.clip4j.Precision;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -16,8 +16,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "classify", description = "Zero-shot classification: softmax over logit_scale.exp() * cosine(image, prompt).")
 final class ClassifyCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Checkpoint file or model directory.")
-    Path model;
+    @Mixin
+    CommonOptions.Model model;
 
     @Option(names = "--labels", required = true, description = "Comma-separated class names.")
     String labels;
@@ -25,11 +25,11 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--template", defaultValue = "{}", description = "Prompt template, {} is the label (default: the label alone).")
     String template;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
-    int threads;
+    @Mixin
+    CommonOptions.Threads threads;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default) or bf16.")
-    String precision;
+    @Mixin
+    CommonOptions.InferencePrecision precision;
 
     @Option(names = "--json", description = "One JSON object per image instead of text.")
     boolean json;
@@ -41,8 +41,8 @@ final class ClassifyCommand implements Callable<Integer> {
     public Integer call() {
         List<String> names = Arrays.stream(labels.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         if (names.size() < 2) throw new UserError("--labels needs at least two comma-separated labels");
-        dev.clip4j.torch.Torch.setThreads(Options.threads(threads));
-        Clip clip = Clip.load(model, Precision.parse(precision));
+        threads.apply();
+        Clip clip = Clip.load(model.model, precision.get());
         float[][] probs = clip.classify(images, Clip.prompts(template, names));
         for (int i = 0; i < images.size(); i++) {
             int best = 0;

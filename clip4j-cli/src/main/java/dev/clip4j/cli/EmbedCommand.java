@@ -1,9 +1,9 @@
 package dev.clip4j.cli;
 
 import dev.clip4j.Clip;
-import dev.clip4j.Precision;
 import dev.clip4j.io.AtomicFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -15,8 +15,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "embed", description = "Write image and text features (encode_image / encode_text) as JSON.")
 final class EmbedCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Checkpoint file or model directory.")
-    Path model;
+    @Mixin
+    CommonOptions.Model model;
 
     @Option(names = "--image", description = "Image file (repeatable).")
     List<Path> images = new ArrayList<>();
@@ -27,11 +27,11 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--normalize", description = "L2-normalise the features.")
     boolean normalize;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
-    int threads;
+    @Mixin
+    CommonOptions.Threads threads;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (exact reference, default) or bf16 (weights converted to bfloat16).")
-    String precision;
+    @Mixin
+    CommonOptions.InferencePrecision precision;
 
     @Option(names = {"--batch-size", "--batch"}, defaultValue = "32", description = "Images or texts per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
@@ -43,8 +43,8 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
-        dev.clip4j.torch.Torch.setThreads(Options.threads(threads));
-        Clip clip = Clip.load(model, Precision.parse(precision));
+        threads.apply();
+        Clip clip = Clip.load(model.model, precision.get());
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {
             dev.clip4j.io.StopSignal.check();

@@ -2,7 +2,6 @@ package dev.clip4j.cli;
 
 import dev.clip4j.data.Datasets;
 import dev.clip4j.data.ImageTextDataset;
-import dev.clip4j.data.Prompts;
 import dev.clip4j.eval.ConfusionMatrixPlot;
 import dev.clip4j.eval.ZeroShot;
 import dev.clip4j.eval.ZeroShotResult;
@@ -10,6 +9,7 @@ import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.Torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -32,8 +32,8 @@ final class EvalCommand implements Runnable {
 
     @Command(name = "zero-shot", description = "Zero-shot classification with prompt ensembling: top-1/top-5, per class, confusion matrix.")
     static final class ZeroShotCommand implements Callable<Integer> {
-        @Option(names = "--model", required = true, description = "Checkpoint, model directory or training run directory.")
-        Path model;
+        @Mixin
+        CommonOptions.Model model;
 
         @Option(names = "--data", required = true, description = "fashion-mnist:test, mnist:test, or a class-folder tree.")
         String data;
@@ -48,21 +48,22 @@ final class EvalCommand implements Runnable {
         Path confusionPng;
 
         @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
-        @Option(names = "--threads", defaultValue = "0") int threads;
+        @Mixin
+        CommonOptions.Threads threads;
 
         @Override
         public Integer call() throws Exception {
-            Torch.setThreads(Options.threads(threads));
+            threads.apply();
             Options.batchSize(batch);
-            List<String> t = Prompts.TEMPLATES;
+            List<String> t = null; // the dataset's own templates (emoji: emoji templates) unless a file is given
             if (templates != null) {
                 t = Files.readAllLines(templates).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
                 if (t.isEmpty()) throw new UserError(templates + ": no templates");
                 for (String s : t) if (!s.contains("{}")) throw new UserError(templates + ": template without {}: " + s);
             }
-            ClipModel m = ModelPaths.load(model);
+            ClipModel m = ModelPaths.load(model.model);
             ImageTextDataset ds = Datasets.open(data);
-            ZeroShotResult r = ZeroShot.evaluate(m, ds, t, batch);
+            ZeroShotResult r = ZeroShot.evaluate(m, ds, t == null ? ds.templates() : t, batch);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("dataset", r.dataset());
             out.put("examples", r.examples());
@@ -84,8 +85,8 @@ final class EvalCommand implements Runnable {
 
     @Command(name = "retrieval", description = "Image-text retrieval: R@1/5/10 both ways and mean rank.")
     static final class RetrievalCommand implements Callable<Integer> {
-        @Option(names = "--model", required = true, description = "Checkpoint, model directory or training run directory.")
-        Path model;
+        @Mixin
+        CommonOptions.Model model;
 
         @Option(names = "--data", required = true, description = "A captions file (.tsv/.csv/.jsonl) or a dataset name.")
         String data;
@@ -94,13 +95,14 @@ final class EvalCommand implements Runnable {
         Path output;
 
         @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
-        @Option(names = "--threads", defaultValue = "0") int threads;
+        @Mixin
+        CommonOptions.Threads threads;
 
         @Override
         public Integer call() throws Exception {
-            Torch.setThreads(Options.threads(threads));
+            threads.apply();
             Options.batchSize(batch);
-            dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ModelPaths.load(model).train(false),
+            dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ModelPaths.load(model.model).train(false),
                     Datasets.open(data), batch);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("dataset", r.dataset());
@@ -126,20 +128,22 @@ final class EvalCommand implements Runnable {
 
     @Command(name = "linear-probe", description = "Logistic regression on frozen image features (the reference upper bound).")
     static final class LinearProbeCommand implements Callable<Integer> {
-        @Option(names = "--model", required = true) Path model;
+        @Mixin
+        CommonOptions.Model model;
         @Option(names = "--train-data", required = true, description = "e.g. fashion-mnist:train") String trainData;
         @Option(names = "--data", required = true, description = "e.g. fashion-mnist:test") String data;
         @Option(names = "--epochs", defaultValue = "300", description = "Full-batch optimisation steps.") int epochs;
         @Option(names = "--l2", defaultValue = "1e-4") double l2;
         @Option(names = "--output", description = "JSON report (top1 as a fraction).") Path output;
-        @Option(names = "--threads", defaultValue = "0") int threads;
+        @Mixin
+        CommonOptions.Threads threads;
 
         @Override
         public Integer call() throws Exception {
-            Torch.setThreads(Options.threads(threads));
+            threads.apply();
             if (epochs < 1 || epochs > 1_000_000) throw new UserError("--epochs must be 1 to 1000000, got " + epochs);
             if (Options.finite("--l2", l2) < 0) throw new UserError("--l2 must be 0 or more, got " + l2);
-            dev.clip4j.eval.LinearProbe.Result r = dev.clip4j.eval.LinearProbe.evaluate(ModelPaths.load(model).train(false),
+            dev.clip4j.eval.LinearProbe.Result r = dev.clip4j.eval.LinearProbe.evaluate(ModelPaths.load(model.model).train(false),
                     Datasets.open(trainData), Datasets.open(data), epochs, l2);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("train", r.train());

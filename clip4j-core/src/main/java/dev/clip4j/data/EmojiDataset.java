@@ -103,6 +103,12 @@ public final class EmojiDataset extends LabelledImageFiles {
         return new EmojiDataset(name, classes, keywords, files, labels);
     }
 
+    /** Emoji captions and zero-shot prompts use emoji templates, not photo ones. */
+    @Override
+    public List<String> templates() {
+        return TEMPLATES;
+    }
+
     @Override
     public String caption(int index, SplittableRandom rng) {
         int c = label(index);

@@ -25,4 +25,12 @@ public interface ImageTextDataset {
 
     /** Class names (the first name of each class), empty for caption-only data. */
     List<String> classNames();
+
+    /**
+     * The prompt templates this dataset's captions are made with ({@code {}} is the class name): zero-shot evaluation
+     * uses the same ones (CLIP's generic photo templates unless a dataset declares its own).
+     */
+    default List<String> templates() {
+        return Prompts.TEMPLATES;
+    }
 }

@@ -18,24 +18,14 @@ public final class FeatureExtractor {
 
     /** Normalised image features of every example (in dataset order), and the labels via {@code labelsOut}. */
     public static float[][] images(ClipModel model, ImageTextDataset data, int batchSize, int[] labelsOut) {
-        int n = data.size();
-        float[][] out = new float[n][];
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) order[i] = i;
+        float[][] out = new float[data.size()][];
         int res = model.imageResolution();
-        int full = n / batchSize * batchSize;
-        try (BatchLoader loader = new BatchLoader(data, order, 0, batchSize, res, model.contextLength(), false, 0, 1, 2)) {
+        // the evaluation loader keeps the last, smaller batch and tokenizes nothing
+        try (BatchLoader loader = BatchLoader.evaluation(data, batchSize, res, model.contextLength(), false)) {
             int at = 0;
             for (BatchLoader.Batch b; (b = loader.next()) != null; at += b.size()) {
                 dev.clip4j.io.StopSignal.check();
                 addImages(model, b, out, labelsOut, at, res);
-            }
-        }
-        if (full < n) { // the remainder, as one smaller batch
-            int[] rest = new int[n - full];
-            for (int i = 0; i < rest.length; i++) rest[i] = full + i;
-            try (BatchLoader loader = new BatchLoader(data, rest, 0, rest.length, res, model.contextLength(), false, 0, 1, 1)) {
-                addImages(model, loader.next(), out, labelsOut, full, res);
             }
         }
         return out;

@@ -34,11 +34,12 @@ public final class Retrieval {
     static RetrievalResult.Recall recall(float[][] queries, float[][] candidates, int[] group) {
         int n = queries.length, r1 = 0, r5 = 0, r10 = 0;
         double rankSum = 0;
+        float[][] scores = Similarity.scores(queries, candidates);
         for (int q = 0; q < n; q++) {
             float best = Float.NEGATIVE_INFINITY;
-            for (int c = 0; c < n; c++) if (group[c] == group[q]) best = Math.max(best, FeatureExtractor.dot(queries[q], candidates[c]));
+            for (int c = 0; c < n; c++) if (group[c] == group[q]) best = Math.max(best, scores[q][c]);
             int rank = 1;
-            for (int c = 0; c < n; c++) if (group[c] != group[q] && FeatureExtractor.dot(queries[q], candidates[c]) > best) rank++;
+            for (int c = 0; c < n; c++) if (group[c] != group[q] && scores[q][c] > best) rank++;
             if (rank <= 1) r1++;
             if (rank <= 5) r5++;
             if (rank <= 10) r10++;

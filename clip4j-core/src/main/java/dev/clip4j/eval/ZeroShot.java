@@ -30,9 +30,9 @@ public final class ZeroShot {
         int k = classes.length;
         int[][] confusion = new int[k][k];
         int top1 = 0, top5 = 0;
+        float[][] all = Similarity.scores(images, classes);
         for (int i = 0; i < images.length; i++) {
-            float[] scores = new float[k];
-            for (int c = 0; c < k; c++) scores[c] = FeatureExtractor.dot(images[i], classes[c]);
+            float[] scores = all[i];
             int best = 0, rankOfTrue = 0;
             for (int c = 0; c < k; c++) {
                 if (scores[c] > scores[best]) best = c;

@@ -91,6 +91,16 @@ public final class ClipPreprocessor {
         return Tensors.fromFloats(toArray(ImageDecoder.read(file)), 3, size, size);
     }
 
+    /** Several images, from anywhere, as a [N, 3, size, size] batch. */
+    public Tensor batchInputs(List<ImageInput> images) {
+        float[] all = new float[images.size() * 3 * size * size];
+        int stride = 3 * size * size;
+        for (int i = 0; i < images.size(); i++) {
+            System.arraycopy(toArray(images.get(i).decode()), 0, all, i * stride, stride);
+        }
+        return Tensors.fromFloats(all, images.size(), 3, size, size);
+    }
+
     /** Several images as a [N, 3, size, size] batch. */
     public Tensor batch(List<Path> files) {
         float[] all = new float[files.size() * 3 * size * size];

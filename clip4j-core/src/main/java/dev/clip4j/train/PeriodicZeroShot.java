@@ -1,7 +1,6 @@
 package dev.clip4j.train;
 
 import dev.clip4j.data.Datasets;
-import dev.clip4j.data.Prompts;
 import dev.clip4j.eval.ZeroShot;
 import dev.clip4j.eval.ZeroShotResult;
 import dev.clip4j.model.ClipModel;
@@ -29,7 +28,8 @@ public final class PeriodicZeroShot implements TrainingListener {
         if (every <= 0 || s.step() % every != 0) return;
         model.train(false);
         try {
-            ZeroShotResult r = ZeroShot.evaluate(model, Datasets.open(data), Prompts.TEMPLATES, 256);
+            dev.clip4j.data.ImageTextDataset ds = Datasets.open(data);
+            ZeroShotResult r = ZeroShot.evaluate(model, ds, ds.templates(), 256);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("step", s.step());
             m.put("zero_shot_top1", r.top1());
