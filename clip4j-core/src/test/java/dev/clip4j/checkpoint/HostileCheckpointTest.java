@@ -13,9 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -137,7 +134,7 @@ class HostileCheckpointTest {
         String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
         Path f = tmp.resolve("overlap.safetensors");
-        writeRawSafetensors(f, header, 12);
+        dev.clip4j.hostile.HostileCases.rawSafetensors(f, header, 12);
         assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("overlap.safetensors").hasMessageContaining("'a' and 'b' overlap");
     }
@@ -147,7 +144,7 @@ class HostileCheckpointTest {
         String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                 + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
         Path f = tmp.resolve("dup.safetensors");
-        writeRawSafetensors(f, header, 8);
+        dev.clip4j.hostile.HostileCases.rawSafetensors(f, header, 8);
         assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("dup.safetensors").hasMessageContaining("Duplicate field 'a'");
     }
@@ -168,12 +165,5 @@ class HostileCheckpointTest {
 
     static long peakRssMb(String out) {
         return Long.parseLong(out.replaceAll("(?s).*peak_rss_mb (-?\\d+).*", "$1"));
-    }
-
-    private static void writeRawSafetensors(Path f, String header, int dataBytes) throws IOException {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(h.length).put(h);
-        Files.write(f, b.array());
     }
 }

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Enumeration;
-import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
@@ -43,9 +42,9 @@ public final class CraftedTorchScript {
                     src = src.replaceFirst("class CLIP\\(Module\\):\n", "class CLIP(Module):\n  evil : __torch__.Evil\n");
                     data = src.getBytes(StandardCharsets.UTF_8);
                 }
-                put(zos, z.getName(), data);
+                PickleWriter.stored(zos, z.getName(), data);
             }
-            put(zos, root + "/code/__torch__.py", evilClass(target).getBytes(StandardCharsets.UTF_8));
+            PickleWriter.stored(zos, root + "/code/__torch__.py", evilClass(target).getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -101,18 +100,6 @@ public final class CraftedTorchScript {
         out.writeBytes(items.toByteArray());
         out.write(pkl, mark, pkl.length - mark);
         return out.toByteArray();
-    }
-
-    private static void put(ZipOutputStream zos, String name, byte[] data) throws IOException {
-        ZipEntry z = new ZipEntry(name);
-        z.setMethod(ZipEntry.STORED);
-        z.setSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        z.setCrc(crc.getValue());
-        zos.putNextEntry(z);
-        zos.write(data);
-        zos.closeEntry();
     }
 
     /** For the record in docs/SECURITY.md: {@code java ... CraftedTorchScript fixture.pt out.pt target}. */

@@ -64,7 +64,8 @@ public final class HostileCases {
         System.out.println("wrote the cases into " + dir);
     }
 
-    private static void rawSafetensors(Path f, String header, int dataBytes) throws IOException {
+    /** A safetensors file with a hand-written header and {@code dataBytes} zero bytes of data. */
+    public static void rawSafetensors(Path f, String header, int dataBytes) throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(h.length).put(h);

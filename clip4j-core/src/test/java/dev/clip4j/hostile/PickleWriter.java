@@ -122,7 +122,8 @@ public final class PickleWriter {
         }
     }
 
-    static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+    /** One uncompressed zip entry (what PyTorch writes for its records). */
+    public static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
         ZipEntry z = new ZipEntry(name);
         z.setMethod(ZipEntry.STORED);
         z.setSize(data.length);
