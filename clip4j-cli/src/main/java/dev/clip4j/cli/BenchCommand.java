@@ -8,6 +8,7 @@ import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.Arrays;
@@ -26,8 +27,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "10", description = "Timed runs after 2 warm-up runs (default ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
-    int threads;
+    @Mixin
+    CommonOptions.Threads threads;
 
     @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default) or bf16.")
     String precision;
@@ -37,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
         Options.batchSize(batch);
         if (runs < 1 || runs > 100000) throw new UserError("--runs must be 1 to 100000, got " + runs);
         Precision p = Precision.parse(precision);
-        Torch.setThreads(Options.threads(threads));
+        threads.apply();
         Torch.manualSeed(0);
         ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
         if (p == Precision.BF16) model.toBf16();

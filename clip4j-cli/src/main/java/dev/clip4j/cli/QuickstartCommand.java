@@ -14,6 +14,7 @@ import dev.clip4j.torch.Torch;
 import dev.clip4j.train.TrainOptions;
 import dev.clip4j.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -30,14 +31,14 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/quickstart", description = "Run directory (replaced) (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
-    int threads;
+    @Mixin
+    CommonOptions.Threads threads;
 
     @Option(names = "--seed", defaultValue = "0") long seed;
 
     @Override
     public Integer call() throws Exception {
-        Torch.setThreads(Options.threads(threads));
+        threads.apply();
         System.err.println("clip4j quickstart: Fashion-MNIST (60,000 training images, captions from the 10 class names),"
                 + " tiny-vit, " + timeBudget + " of training on " + Torch.threads() + " threads");
         Datasets.open("fashion-mnist"); // installs the data if missing, before the clock starts

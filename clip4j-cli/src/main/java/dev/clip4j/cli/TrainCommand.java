@@ -1,10 +1,10 @@
 package dev.clip4j.cli;
 
-import dev.clip4j.torch.Torch;
 import dev.clip4j.train.TrainOptions;
 import dev.clip4j.train.Trainer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -55,13 +55,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-augment", description = "No random resized crops.") boolean noAugment;
     @Option(names = "--eval-data", description = "Zero-shot evaluation set during training, e.g. fashion-mnist:test.") String evalData;
     @Option(names = "--eval-every", defaultValue = "0", description = "Steps between zero-shot evaluations (0: off).") int evalEvery;
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).") int threads;
+    @Mixin CommonOptions.Threads threads;
     @Option(names = "--loader-threads", defaultValue = "1") int loaderThreads;
 
     @Override
     public Integer call() throws Exception {
-        Options.threads(threads);
-        Torch.setThreads(threads);
+        threads.apply();
         Trainer trainer;
         if (resume) {
             trainer = Trainer.resume(out, this::amend, System.err);
