@@ -7,6 +7,7 @@ import dev.clip4j.train.AdamW;
 import dev.clip4j.train.ContrastiveObjective;
 import dev.clip4j.train.ParameterGroups;
 import dev.clip4j.train.TrainOptions;
+import dev.clip4j.train.TrainBatch;
 import dev.clip4j.train.TrainStep;
 import org.bytedeco.pytorch.Tensor;
 
@@ -34,10 +35,12 @@ public class TrainStepBench {
             ids[i * 14 + 13] = 49407;
         }
         Tensor tokens = Scope.escape(Tensors.fromLongs(ids, batch, 14));
+        int[] labels = new int[batch];
+        Arrays.fill(labels, -1);
         double[] rates = new double[steps];
         for (int s = 0; s < steps + 3; s++) {
             long t0 = System.nanoTime();
-            TrainStep.run(objective, opt, params, images, tokens, 1e-3, 1.0); // the Trainer's step
+            TrainStep.run(objective, opt, params, new TrainBatch(images, tokens, labels), 1e-3, 1.0); // the Trainer's step
             if (s >= 3) rates[s - 3] = batch / ((System.nanoTime() - t0) / 1e9);
         }
         double[] sorted = rates.clone();

@@ -55,7 +55,7 @@ row stdout-to-dev-full tokenize "a photo of a cat"
 row context-length-2e9 tokenize --context-length 2000000000 "a cat"
 row captions-with-bom train --data "$cases/bom.tsv" --out "$cases/run-bom" --epochs 1 --batch-size 2 --threads 1
 row captions-latin1 train --data "$cases/latin1.tsv" --out "$cases/run-latin" --epochs 1 --batch-size 2
-row lr-NaN train --data "$cases/bom.tsv" --out "$cases/run-nan" --epochs 1 --batch-size 2 --lr NaN
+row lr-NaN train --data "$cases/good.tsv" --out "$cases/run-nan" --epochs 1 --batch-size 2 --lr NaN
 row wise-ft-alpha-NaN wise-ft --zero-shot "$vit" --fine-tuned "$vit" --alpha NaN --out "$cases/wise-out"
 row dataset-missing train --data "$cases/nonexistent" --out "$cases/run-missing" --epochs 1
 rm -rf "$cases"

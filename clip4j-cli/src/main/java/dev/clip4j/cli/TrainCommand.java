@@ -57,6 +57,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "0", description = "Steps between zero-shot evaluations (0: off).") int evalEvery;
     @Mixin CommonOptions.Threads threads;
     @Option(names = "--loader-threads", defaultValue = "1") int loaderThreads;
+    @Option(names = "--loss", defaultValue = "infonce", description = "infonce (CLIP's, default) or multi-positive "
+            + "(same-label or same-caption pairs are positives too).") String loss;
 
     @Override
     public Integer call() throws Exception {
@@ -92,7 +94,7 @@ final class TrainCommand implements Callable<Integer> {
                 .timeBudgetSeconds(timeBudget == null ? 0 : TrainOptions.parseDuration(timeBudget)).batchSize(batchSize)
                 .microBatch(microBatch).lr(lr).warmupSteps(warmup).weightDecay(weightDecay).clipNorm(clipNorm).seed(seed)
                 .checkpointEvery(checkpointEvery).lockImage(lockImage).lockText(lockText).bf16(bf16()).augment(!noAugment)
-                .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads).build();
+                .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads).loss(loss).build();
     }
 
     private boolean bf16() {
@@ -120,6 +122,7 @@ final class TrainCommand implements Callable<Integer> {
         fixed.put("--lock-text", TrainOptions::lockText);
         fixed.put("--precision", TrainOptions::bf16);
         fixed.put("--no-augment", o -> !o.augment());
+        fixed.put("--loss", TrainOptions::loss);
         for (Map.Entry<String, Function<TrainOptions, Object>> f : fixed.entrySet()) {
             if (!given.hasMatchedOption(f.getKey())) continue;
             Object want = f.getValue().apply(asked), have = f.getValue().apply(saved);

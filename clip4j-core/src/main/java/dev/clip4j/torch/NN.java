@@ -84,4 +84,14 @@ public final class NN {
         Tensor zeros = Tensors.zeros(type, b, l);
         return zeros.masked_fill(Tensors.to(keyPadding, DType.BOOL), new Scalar(Double.NEGATIVE_INFINITY)).reshape(b, 1, 1, l);
     }
+
+    /** {@code log(sum(exp(x), dim))}, computed stably. */
+    public static Tensor logsumexp(Tensor x, long dim) {
+        return torch.logsumexp(x, new long[] {dim}, false);
+    }
+
+    /** {@code x} where {@code keep} is true, -inf elsewhere ({@code keep}: a bool or 0/1 tensor of the same shape). */
+    public static Tensor keepOrNegativeInfinity(Tensor x, Tensor keep) {
+        return x.masked_fill(Tensors.to(keep, DType.BOOL).logical_not(), new Scalar(Double.NEGATIVE_INFINITY));
+    }
 }

@@ -40,8 +40,15 @@ public class ContrastiveObjective implements Objective {
     }
 
     @Override
-    public Map<String, Double> step(Tensor images, Tensor tokens) {
-        return Map.of("loss", ContrastiveStep.run(model, images, tokens, options.microBatch(), options.bf16()));
+    public Map<String, Double> step(TrainBatch batch) {
+        if (options.loss().equals(TrainOptions.LOSS_MULTI_POSITIVE)) {
+            int n = batch.size(), len = (int) batch.tokens().size(1);
+            MultiPositiveLoss.Mask mask = MultiPositiveLoss.mask(batch.labels(), Tensors.toLongs(batch.tokens()), n, len);
+            Tensor positives = mask.tensor();
+            return Map.of("loss", ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16(),
+                    f -> MultiPositiveLoss.of(f.logits(), positives, mask.diagonalOnly())));
+        }
+        return Map.of("loss", ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16()));
     }
 
     @Override

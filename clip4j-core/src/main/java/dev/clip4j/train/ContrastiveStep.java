@@ -16,12 +16,23 @@ import org.bytedeco.pytorch.Tensor;
 public final class ContrastiveStep {
     private ContrastiveStep() {}
 
+    /** A loss of the pooled features of a batch (and the logit scale): what gradient caching can cut into micro-batches. */
+    @FunctionalInterface
+    public interface FeatureLoss {
+        Tensor apply(ClipModel.Features features);
+    }
+
     /** Accumulates gradients into the model's parameters; returns the loss. {@code bf16} runs under autocast. */
     public static double run(ClipModel model, Tensor images, Tensor tokens, int microBatch, boolean bf16) {
+        return run(model, images, tokens, microBatch, bf16, ContrastiveLoss::of);
+    }
+
+    /** The same for any loss of the pooled features: micro-batches still give exactly the full-batch gradients. */
+    public static double run(ClipModel model, Tensor images, Tensor tokens, int microBatch, boolean bf16, FeatureLoss lossOf) {
         long n = images.size(0);
         if (microBatch <= 0 || microBatch >= n) {
             try (Autocast ac = bf16 ? Autocast.bf16() : null) {
-                Tensor loss = ContrastiveLoss.of(model.forward(images, tokens));
+                Tensor loss = lossOf.apply(model.forward(images, tokens));
                 loss.backward();
                 return Tensors.item(loss);
             }
@@ -38,7 +49,7 @@ public final class ContrastiveStep {
             });
             Tensor imageFeatures = Autograd.leaf(Tensors.cat(0, img));
             Tensor textFeatures = Autograd.leaf(Tensors.cat(0, txt));
-            Tensor loss = ContrastiveLoss.of(model.similarity(imageFeatures, textFeatures));
+            Tensor loss = lossOf.apply(new ClipModel.Features(imageFeatures, textFeatures, model.logitScale()));
             loss.backward(); // gradients for the features and for logit_scale
             Tensor gImage = imageFeatures.grad(), gText = textFeatures.grad();
             for (int c = 0; c < chunks; c++) {

@@ -27,7 +27,7 @@ public interface Objective {
     boolean decays(String name);
 
     /** Forward and backward on one batch (gradients accumulate); the named losses, {@code "loss"} being the total. */
-    Map<String, Double> step(Tensor images, Tensor tokens);
+    Map<String, Double> step(TrainBatch batch);
 
     /** After each optimizer step: clamps, momentum updates, queue pushes. */
     default void afterOptimizerStep() {}

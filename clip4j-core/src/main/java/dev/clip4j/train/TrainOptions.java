@@ -36,7 +36,14 @@ public record TrainOptions(
         boolean augment,
         String evalData,
         int evalEvery,
-        int loaderThreads) {
+        int loaderThreads,
+        String loss) {
+
+    /** CLIP's symmetric InfoNCE over the diagonal (the default). */
+    public static final String LOSS_INFONCE = "infonce";
+    /** Same-label (or same-caption) pairs are positives too ({@link MultiPositiveLoss}). */
+    public static final String LOSS_MULTI_POSITIVE = "multi-positive";
+    public static final java.util.List<String> LOSSES = java.util.List.of(LOSS_INFONCE, LOSS_MULTI_POSITIVE);
 
     /** Version of the saved form ({@code trainer.json}); older files lack the field and read as version 1. */
     public static final int VERSION = 2;
@@ -87,6 +94,7 @@ public record TrainOptions(
         if (evalEvery < 0) throw new InputException("evalEvery must be 0 (off) or positive, got " + evalEvery);
         if (loaderThreads < 1 || loaderThreads > 64) throw new InputException("loaderThreads must be 1..64, got " + loaderThreads);
         if (lockImage && lockText) throw new InputException("locking both towers leaves nothing to train");
+        if (!LOSSES.contains(loss)) throw new InputException("loss must be one of " + String.join(", ", LOSSES) + ", got " + loss);
         return this;
     }
 
@@ -114,7 +122,7 @@ public record TrainOptions(
 
     /** Options with defaults (those of {@code ./clip4j train}). */
     public static final class Builder {
-        private String data, arch = "tiny-vit", init, evalData;
+        private String data, arch = "tiny-vit", init, evalData, loss = LOSS_INFONCE;
         private int epochs, batchSize = 256, microBatch, warmupSteps = 100, checkpointEvery = 200, evalEvery, loaderThreads = 1;
         private long timeBudgetSeconds, seed;
         private double lr = 1e-3, weightDecay = 0.2, clipNorm = 1.0;
@@ -127,7 +135,7 @@ public record TrainOptions(
             batchSize = o.batchSize; microBatch = o.microBatch; lr = o.lr; warmupSteps = o.warmupSteps;
             weightDecay = o.weightDecay; clipNorm = o.clipNorm; seed = o.seed; checkpointEvery = o.checkpointEvery;
             lockImage = o.lockImage; lockText = o.lockText; bf16 = o.bf16; augment = o.augment; evalData = o.evalData;
-            evalEvery = o.evalEvery; loaderThreads = o.loaderThreads;
+            evalEvery = o.evalEvery; loaderThreads = o.loaderThreads; loss = o.loss;
         }
 
         public Builder data(String v) { data = v; return this; }
@@ -150,11 +158,12 @@ public record TrainOptions(
         public Builder evalData(String v) { evalData = v; return this; }
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder loaderThreads(int v) { loaderThreads = v; return this; }
+        public Builder loss(String v) { loss = v; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(data, arch, init, epochs, timeBudgetSeconds, batchSize, microBatch, lr, warmupSteps,
                     weightDecay, clipNorm, seed, checkpointEvery, lockImage, lockText, bf16, augment, evalData, evalEvery,
-                    loaderThreads);
+                    loaderThreads, loss);
         }
     }
 }

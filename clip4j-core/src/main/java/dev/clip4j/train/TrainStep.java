@@ -17,12 +17,12 @@ public final class TrainStep {
     /** The named losses and the gradient norm before clipping (NaN when {@code clipNorm} is 0). */
     public record Outcome(Map<String, Double> losses, double gradNorm) {}
 
-    public static Outcome run(Objective objective, AdamW optimizer, Map<String, Tensor> trainable, Tensor images,
-                              Tensor tokens, double lr, double clipNorm) {
+    public static Outcome run(Objective objective, AdamW optimizer, Map<String, Tensor> trainable, TrainBatch batch,
+                              double lr, double clipNorm) {
         try (Scope scope = Scope.open()) {
             optimizer.zeroGrad();
             optimizer.setLearningRate(lr);
-            Map<String, Double> losses = objective.step(images, tokens);
+            Map<String, Double> losses = objective.step(batch);
             double gradNorm = clipNorm > 0 ? Autograd.clipGradNorm(trainable.values(), clipNorm) : Double.NaN;
             optimizer.step();
             objective.afterOptimizerStep();

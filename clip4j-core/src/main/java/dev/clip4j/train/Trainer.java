@@ -252,7 +252,8 @@ public final class Trainer {
                 try (Scope scope = Scope.open()) {
                     Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
                     Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
-                    outcome = TrainStep.run(objective, optimizer, trainable, images, tokens, lr, o.clipNorm());
+                    outcome = TrainStep.run(objective, optimizer, trainable, new TrainBatch(images, tokens, b.labels()), lr,
+                            o.clipNorm());
                 }
                 Map<String, Double> losses = outcome.losses();
                 double gradNorm = outcome.gradNorm();

@@ -60,6 +60,7 @@ public final class HostileCases {
         Path img = Fixtures.path("preprocess/chelsea.png");
         Files.write(dir.resolve("bom.tsv"), ("\uFEFFimage\tcaption\n" + img + "\ta cat\n" + img + "\tanother cat\n")
                 .getBytes(StandardCharsets.UTF_8));
+        Files.write(dir.resolve("good.tsv"), (img + "\ta cat\n" + img + "\tanother cat\n").getBytes(StandardCharsets.UTF_8));
         Files.write(dir.resolve("latin1.tsv"), (img + "\ta cat\n" + img + "\tun caf\u00e9\n").getBytes(StandardCharsets.ISO_8859_1));
         System.out.println("wrote the cases into " + dir);
     }

@@ -64,8 +64,8 @@ class ObjectiveResumeTest {
         }
 
         @Override
-        public Map<String, Double> step(Tensor images, Tensor tokens) {
-            Map<String, Double> losses = new LinkedHashMap<>(super.step(images, tokens));
+        public Map<String, Double> step(TrainBatch batch) {
+            Map<String, Double> losses = new LinkedHashMap<>(super.step(batch));
             Tensor off = extra.namedParameters().get("offset");
             Tensor term = Ops.add_(off.clone(), -1.0).pow(new org.bytedeco.pytorch.Scalar(2)).sum();
             term.backward();

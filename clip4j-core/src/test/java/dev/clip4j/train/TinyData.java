@@ -46,7 +46,8 @@ final class TinyData {
     }
 
     static TrainOptions options(Path data, Path config, int epochs, int batch, int microBatch, int checkpointEvery) {
-        return new TrainOptions(data.toString(), config.toString(), null, epochs, 0, batch, microBatch, 1e-3, 2, 0.2, 1.0,
-                42, checkpointEvery, false, false, false, true, null, 0, 2);
+        return TrainOptions.builder().data(data.toString()).arch(config.toString()).epochs(epochs).batchSize(batch)
+                .microBatch(microBatch).lr(1e-3).warmupSteps(2).weightDecay(0.2).clipNorm(1.0).seed(42)
+                .checkpointEvery(checkpointEvery).loaderThreads(2).build();
     }
 }
