@@ -57,8 +57,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "0", description = "Steps between zero-shot evaluations (0: off).") int evalEvery;
     @Mixin CommonOptions.Threads threads;
     @Option(names = "--loader-threads", defaultValue = "1") int loaderThreads;
-    @Option(names = "--loss", defaultValue = "infonce", description = "infonce (CLIP's, default) or multi-positive "
-            + "(same-label or same-caption pairs are positives too).") String loss;
+    @Option(names = "--loss", defaultValue = "infonce", description = "infonce (CLIP's, default), multi-positive "
+            + "(same-label or same-caption pairs are positives too) or siglip (pairwise sigmoid with a learned bias).") String loss;
 
     @Override
     public Integer call() throws Exception {

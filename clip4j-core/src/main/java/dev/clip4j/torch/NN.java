@@ -94,4 +94,14 @@ public final class NN {
     public static Tensor keepOrNegativeInfinity(Tensor x, Tensor keep) {
         return x.masked_fill(Tensors.to(keep, DType.BOOL).logical_not(), new Scalar(Double.NEGATIVE_INFINITY));
     }
+
+    /** {@code log(sigmoid(x))}, computed stably. */
+    public static Tensor logSigmoid(Tensor x) {
+        return torch.log_sigmoid(x);
+    }
+
+    /** The [n, n] float32 matrix with {@code onDiagonal} on the diagonal and {@code offDiagonal} elsewhere. */
+    public static Tensor diagonalMatrix(long n, double onDiagonal, double offDiagonal) {
+        return Tensors.to(torch.eye(n), DType.F32).mul(new Scalar(onDiagonal - offDiagonal)).add(new Scalar(offDiagonal));
+    }
 }

@@ -29,6 +29,9 @@ public interface Objective {
     /** Forward and backward on one batch (gradients accumulate); the named losses, {@code "loss"} being the total. */
     Map<String, Double> step(TrainBatch batch);
 
+    /** Once, at the start of a new run (never on resume): e.g. a loss's own initial temperature. */
+    default void initializeFresh() {}
+
     /** After each optimizer step: clamps, momentum updates, queue pushes. */
     default void afterOptimizerStep() {}
 

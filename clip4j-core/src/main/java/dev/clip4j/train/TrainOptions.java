@@ -43,7 +43,9 @@ public record TrainOptions(
     public static final String LOSS_INFONCE = "infonce";
     /** Same-label (or same-caption) pairs are positives too ({@link MultiPositiveLoss}). */
     public static final String LOSS_MULTI_POSITIVE = "multi-positive";
-    public static final java.util.List<String> LOSSES = java.util.List.of(LOSS_INFONCE, LOSS_MULTI_POSITIVE);
+    /** SigLIP's pairwise sigmoid loss with a learnable bias ({@link SigLipLoss}). */
+    public static final String LOSS_SIGLIP = "siglip";
+    public static final java.util.List<String> LOSSES = java.util.List.of(LOSS_INFONCE, LOSS_MULTI_POSITIVE, LOSS_SIGLIP);
 
     /** Version of the saved form ({@code trainer.json}); older files lack the field and read as version 1. */
     public static final int VERSION = 2;

@@ -62,7 +62,7 @@ public final class Trainer {
 
     /** Starts a new run in {@code run} (which must not hold a checkpoint), or resumes the one there unchanged. */
     public Trainer(TrainOptions options, Path run, boolean resume, PrintStream log) throws IOException {
-        this(resume ? null : options, run, resume, null, log, ContrastiveObjective::new);
+        this(resume ? null : options, run, resume, null, log, Objectives::create);
     }
 
     /** Starts a new run of {@code objective} (CLIP's contrastive one by default). */
@@ -72,7 +72,7 @@ public final class Trainer {
 
     /** Resumes the run in {@code run}; {@code amend} may change what can change (time budget, epochs, intervals). */
     public static Trainer resume(Path run, UnaryOperator<TrainOptions> amend, PrintStream log) throws IOException {
-        return new Trainer(null, run, true, amend, log, ContrastiveObjective::new);
+        return new Trainer(null, run, true, amend, log, Objectives::create);
     }
 
     /** Resumes a run of {@code objective} (the one it was started with). */
@@ -124,6 +124,7 @@ public final class Trainer {
             }
             model.train(true);
             this.objective = factory.create(model, o);
+            if (!resume) objective.initializeFresh();
             objective.extraModules().values().forEach(m -> m.train(true));
             if (resume) RunCheckpoint.restoreExtraState(existing, objective);
             this.trainable = objective.trainableParameters();
