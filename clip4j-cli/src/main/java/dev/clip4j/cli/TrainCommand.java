@@ -59,6 +59,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--loader-threads", defaultValue = "1") int loaderThreads;
     @Option(names = "--loss", defaultValue = "infonce", description = "infonce (CLIP's, default), multi-positive "
             + "(same-label or same-caption pairs are positives too) or siglip (pairwise sigmoid with a learned bias).") String loss;
+    @Option(names = "--temperature", defaultValue = "learned", description = "learned (CLIP's logit_scale, init 0.07, "
+            + "default) or fixed:T (e.g. fixed:0.05; logit_scale = ln(1/T), not trained).") String temperature;
 
     @Override
     public Integer call() throws Exception {
@@ -94,7 +96,7 @@ final class TrainCommand implements Callable<Integer> {
                 .timeBudgetSeconds(timeBudget == null ? 0 : TrainOptions.parseDuration(timeBudget)).batchSize(batchSize)
                 .microBatch(microBatch).lr(lr).warmupSteps(warmup).weightDecay(weightDecay).clipNorm(clipNorm).seed(seed)
                 .checkpointEvery(checkpointEvery).lockImage(lockImage).lockText(lockText).bf16(bf16()).augment(!noAugment)
-                .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads).loss(loss).build();
+                .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads).loss(loss).temperature(temperature).build();
     }
 
     private boolean bf16() {
@@ -123,6 +125,7 @@ final class TrainCommand implements Callable<Integer> {
         fixed.put("--precision", TrainOptions::bf16);
         fixed.put("--no-augment", o -> !o.augment());
         fixed.put("--loss", TrainOptions::loss);
+        fixed.put("--temperature", TrainOptions::temperature);
         for (Map.Entry<String, Function<TrainOptions, Object>> f : fixed.entrySet()) {
             if (!given.hasMatchedOption(f.getKey())) continue;
             Object want = f.getValue().apply(asked), have = f.getValue().apply(saved);

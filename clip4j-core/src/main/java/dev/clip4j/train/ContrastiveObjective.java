@@ -21,7 +21,25 @@ public class ContrastiveObjective implements Objective {
     public ContrastiveObjective(ClipModel model, TrainOptions options) {
         this.model = model;
         this.options = options;
-        this.trainable = ParameterGroups.trainable(model, options.lockImage(), options.lockText());
+        Map<String, Tensor> params = new LinkedHashMap<>(ParameterGroups.trainable(model, options.lockImage(), options.lockText()));
+        if (fixedTemperature()) {
+            // a fixed temperature (self-supervised work's 0.05, say) is not trained: frozen, out of the optimizer
+            model.logitScaleParameter().requires_grad_(false);
+            params.remove("logit_scale");
+        }
+        this.trainable = params;
+    }
+
+    protected final boolean fixedTemperature() {
+        return !Double.isNaN(options.fixedTemperature());
+    }
+
+    /** A fixed temperature T sets {@code logit_scale} to ln(1/T) at the start of a new run. */
+    @Override
+    public void initializeFresh() {
+        if (fixedTemperature()) {
+            Grad.noGrad(() -> Ops.fill_(model.logitScaleParameter(), Math.log(1 / options.fixedTemperature())));
+        }
     }
 
     @Override
@@ -53,7 +71,7 @@ public class ContrastiveObjective implements Objective {
 
     @Override
     public void afterOptimizerStep() {
-        clampLogitScale(model);
+        if (!fixedTemperature()) clampLogitScale(model);
     }
 
     @Override

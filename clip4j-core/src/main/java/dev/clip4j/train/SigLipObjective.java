@@ -39,9 +39,11 @@ public final class SigLipObjective extends ContrastiveObjective {
         super(model, options);
     }
 
+    /** SigLIP's scale starts at 10 unless the temperature is fixed. */
     @Override
     public void initializeFresh() {
-        Grad.noGrad(() -> Ops.fill_(model.logitScaleParameter(), SigLipLoss.INIT_LOGIT_SCALE));
+        if (fixedTemperature()) super.initializeFresh();
+        else Grad.noGrad(() -> Ops.fill_(model.logitScaleParameter(), SigLipLoss.INIT_LOGIT_SCALE));
     }
 
     public Tensor logitBias() {

@@ -37,7 +37,17 @@ public record TrainOptions(
         String evalData,
         int evalEvery,
         int loaderThreads,
-        String loss) {
+        String loss,
+        String temperature) {
+
+    /** The temperature is CLIP's learned {@code logit_scale} (init 0.07, clamped at 100). */
+    public static final String TEMPERATURE_LEARNED = "learned";
+
+    /** {@code fixed:T}'s T, or NaN for a learned temperature. */
+    public double fixedTemperature() {
+        if (temperature.equals(TEMPERATURE_LEARNED)) return Double.NaN;
+        return Double.parseDouble(temperature.substring("fixed:".length()));
+    }
 
     /** CLIP's symmetric InfoNCE over the diagonal (the default). */
     public static final String LOSS_INFONCE = "infonce";
@@ -97,6 +107,18 @@ public record TrainOptions(
         if (loaderThreads < 1 || loaderThreads > 64) throw new InputException("loaderThreads must be 1..64, got " + loaderThreads);
         if (lockImage && lockText) throw new InputException("locking both towers leaves nothing to train");
         if (!LOSSES.contains(loss)) throw new InputException("loss must be one of " + String.join(", ", LOSSES) + ", got " + loss);
+        if (!temperature.equals(TEMPERATURE_LEARNED)) {
+            double t;
+            try {
+                t = temperature.startsWith("fixed:") ? Double.parseDouble(temperature.substring(6)) : Double.NaN;
+            } catch (NumberFormatException e) {
+                t = Double.NaN;
+            }
+            // exp(logit_scale) is capped at 100 (as CLIP's), so a fixed temperature below 0.01 could not hold
+            if (!(t >= 0.01 && t <= 100)) {
+                throw new InputException("temperature must be 'learned' or 'fixed:T' with 0.01 ≤ T ≤ 100, got " + temperature);
+            }
+        }
         return this;
     }
 
@@ -124,7 +146,7 @@ public record TrainOptions(
 
     /** Options with defaults (those of {@code ./clip4j train}). */
     public static final class Builder {
-        private String data, arch = "tiny-vit", init, evalData, loss = LOSS_INFONCE;
+        private String data, arch = "tiny-vit", init, evalData, loss = LOSS_INFONCE, temperature = TEMPERATURE_LEARNED;
         private int epochs, batchSize = 256, microBatch, warmupSteps = 100, checkpointEvery = 200, evalEvery, loaderThreads = 1;
         private long timeBudgetSeconds, seed;
         private double lr = 1e-3, weightDecay = 0.2, clipNorm = 1.0;
@@ -138,6 +160,7 @@ public record TrainOptions(
             weightDecay = o.weightDecay; clipNorm = o.clipNorm; seed = o.seed; checkpointEvery = o.checkpointEvery;
             lockImage = o.lockImage; lockText = o.lockText; bf16 = o.bf16; augment = o.augment; evalData = o.evalData;
             evalEvery = o.evalEvery; loaderThreads = o.loaderThreads; loss = o.loss;
+            temperature = o.temperature;
         }
 
         public Builder data(String v) { data = v; return this; }
@@ -161,11 +184,12 @@ public record TrainOptions(
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder loaderThreads(int v) { loaderThreads = v; return this; }
         public Builder loss(String v) { loss = v; return this; }
+        public Builder temperature(String v) { temperature = v; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(data, arch, init, epochs, timeBudgetSeconds, batchSize, microBatch, lr, warmupSteps,
                     weightDecay, clipNorm, seed, checkpointEvery, lockImage, lockText, bf16, augment, evalData, evalEvery,
-                    loaderThreads, loss);
+                    loaderThreads, loss, temperature);
         }
     }
 }
