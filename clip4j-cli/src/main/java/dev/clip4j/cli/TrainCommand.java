@@ -61,6 +61,10 @@ final class TrainCommand implements Callable<Integer> {
             + "(same-label or same-caption pairs are positives too) or siglip (pairwise sigmoid with a learned bias).") String loss;
     @Option(names = "--temperature", defaultValue = "learned", description = "learned (CLIP's logit_scale, init 0.07, "
             + "default) or fixed:T (e.g. fixed:0.05; logit_scale = ln(1/T), not trained).") String temperature;
+    @Option(names = "--simclr-weight", defaultValue = "0", description = "Adds SimCLR's NT-Xent over two augmented views of each "
+            + "image through an MLP head, with this weight (0: off).") double simclrWeight;
+    @Option(names = "--simclr-hidden", defaultValue = "4096", description = "Hidden width of the SimCLR head (4096 for ViT-B; "
+            + "smaller for small towers).") int simclrHidden;
 
     @Override
     public Integer call() throws Exception {
@@ -96,7 +100,7 @@ final class TrainCommand implements Callable<Integer> {
                 .timeBudgetSeconds(timeBudget == null ? 0 : TrainOptions.parseDuration(timeBudget)).batchSize(batchSize)
                 .microBatch(microBatch).lr(lr).warmupSteps(warmup).weightDecay(weightDecay).clipNorm(clipNorm).seed(seed)
                 .checkpointEvery(checkpointEvery).lockImage(lockImage).lockText(lockText).bf16(bf16()).augment(!noAugment)
-                .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads).loss(loss).temperature(temperature).build();
+                .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads).loss(loss).temperature(temperature).simclrWeight(simclrWeight).simclrHidden(simclrHidden).build();
     }
 
     private boolean bf16() {
@@ -126,6 +130,8 @@ final class TrainCommand implements Callable<Integer> {
         fixed.put("--no-augment", o -> !o.augment());
         fixed.put("--loss", TrainOptions::loss);
         fixed.put("--temperature", TrainOptions::temperature);
+        fixed.put("--simclr-weight", TrainOptions::simclrWeight);
+        fixed.put("--simclr-hidden", TrainOptions::simclrHidden);
         for (Map.Entry<String, Function<TrainOptions, Object>> f : fixed.entrySet()) {
             if (!given.hasMatchedOption(f.getKey())) continue;
             Object want = f.getValue().apply(asked), have = f.getValue().apply(saved);

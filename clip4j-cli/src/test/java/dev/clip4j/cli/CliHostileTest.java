@@ -113,6 +113,26 @@ class CliHostileTest {
         assertThat(tmp.resolve("w")).doesNotExist();
     }
 
+    /** The seed's other objectives from the command line: each trains and logs its terms; bad values are one line. */
+    @Test
+    void lossesTemperatureAndSimclrFromTheCommandLine() throws Exception {
+        for (String[] extra : new String[][] {{"--loss", "multi-positive"}, {"--loss", "siglip", "--simclr-weight", "1",
+                "--simclr-hidden", "16"}, {"--temperature", "fixed:0.05"}}) {
+            Path out = tmp.resolve("run-" + String.join("", extra).replaceAll("[^a-z0-9]", ""));
+            List<String> args = new ArrayList<>(train(out, "--epochs", "1"));
+            args.addAll(List.of(extra));
+            CliTest.Result r = run(args.toArray(String[]::new));
+            assertThat(r.code()).as(String.join(" ", extra) + ": " + r.err()).isZero();
+            String metrics = Files.readString(out.resolve("metrics.jsonl"));
+            assertThat(metrics).contains("\"loss\"");
+            if (extra.length > 2) assertThat(metrics).contains("\"simclr\"").contains("\"logit_bias\"");
+        }
+        assertOneLineError(run(train(tmp.resolve("bad"), "--epochs", "1", "--loss", "softmax").toArray(String[]::new)), "loss must be one of");
+        assertOneLineError(run(train(tmp.resolve("bad"), "--epochs", "1", "--temperature", "fixed:0").toArray(String[]::new)), "temperature must be");
+        assertOneLineError(run(train(tmp.resolve("bad"), "--epochs", "1", "--simclr-weight", "1", "--micro-batch", "4")
+                .toArray(String[]::new)), "micro-batches");
+    }
+
     @Test
     void wiseFtNeverOverwrites() throws IOException {
         Path existing = Files.createDirectories(tmp.resolve("model"));

@@ -20,7 +20,11 @@ import java.util.concurrent.Future;
  */
 public final class BatchLoader implements AutoCloseable {
     /** Preprocessed images [n, 3, R, R] (CHW floats), token rows [n, textLength] (none without text), class labels (-1 if none). */
-    public record Batch(float[] images, long[] tokens, int[] labels, int size, int textLength) {}
+    public record Batch(float[] images, long[] tokens, int[] labels, int size, int textLength, float[] secondView) {
+        public Batch(float[] images, long[] tokens, int[] labels, int size, int textLength) {
+            this(images, tokens, labels, size, textLength, null);
+        }
+    }
 
     private final ImageTextDataset data;
     private final int[] order;
@@ -29,6 +33,7 @@ public final class BatchLoader implements AutoCloseable {
     private final TextTransform text;
     private final Collator collator;
     private final boolean keepLast;
+    private final ImageTransform secondView;
     private final long seed;
     private final ExecutorService pool;
     private final ArrayDeque<Future<Batch>> queue = new ArrayDeque<>();
@@ -38,15 +43,17 @@ public final class BatchLoader implements AutoCloseable {
     public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, int resolution, int contextLength,
                        boolean augment, long seed, int threads, int prefetch) {
         this(data, order, firstBatch, batchSize, augment ? new RandomResizedCrop(resolution) : ImageTransform.evaluation(resolution),
-                TextTransform.clip(contextLength), new Collator(resolution, contextLength), seed, threads, prefetch, false);
+                TextTransform.clip(contextLength), new Collator(resolution, contextLength), seed, threads, prefetch, false, null);
     }
 
     /**
      * Batches through the given stages. {@code text} may be null (images only: nothing is tokenized);
-     * {@code keepLast} keeps the last, smaller batch.
+     * {@code keepLast} keeps the last, smaller batch. With {@code secondView} (or null), every image also gets a second
+     * view through that transform (SimCLR's pairs), drawn from the sample's generator after the first view and the
+     * caption, so those are the same as in a run without it.
      */
     public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, ImageTransform image, TextTransform text,
-                       Collator collator, long seed, int threads, int prefetch, boolean keepLast) {
+                       Collator collator, long seed, int threads, int prefetch, boolean keepLast, ImageTransform secondView) {
         this.data = data;
         this.order = order;
         this.batchSize = batchSize;
@@ -54,6 +61,7 @@ public final class BatchLoader implements AutoCloseable {
         this.text = text;
         this.collator = collator;
         this.keepLast = keepLast;
+        this.secondView = secondView;
         this.seed = seed;
         this.nextStart = firstBatch * batchSize;
         this.pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
@@ -69,7 +77,7 @@ public final class BatchLoader implements AutoCloseable {
         int[] order = new int[data.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         return new BatchLoader(data, order, 0, batchSize, ImageTransform.evaluation(resolution),
-                withText ? TextTransform.clip(contextLength) : null, new Collator(resolution, contextLength), 0, 1, 2, true);
+                withText ? TextTransform.clip(contextLength) : null, new Collator(resolution, contextLength), 0, 1, 2, true, null);
     }
 
     /** A permutation of {@code 0..n-1} for an epoch, from the run's seed. */
@@ -111,7 +119,7 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     private Batch make(int start, int count) {
-        RasterImage[] images = new RasterImage[count];
+        RasterImage[] images = new RasterImage[count], second = secondView == null ? null : new RasterImage[count];
         long[][] rows = text == null ? null : new long[count][];
         int[] labels = new int[count];
         for (int i = 0; i < count; i++) {
@@ -119,9 +127,11 @@ public final class BatchLoader implements AutoCloseable {
             SplittableRandom rng = new SplittableRandom(seed ^ (0xC2B2AE3D27D4EB4FL * (idx + 1)) ^ ((long) start << 32));
             images[i] = image.apply(data.image(idx), rng); // the crop draws first, then the caption
             if (text != null) rows[i] = text.apply(data.caption(idx, rng));
+            if (second != null) second[i] = secondView.apply(data.image(idx), rng);
             labels[i] = data.label(idx);
         }
-        return collator.collate(images, rows, labels);
+        BatchLoader.Batch b = collator.collate(images, rows, labels);
+        return second == null ? b : new Batch(b.images(), b.tokens(), b.labels(), b.size(), b.textLength(), collator.pixels(second));
     }
 
     @Override

@@ -16,11 +16,18 @@ public final class Collator {
         this.contextLength = contextLength;
     }
 
-    /** {@code rows} may be null (no text in this batch: evaluation of images). */
-    public BatchLoader.Batch collate(RasterImage[] images, long[][] rows, int[] labels) {
+    /** Normalised CHW floats of images at the loader's resolution, one after another. */
+    public float[] pixels(RasterImage[] images) {
         int n = images.length, plane = 3 * resolution * resolution;
         float[] pixels = new float[n * plane];
         for (int i = 0; i < n; i++) System.arraycopy(ClipPreprocessor.normalize(images[i]), 0, pixels, i * plane, plane);
+        return pixels;
+    }
+
+    /** {@code rows} may be null (no text in this batch: evaluation of images). */
+    public BatchLoader.Batch collate(RasterImage[] images, long[][] rows, int[] labels) {
+        int n = images.length;
+        float[] pixels = pixels(images);
         if (rows == null) return new BatchLoader.Batch(pixels, new long[0], labels, n, 0);
         int longest = 2;
         for (long[] row : rows) {

@@ -9,6 +9,13 @@ public abstract class ImageTower extends Module {
     public abstract Tensor encode(Tensor images);
 
     /**
+     * The pooled feature before the projection into the shared space, [B, W]: the ViT's class token after
+     * {@code ln_post}; for a ResNet the attention-pooled output (its projection is part of the pooling). SimCLR's head
+     * reads this, as SLIP's does.
+     */
+    public abstract Tensor encodePooled(Tensor images);
+
+    /**
      * The token sequence before pooling and projection, [B, L, W]: for a ViT every position after {@code ln_post}
      * (class token first), for a ResNet the final feature map's positions.
      */

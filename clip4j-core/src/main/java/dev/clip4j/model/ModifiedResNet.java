@@ -65,6 +65,11 @@ public final class ModifiedResNet extends ImageTower {
         return attnpool.forward(features(images));
     }
 
+    @Override
+    public Tensor encodePooled(Tensor images) {
+        return encode(images);
+    }
+
     /** The final feature map's positions, [B, H·W, C] (before attention pooling). */
     @Override
     public Tensor encodeTokens(Tensor images) {

@@ -63,6 +63,16 @@ public final class VisionTransformer extends ImageTower {
     }
 
     @Override
+    public Tensor encodePooled(Tensor images) {
+        Tensor x = tokensIn(images);
+        return lnPost.forward(transformer.forwardPooled(x, null, Tensors.zeros(DType.I64, x.size(0))));
+    }
+
+    public int width() {
+        return width;
+    }
+
+    @Override
     public Tensor encodeTokens(Tensor images) {
         return lnPost.forward(transformer.forward(tokensIn(images), null));
     }

@@ -17,6 +17,8 @@ public class ContrastiveObjective implements Objective {
     protected final ClipModel model;
     protected final TrainOptions options;
     private final Map<String, Tensor> trainable;
+    /** SimCLR's head when the run adds its image-pair loss ({@code simclrWeight > 0}), else null. */
+    private final SimClrHead simclr;
 
     public ContrastiveObjective(ClipModel model, TrainOptions options) {
         this.model = model;
@@ -27,7 +29,43 @@ public class ContrastiveObjective implements Objective {
             model.logitScaleParameter().requires_grad_(false);
             params.remove("logit_scale");
         }
+        if (options.simclrWeight() > 0) {
+            int width = model.visual() instanceof dev.clip4j.model.VisionTransformer vit ? vit.width() : model.config().embedDim();
+            simclr = new SimClrHead(width, options.simclrHidden());
+            simclr.train(true);
+            simclr.namedParameters().forEach((k, v) -> params.put("simclr." + k, v));
+        } else {
+            simclr = null;
+        }
         this.trainable = params;
+    }
+
+    @Override
+    public Map<String, dev.clip4j.nn.Module> extraModules() {
+        return simclr == null ? Map.of() : Map.of("simclr", simclr);
+    }
+
+    /** SimCLR's NT-Xent over two views of the batch's images through the head, weighted; backward included. */
+    protected double simclrTerm(TrainBatch batch) {
+        if (batch.secondView() == null) throw new IllegalStateException("SimCLR needs the batch's second view");
+        try (dev.clip4j.torch.Autocast ac = options.bf16() ? dev.clip4j.torch.Autocast.bf16() : null) {
+            Tensor z1 = simclr.forward(model.visual().encodePooled(batch.images()));
+            Tensor z2 = simclr.forward(model.visual().encodePooled(batch.secondView()));
+            Tensor loss = NtXentLoss.of(z1, z2, NtXentLoss.TEMPERATURE);
+            Ops.mul(loss, options.simclrWeight()).backward();
+            return Tensors.item(loss);
+        }
+    }
+
+    /** The image-text losses plus, with SimCLR, its term: {@code loss} is the weighted total. */
+    protected Map<String, Double> withSimclr(double imageText, TrainBatch batch) {
+        if (simclr == null) return Map.of("loss", imageText);
+        double ssl = simclrTerm(batch);
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("loss", imageText + options.simclrWeight() * ssl);
+        out.put("image_text", imageText);
+        out.put("simclr", ssl);
+        return out;
     }
 
     protected final boolean fixedTemperature() {
@@ -54,6 +92,7 @@ public class ContrastiveObjective implements Objective {
 
     @Override
     public boolean decays(String name) {
+        if (name.startsWith("simclr.")) return simclr.decays(name.substring("simclr.".length()));
         return model.decays(name);
     }
 
@@ -63,10 +102,10 @@ public class ContrastiveObjective implements Objective {
             int n = batch.size(), len = (int) batch.tokens().size(1);
             MultiPositiveLoss.Mask mask = MultiPositiveLoss.mask(batch.labels(), Tensors.toLongs(batch.tokens()), n, len);
             Tensor positives = mask.tensor();
-            return Map.of("loss", ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16(),
-                    f -> MultiPositiveLoss.of(f.logits(), positives, mask.diagonalOnly())));
+            return withSimclr(ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16(),
+                    f -> MultiPositiveLoss.of(f.logits(), positives, mask.diagonalOnly())), batch);
         }
-        return Map.of("loss", ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16()));
+        return withSimclr(ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16()), batch);
     }
 
     @Override

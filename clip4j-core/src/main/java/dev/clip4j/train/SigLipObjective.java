@@ -52,7 +52,9 @@ public final class SigLipObjective extends ContrastiveObjective {
 
     @Override
     public Map<String, Module> extraModules() {
-        return Map.of("siglip", bias);
+        Map<String, Module> all = new LinkedHashMap<>(super.extraModules());
+        all.put("siglip", bias);
+        return all;
     }
 
     @Override
@@ -70,8 +72,8 @@ public final class SigLipObjective extends ContrastiveObjective {
     @Override
     public Map<String, Double> step(TrainBatch batch) {
         Tensor b = bias.value();
-        return Map.of("loss", ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16(),
-                f -> SigLipLoss.of(f, b)));
+        return withSimclr(ContrastiveStep.run(model, batch.images(), batch.tokens(), options.microBatch(), options.bf16(),
+                f -> SigLipLoss.of(f, b)), batch);
     }
 
     @Override

@@ -38,7 +38,9 @@ public record TrainOptions(
         int evalEvery,
         int loaderThreads,
         String loss,
-        String temperature) {
+        String temperature,
+        double simclrWeight,
+        int simclrHidden) {
 
     /** The temperature is CLIP's learned {@code logit_scale} (init 0.07, clamped at 100). */
     public static final String TEMPERATURE_LEARNED = "learned";
@@ -107,6 +109,12 @@ public record TrainOptions(
         if (loaderThreads < 1 || loaderThreads > 64) throw new InputException("loaderThreads must be 1..64, got " + loaderThreads);
         if (lockImage && lockText) throw new InputException("locking both towers leaves nothing to train");
         if (!LOSSES.contains(loss)) throw new InputException("loss must be one of " + String.join(", ", LOSSES) + ", got " + loss);
+        finite("simclrWeight", simclrWeight, true);
+        if (simclrHidden < 1 || simclrHidden > 65536) throw new InputException("simclrHidden must be 1..65536, got " + simclrHidden);
+        if (simclrWeight > 0 && microBatch > 0) {
+            throw new InputException("SimCLR pairs (simclrWeight > 0) cannot be computed in micro-batches: its batch norms and"
+                    + " NT-Xent need the whole batch; use a smaller batch instead");
+        }
         if (!temperature.equals(TEMPERATURE_LEARNED)) {
             double t;
             try {
@@ -149,7 +157,8 @@ public record TrainOptions(
         private String data, arch = "tiny-vit", init, evalData, loss = LOSS_INFONCE, temperature = TEMPERATURE_LEARNED;
         private int epochs, batchSize = 256, microBatch, warmupSteps = 100, checkpointEvery = 200, evalEvery, loaderThreads = 1;
         private long timeBudgetSeconds, seed;
-        private double lr = 1e-3, weightDecay = 0.2, clipNorm = 1.0;
+        private double lr = 1e-3, weightDecay = 0.2, clipNorm = 1.0, simclrWeight;
+        private int simclrHidden = 4096;
         private boolean lockImage, lockText, bf16, augment = true;
 
         private Builder() {}
@@ -160,7 +169,7 @@ public record TrainOptions(
             weightDecay = o.weightDecay; clipNorm = o.clipNorm; seed = o.seed; checkpointEvery = o.checkpointEvery;
             lockImage = o.lockImage; lockText = o.lockText; bf16 = o.bf16; augment = o.augment; evalData = o.evalData;
             evalEvery = o.evalEvery; loaderThreads = o.loaderThreads; loss = o.loss;
-            temperature = o.temperature;
+            temperature = o.temperature; simclrWeight = o.simclrWeight; simclrHidden = o.simclrHidden;
         }
 
         public Builder data(String v) { data = v; return this; }
@@ -185,11 +194,13 @@ public record TrainOptions(
         public Builder loaderThreads(int v) { loaderThreads = v; return this; }
         public Builder loss(String v) { loss = v; return this; }
         public Builder temperature(String v) { temperature = v; return this; }
+        public Builder simclrWeight(double v) { simclrWeight = v; return this; }
+        public Builder simclrHidden(int v) { simclrHidden = v; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(data, arch, init, epochs, timeBudgetSeconds, batchSize, microBatch, lr, warmupSteps,
                     weightDecay, clipNorm, seed, checkpointEvery, lockImage, lockText, bf16, augment, evalData, evalEvery,
-                    loaderThreads, loss, temperature);
+                    loaderThreads, loss, temperature, simclrWeight, simclrHidden);
         }
     }
 }

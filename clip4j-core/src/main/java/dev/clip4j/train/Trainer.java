@@ -7,6 +7,10 @@ import dev.clip4j.data.DataFiles;
 import dev.clip4j.io.RunLock;
 import dev.clip4j.io.StopSignal;
 import dev.clip4j.data.BatchLoader;
+import dev.clip4j.data.Collator;
+import dev.clip4j.data.TextTransform;
+import dev.clip4j.image.ImageTransform;
+import dev.clip4j.image.RandomResizedCrop;
 import dev.clip4j.data.Datasets;
 import dev.clip4j.data.DatasetException;
 import dev.clip4j.data.ImageTextDataset;
@@ -243,7 +247,9 @@ public final class Trainer {
                 if (epoch != loaderEpoch) {
                     if (loader != null) loader.close();
                     loader = new BatchLoader(data, BatchLoader.epochOrder(data.size(), o.seed(), epoch), inEpoch, o.batchSize(),
-                            res, model.contextLength(), o.augment(), o.seed() + epoch, o.loaderThreads(), 4);
+                            o.augment() ? new RandomResizedCrop(res) : ImageTransform.evaluation(res),
+                            TextTransform.clip(model.contextLength()), new Collator(res, model.contextLength()), o.seed() + epoch,
+                            o.loaderThreads(), 4, false, o.simclrWeight() > 0 ? new RandomResizedCrop(res) : null);
                     loaderEpoch = epoch;
                 }
                 BatchLoader.Batch b = loader.next();
@@ -253,7 +259,8 @@ public final class Trainer {
                 try (Scope scope = Scope.open()) {
                     Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
                     Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
-                    outcome = TrainStep.run(objective, optimizer, trainable, new TrainBatch(images, tokens, b.labels()), lr,
+                    Tensor second = b.secondView() == null ? null : Tensors.fromFloats(b.secondView(), b.size(), 3, res, res);
+                    outcome = TrainStep.run(objective, optimizer, trainable, new TrainBatch(images, tokens, b.labels(), second), lr,
                             o.clipNorm());
                 }
                 Map<String, Double> losses = outcome.losses();
