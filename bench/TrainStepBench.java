@@ -25,7 +25,7 @@ public class TrainStepBench {
         TrainOptions options = TrainOptions.builder().data("synthetic").batchSize(batch).bf16(bf16).build();
         ContrastiveObjective objective = new ContrastiveObjective(model, options);
         Map<String, Tensor> params = objective.trainableParameters();
-        AdamW opt = ParameterGroups.optimizer(model, params, 1e-3, 0.2);
+        AdamW opt = ParameterGroups.optimizer(params, objective::decays, 1e-3, 0.2); // as the Trainer builds it
         Tensor images = Scope.escape(Tensors.randn(batch, 3, 32, 32));
         long[] ids = new long[batch * 14];
         Random rng = new Random(0);

@@ -32,10 +32,11 @@ public final class ParameterGroups {
         return out;
     }
 
-    /** AdamW with CLIP's betas and eps; weight decay where the owning module asks for it. */
-    public static AdamW optimizer(Module model, Map<String, Tensor> params, double lr, double weightDecay) {
+    /** AdamW with CLIP's betas and eps; weight decay on the parameters {@code decays} names (an objective's choice). */
+    public static AdamW optimizer(Map<String, Tensor> params, java.util.function.Predicate<String> decays, double lr,
+                                  double weightDecay) {
         AdamW opt = new AdamW(lr, 0.9, 0.98, 1e-6);
-        params.forEach((name, p) -> opt.add(name, p, model.decays(name) ? weightDecay : 0.0));
+        params.forEach((name, p) -> opt.add(name, p, decays.test(name) ? weightDecay : 0.0));
         return opt;
     }
 }

@@ -50,11 +50,6 @@ public final class RunCheckpoint {
     /** The objective's state besides the model: every tensor of its extra modules, as {@code <module>.<name>}. */
     static final String EXTRA = "objective.safetensors";
 
-    public static void save(Path run, ClipModel model, AdamW optimizer, TrainOptions options, RunState state)
-            throws IOException {
-        save(run, model, Map.of(), optimizer, options, state);
-    }
-
     public static void save(Path run, Objective objective, AdamW optimizer, TrainOptions options, RunState state)
             throws IOException {
         Map<String, Tensor> extra = new LinkedHashMap<>();

@@ -132,8 +132,7 @@ public final class Trainer {
             objective.extraModules().values().forEach(m -> m.train(true));
             if (resume) RunCheckpoint.restoreExtraState(existing, objective);
             this.trainable = objective.trainableParameters();
-            this.optimizer = new AdamW(o.lr(), 0.9, 0.98, 1e-6);
-            trainable.forEach((name, p) -> optimizer.add(name, p, objective.decays(name) ? o.weightDecay() : 0.0));
+            this.optimizer = ParameterGroups.optimizer(trainable, objective::decays, o.lr(), o.weightDecay());
             if (resume) {
                 RunCheckpoint.restoreOptimizer(existing, optimizer);
                 trimMetrics(run.resolve(METRICS), state.step());
@@ -301,7 +300,4 @@ public final class Trainer {
         ContrastiveObjective.clampLogitScale(model);
     }
 
-    static String formatDuration(double seconds) {
-        return ProgressBar.formatDuration(seconds);
-    }
 }
