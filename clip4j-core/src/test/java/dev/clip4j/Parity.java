@@ -27,4 +27,16 @@ public final class Parity {
         assertThat(err).as("%s relative error (shape %s)", what, Arrays.toString(Tensors.shape(expected)))
                 .isLessThanOrEqualTo(tolerance);
     }
+
+    /** Bit-identical arrays; on failure names the first differing element (AssertJ's array diff is quadratic on 1M floats). */
+    public static void assertBitIdentical(String what, float[] actual, float[] expected) {
+        if (actual.length != expected.length) {
+            throw new AssertionError(what + ": length " + actual.length + ", expected " + expected.length);
+        }
+        for (int i = 0; i < actual.length; i++) {
+            if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(expected[i])) {
+                throw new AssertionError(what + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.clip4j.cli;
 
+import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.data.Datasets;
 import dev.clip4j.data.ImageTextDataset;
 import dev.clip4j.eval.ConfusionMatrixPlot;
@@ -7,7 +8,6 @@ import dev.clip4j.eval.ZeroShot;
 import dev.clip4j.eval.ZeroShotResult;
 import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.torch.Torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -61,7 +61,7 @@ final class EvalCommand implements Runnable {
                 if (t.isEmpty()) throw new UserError(templates + ": no templates");
                 for (String s : t) if (!s.contains("{}")) throw new UserError(templates + ": template without {}: " + s);
             }
-            ClipModel m = ModelPaths.load(model.model);
+            ClipModel m = ClipCheckpoint.loadModel(model.model);
             ImageTextDataset ds = Datasets.open(data);
             ZeroShotResult r = ZeroShot.evaluate(m, ds, t == null ? ds.templates() : t, batch);
             Map<String, Object> out = new LinkedHashMap<>();
@@ -102,7 +102,7 @@ final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             threads.apply();
             Options.batchSize(batch);
-            dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ModelPaths.load(model.model).train(false),
+            dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ClipCheckpoint.loadModel(model.model).train(false),
                     Datasets.open(data), batch);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("dataset", r.dataset());
@@ -143,7 +143,7 @@ final class EvalCommand implements Runnable {
             threads.apply();
             if (epochs < 1 || epochs > 1_000_000) throw new UserError("--epochs must be 1 to 1000000, got " + epochs);
             if (Options.finite("--l2", l2) < 0) throw new UserError("--l2 must be 0 or more, got " + l2);
-            dev.clip4j.eval.LinearProbe.Result r = dev.clip4j.eval.LinearProbe.evaluate(ModelPaths.load(model.model).train(false),
+            dev.clip4j.eval.LinearProbe.Result r = dev.clip4j.eval.LinearProbe.evaluate(ClipCheckpoint.loadModel(model.model).train(false),
                     Datasets.open(trainData), Datasets.open(data), epochs, l2);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("train", r.train());

@@ -22,7 +22,7 @@ final class WiseFtCommand implements Callable<Integer> {
         if (java.nio.file.Files.exists(out)) {
             throw new UserError(out + " already exists; wise-ft writes a new model directory (remove it or choose another --out)");
         }
-        ClipModel a = ModelPaths.load(zeroShot), b = ModelPaths.load(fineTuned);
+        ClipModel a = ClipCheckpoint.loadModel(zeroShot), b = ClipCheckpoint.loadModel(fineTuned);
         ClipModel mixed = WeightInterpolation.interpolate(a, b, alpha, zeroShot + " + " + fineTuned);
         ClipCheckpoint.save(mixed, out);
         System.out.println("wrote " + out + " (alpha " + alpha + ")");

@@ -14,7 +14,6 @@ import dev.clip4j.image.RandomResizedCrop;
 import dev.clip4j.data.Datasets;
 import dev.clip4j.data.DatasetException;
 import dev.clip4j.data.ImageTextDataset;
-import dev.clip4j.eval.ZeroShot;
 import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.Scope;
@@ -43,7 +42,7 @@ import java.util.function.UnaryOperator;
 public final class Trainer {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private TrainOptions o;
+    private final TrainOptions o;
     private final Path run;
     private final PrintStream log;
     private final ClipModel model;

@@ -3,19 +3,16 @@ package dev.clip4j.checkpoint;
 import dev.clip4j.Fixtures;
 import dev.clip4j.hostile.ChildJvm;
 import dev.clip4j.hostile.CraftedTorchScript;
+import dev.clip4j.hostile.HostileCases;
 import dev.clip4j.hostile.LoadProbe;
 import dev.clip4j.hostile.PickleWriter;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.torch.DType;
-import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -45,31 +42,24 @@ class HostileCheckpointTest {
 
     @Test
     void instOpcodeCannotNameAGlobal() throws IOException {
-        // {'x': os.system('echo pwned')} through INST, which razorvine would otherwise turn into an object
-        byte[] pkl = new PickleWriter().op('}').str("x").op('(').str("echo pwned").inst("os", "system").op('s').end();
         Path f = tmp.resolve("inst.pt");
-        PickleWriter.torchSaveZip(f, pkl, Map.of(), false);
+        HostileCases.instPickle(f);
         assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("inst.pt").hasMessageContaining("'os.system'");
     }
 
     @Test
     void storageLargerThanItsRecordIsRefusedBeforeAllocating() throws IOException {
-        // 400M floats (1.6 GB) declared, 4 bytes stored
-        byte[] pkl = new PickleWriter().op('}').str("w").floatTensor("0", 400_000_000L, 0, new long[] {400_000_000L}, new long[] {1})
-                .op('s').end();
         Path f = tmp.resolve("big.pt");
-        PickleWriter.torchSaveZip(f, pkl, Map.of("0", new byte[4]), false);
+        HostileCases.storageLargerThanFile(f);
         assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("big.pt").hasMessageContaining("archive/data/0").hasMessageContaining("declares 1600000000 bytes");
     }
 
     @Test
     void viewOutsideItsStorageIsRefused() throws IOException {
-        // 4 floats stored; a [4] view with stride 1000 would read far past them
-        byte[] pkl = new PickleWriter().op('}').str("w").floatTensor("0", 4, 0, new long[] {4}, new long[] {1000}).op('s').end();
         Path f = tmp.resolve("strided.pt");
-        PickleWriter.torchSaveZip(f, pkl, Map.of("0", new byte[16]), false);
+        HostileCases.viewOutsideStorage(f);
         assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("strided.pt").hasMessageContaining("reaches element 3000 of a storage of 4");
     }
@@ -96,10 +86,8 @@ class HostileCheckpointTest {
     /** A 300 MB record of zeros deflates to ~300 KB: refused at the inflation limit, in a 512 MB child JVM. */
     @Test
     void zipBombIsRefusedWithBoundedMemory() throws Exception {
-        long numel = 75_000_000L;
-        byte[] pkl = new PickleWriter().op('}').str("w").floatTensor("0", numel, 0, new long[] {numel}, new long[] {1}).op('s').end();
         Path f = tmp.resolve("bomb.pt");
-        PickleWriter.torchSaveZip(f, pkl, Map.of("0", new byte[(int) (numel * 4)]), true);
+        HostileCases.zipBomb(f);
         assertThat(Files.size(f)).isLessThan(2L << 20);
         ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), LoadProbe.class, "checkpoint", f.toString());
         assertThat(r.exit()).as(r.output()).isZero();
@@ -109,42 +97,32 @@ class HostileCheckpointTest {
 
     @Test
     void nanWeightIsAnErrorNamingTheTensor() throws IOException {
-        Map<String, Tensor> sd = new LinkedHashMap<>(Safetensors.read(Fixtures.path("vit/weights.safetensors")));
-        Tensor w = sd.get("visual.conv1.weight").clone();
-        w.view(-1).narrow(0, 5, 1).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
-        sd.put("visual.conv1.weight", w);
         Path f = tmp.resolve("nan.safetensors");
-        Safetensors.write(f, sd, Map.of());
+        HostileCases.nanWeight(f);
         assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("nan.safetensors").hasMessageContaining("'visual.conv1.weight'").hasMessageContaining("NaN");
     }
 
     @Test
     void integerWeightIsAnErrorNamingTheTensor() throws IOException {
-        Map<String, Tensor> sd = new LinkedHashMap<>(Safetensors.read(Fixtures.path("vit/weights.safetensors")));
-        sd.put("ln_final.weight", Tensors.to(sd.get("ln_final.weight"), DType.I8));
         Path f = tmp.resolve("i8.safetensors");
-        Safetensors.write(f, sd, Map.of());
+        HostileCases.i8Weight(f);
         assertThatThrownBy(() -> ClipCheckpoint.loadModel(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("i8.safetensors").hasMessageContaining("'ln_final.weight' is I8");
     }
 
     @Test
     void overlappingSafetensorsRangesAreRefused() throws IOException {
-        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
         Path f = tmp.resolve("overlap.safetensors");
-        dev.clip4j.hostile.HostileCases.rawSafetensors(f, header, 12);
+        HostileCases.overlappingSafetensors(f);
         assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("overlap.safetensors").hasMessageContaining("'a' and 'b' overlap");
     }
 
     @Test
     void duplicatedSafetensorsKeyIsRefused() throws IOException {
-        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
         Path f = tmp.resolve("dup.safetensors");
-        dev.clip4j.hostile.HostileCases.rawSafetensors(f, header, 8);
+        HostileCases.duplicateSafetensorsKey(f);
         assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("dup.safetensors").hasMessageContaining("Duplicate field 'a'");
     }

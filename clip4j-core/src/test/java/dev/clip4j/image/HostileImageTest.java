@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,15 +59,10 @@ class HostileImageTest {
 
     @Test
     void truncatedJpegIsAnError() throws IOException {
-        BufferedImage photo = ImageIO.read(Fixtures.path("preprocess/coffee.png").toFile());
-        BufferedImage rgb = new BufferedImage(photo.getWidth(), photo.getHeight(), BufferedImage.TYPE_3BYTE_BGR);
-        rgb.getGraphics().drawImage(photo, 0, 0, null);
-        ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
-        ImageIO.write(rgb, "jpeg", jpeg);
-        byte[] whole = jpeg.toByteArray();
         Path ok = tmp.resolve("whole.jpg"), cut = tmp.resolve("cut.jpg");
-        Files.write(ok, whole);
-        Files.write(cut, Arrays.copyOf(whole, whole.length / 2));
+        Files.write(ok, dev.clip4j.hostile.HostileCases.jpeg("preprocess/coffee.png"));
+        Files.write(cut, dev.clip4j.hostile.HostileCases.truncatedJpeg());
+        BufferedImage photo = ImageIO.read(Fixtures.path("preprocess/coffee.png").toFile());
         assertThat(ImageDecoder.read(ok).width()).isEqualTo(photo.getWidth());
         assertThatThrownBy(() -> ImageDecoder.read(cut)).isInstanceOf(ImageException.class)
                 .hasMessageContaining("cut.jpg").hasMessageContaining("truncated");

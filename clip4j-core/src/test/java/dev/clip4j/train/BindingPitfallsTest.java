@@ -2,17 +2,14 @@ package dev.clip4j.train;
 
 import dev.clip4j.Fixtures;
 import dev.clip4j.checkpoint.ClipCheckpoint;
-import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.Autocast;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
-import dev.clip4j.torch.Torch;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -5,7 +5,6 @@ import dev.clip4j.Parity;
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.DType;
-import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;

@@ -100,11 +100,6 @@ class ObjectiveResumeTest {
         Map<String, Tensor> oa = dev.clip4j.checkpoint.Safetensors.read(tmp.resolve("straight/checkpoint/optimizer.safetensors"));
         Map<String, Tensor> ob = dev.clip4j.checkpoint.Safetensors.read(tmp.resolve("resumed/checkpoint/optimizer.safetensors"));
         assertThat(ob.keySet()).isEqualTo(oa.keySet()).anyMatch(k -> k.contains("toy.offset"));
-        oa.forEach((k, v) -> {
-            float[] x = Tensors.toFloats(v), y = Tensors.toFloats(ob.get(k));
-            for (int i = 0; i < x.length; i++) {
-                if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) throw new AssertionError(k + "[" + i + "]");
-            }
-        });
+        oa.forEach((k, v) -> dev.clip4j.Parity.assertBitIdentical(k, Tensors.toFloats(ob.get(k)), Tensors.toFloats(v)));
     }
 }

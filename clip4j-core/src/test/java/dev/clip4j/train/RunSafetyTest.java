@@ -81,14 +81,7 @@ class RunSafetyTest {
     static void assertSameWeights(Path runA, Path runB) {
         Map<String, Tensor> a = ClipCheckpoint.read(runA).weights(), b = ClipCheckpoint.read(runB).weights();
         assertThat(b.keySet()).isEqualTo(a.keySet());
-        a.forEach((k, v) -> {
-            float[] x = Tensors.toFloats(v), y = Tensors.toFloats(b.get(k));
-            for (int i = 0; i < x.length; i++) {
-                if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) {
-                    throw new AssertionError(k + ": element " + i + " is " + y[i] + ", expected " + x[i]);
-                }
-            }
-        });
+        a.forEach((k, v) -> dev.clip4j.Parity.assertBitIdentical(k, Tensors.toFloats(b.get(k)), Tensors.toFloats(v)));
     }
 
     /** An uninterrupted run in a child JVM equals one in this JVM (the baseline for the crash tests). */

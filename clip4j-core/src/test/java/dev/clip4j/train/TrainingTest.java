@@ -10,7 +10,6 @@ import dev.clip4j.data.Prompts;
 import dev.clip4j.eval.ZeroShot;
 import dev.clip4j.eval.ZeroShotResult;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
@@ -82,20 +81,10 @@ class TrainingTest {
         Map<String, Tensor> a = ClipCheckpoint.read(tmp.resolve("straight/checkpoint")).weights();
         Map<String, Tensor> b = ClipCheckpoint.read(tmp.resolve("resumed/checkpoint")).weights();
         assertThat(b.keySet()).isEqualTo(a.keySet());
-        a.forEach((k, v) -> assertIdentical(k, Tensors.toFloats(b.get(k)), Tensors.toFloats(v)));
+        a.forEach((k, v) -> Parity.assertBitIdentical(k, Tensors.toFloats(b.get(k)), Tensors.toFloats(v)));
         Map<String, Tensor> oa = dev.clip4j.checkpoint.Safetensors.read(tmp.resolve("straight/checkpoint/optimizer.safetensors"));
         Map<String, Tensor> ob = dev.clip4j.checkpoint.Safetensors.read(tmp.resolve("resumed/checkpoint/optimizer.safetensors"));
-        oa.forEach((k, v) -> assertIdentical(k, Tensors.toFloats(ob.get(k)), Tensors.toFloats(v)));
-    }
-
-    /** Bit-identical arrays; on failure names the first differing element (AssertJ's diff is quadratic on 1M floats). */
-    private static void assertIdentical(String what, float[] actual, float[] expected) {
-        assertThat(actual.length).as(what + " length").isEqualTo(expected.length);
-        for (int i = 0; i < actual.length; i++) {
-            if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(expected[i])) {
-                throw new AssertionError(what + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
-            }
-        }
+        oa.forEach((k, v) -> Parity.assertBitIdentical(k, Tensors.toFloats(ob.get(k)), Tensors.toFloats(v)));
     }
 
     /** A short run on a tiny dataset lowers the loss and classifies zero-shot better than chance. */
