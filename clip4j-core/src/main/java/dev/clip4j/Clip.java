@@ -109,6 +109,14 @@ public final class Clip {
      * stays bounded for thousands of labels or images (the result is the same as one batch).
      */
     public float[][] classify(List<Path> images, List<String> labels) {
+        if (model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE) {
+            float[][] scores = tokenWise(images.stream().map(ImageInput::of).toList(), labels);
+            if (scores.length == 0 || labels.isEmpty()) return scores;
+            try (Scope s = Scope.open()) {
+                Tensor t = Tensors.fromRows(scores);
+                return Grad.noGrad(() -> Tensors.toMatrix(NN.softmax(model.logitScale().mul(t), -1)));
+            }
+        }
         // images first (a bad file is reported before any label work), each batch kept as its features only
         List<float[]> image = List.of(encodeImages(images, false));
         int perBatch = InputLimits.LABELS_PER_BATCH.getInt();
@@ -124,9 +132,35 @@ public final class Clip {
         }
     }
 
-    /** Cosine similarity between every image and every text ([images][texts]). */
+    /**
+     * Cosine similarity between every image and every text ([images][texts]); for a model trained token-wise, FILIP's
+     * image-to-text score ({@link dev.clip4j.model.TokenWiseSimilarity}) instead.
+     */
     public float[][] similarity(List<Path> images, List<String> texts) {
+        if (model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE) return tokenWise(images.stream().map(ImageInput::of).toList(), texts);
         return dev.clip4j.eval.Similarity.scores(encodeImages(images, true), encodeTexts(texts, true));
+    }
+
+    /** Token-wise image-to-text scores, images in batches of 32 and texts in batches of the label limit. */
+    private float[][] tokenWise(List<ImageInput> images, List<String> texts) {
+        float[][] out = new float[images.size()][texts.size()];
+        int perBatch = InputLimits.LABELS_PER_BATCH.getInt();
+        for (int i = 0; i < images.size(); i += IMAGES_PER_BATCH) {
+            StopSignal.check();
+            List<ImageInput> batch = images.subList(i, Math.min(images.size(), i + IMAGES_PER_BATCH));
+            try (Scope s = Scope.open()) {
+                Tensor img = Grad.noGrad(() -> model.encodeImageTokens(preprocess.batchInputs(batch)));
+                for (int j = 0; j < texts.size(); j += perBatch) {
+                    try (Scope inner = Scope.open()) {
+                        Tensor tok = tokens(texts.subList(j, Math.min(texts.size(), j + perBatch)));
+                        float[][] rows = Grad.noGrad(() -> Tensors.toMatrix(dev.clip4j.model.TokenWiseSimilarity.of(img,
+                                model.encodeTextTokens(tok), dev.clip4j.model.TokenWiseSimilarity.textValid(tok)).imageToText()));
+                        for (int r = 0; r < rows.length; r++) System.arraycopy(rows[r], 0, out[i + r], j, rows[r].length);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Applies a prompt template ({@code {}} replaced by each label) as the seed demo does. */

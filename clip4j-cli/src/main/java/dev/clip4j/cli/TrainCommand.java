@@ -14,7 +14,7 @@ import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 
-@Command(name = "train", description = "Train or fine-tune CLIP with the symmetric InfoNCE loss.")
+@Command(name = "train", description = "Train or fine-tune CLIP (symmetric InfoNCE by default; --loss for the others).")
 final class TrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -58,7 +58,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin CommonOptions.Threads threads;
     @Option(names = "--loader-threads", defaultValue = "1") int loaderThreads;
     @Option(names = "--loss", defaultValue = "infonce", description = "infonce (CLIP's, default), multi-positive "
-            + "(same-label or same-caption pairs are positives too) or siglip (pairwise sigmoid with a learned bias).") String loss;
+            + "(same-label or same-caption pairs are positives too), siglip (pairwise sigmoid with a learned bias) or filip "
+            + "(token-wise late interaction; the model then scores token-wise in eval and classify).") String loss;
     @Option(names = "--temperature", defaultValue = "learned", description = "learned (CLIP's logit_scale, init 0.07, "
             + "default) or fixed:T (e.g. fixed:0.05; logit_scale = ln(1/T), not trained).") String temperature;
     @Option(names = "--simclr-weight", defaultValue = "0", description = "Adds SimCLR's NT-Xent over two augmented views of each "

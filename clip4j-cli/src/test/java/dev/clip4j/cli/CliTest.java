@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -112,8 +113,8 @@ class CliTest {
     }
 
     /** train, then eval zero-shot on the run directory, on a tiny two-class folder dataset. */
-    @Test
-    void trainThenEvaluateZeroShot() throws Exception {
+    /** Class folders of red and blue noise (8 each) and a tiny config with CLIP's vocabulary; returns the config. */
+    private Path redBlueDataAndConfig() throws IOException {
         java.util.Random rng = new java.util.Random(3);
         for (String cls : new String[] {"red", "blue"}) {
             Path dir = Files.createDirectories(tmp.resolve("data").resolve(cls));
@@ -130,6 +131,12 @@ class CliTest {
         Files.writeString(config, "{\"name\": \"cli-tiny\", \"embed_dim\": 16, \"image_resolution\": 16, \"vision_layers\": [1],"
                 + " \"vision_width\": 32, \"vision_patch_size\": 8, \"vision_heads\": 1, \"context_length\": 77,"
                 + " \"vocab_size\": 49408, \"transformer_width\": 32, \"transformer_heads\": 1, \"transformer_layers\": 1}");
+        return config;
+    }
+
+    @Test
+    void trainThenEvaluateZeroShot() throws Exception {
+        Path config = redBlueDataAndConfig();
         Path run = tmp.resolve("run");
         Result t = run("train", "--data", tmp.resolve("data").toString(), "--arch", config.toString(), "--out", run.toString(),
                 "--epochs", "20", "--batch-size", "8", "--lr", "1e-3", "--warmup", "2", "--threads", "1");
@@ -149,5 +156,25 @@ class CliTest {
         Result again = run("train", "--data", tmp.resolve("data").toString(), "--out", run.toString(), "--epochs", "1");
         assertThat(again.code()).isNotZero();
         assertThat(again.err()).contains("already holds a training run").contains("--resume");
+    }
+
+    /** FILIP from the command line: the run's model scores token-wise, and eval picks that up from the checkpoint. */
+    @Test
+    void trainFilipThenEvaluateTokenWise() throws Exception {
+        Path config = redBlueDataAndConfig();
+        Path run = tmp.resolve("filip");
+        Result t = run("train", "--data", tmp.resolve("data").toString(), "--arch", config.toString(), "--out", run.toString(),
+                "--epochs", "20", "--batch-size", "8", "--lr", "1e-3", "--warmup", "2", "--threads", "1", "--loss", "filip",
+                "--micro-batch", "4");
+        assertThat(t.code()).as(t.err()).isZero();
+        assertThat(Files.readString(run.resolve("checkpoint/clip4j.json"))).contains("\"scoring\" : \"token-wise\"");
+        Path report = tmp.resolve("zs.json");
+        Result e = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--output", report.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        assertThat(Json.MAPPER.readTree(report.toFile()).get("top1").asDouble()).isGreaterThan(0.5);
+        Path rr = tmp.resolve("rr.json");
+        Result r = run("eval", "retrieval", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--output", rr.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Json.MAPPER.readTree(rr.toFile()).path("image_to_text").get("r10").asDouble()).isBetween(0.0, 1.0);
     }
 }

@@ -2,9 +2,11 @@ package dev.clip4j.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.Scoring;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -24,16 +26,21 @@ public final class ClipCheckpoint {
     /** The config file of a clip4j model directory. */
     public static final String CONFIG_FILE = "clip4j.json";
     public static final String WEIGHTS_FILE = "model.safetensors";
+    /** The {@code clip4j.json} entry naming the model's {@link Scoring} (absent: pooled). */
+    static final String SCORING_KEY = "scoring";
 
     private ClipCheckpoint() {}
 
-    /** Weights under OpenAI's names (float tensors as stored) with the architecture they describe. */
-    public record Loaded(ClipConfig config, Map<String, Tensor> weights, CheckpointFormat format) {}
+    /**
+     * Weights under OpenAI's names (float tensors as stored) with the architecture they describe, and how the model
+     * scores (token-wise only for clip4j models trained so; every other format is CLIP's pooled scoring).
+     */
+    public record Loaded(ClipConfig config, Map<String, Tensor> weights, CheckpointFormat format, Scoring scoring) {}
 
     public static ClipModel loadModel(Path path) {
         Loaded l = read(path);
         try {
-            return ClipModel.fromStateDict(l.config(), l.weights(), path.toString());
+            return ClipModel.fromStateDict(l.config(), l.weights(), path.toString()).scoring(l.scoring());
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
         } finally {
@@ -72,12 +79,21 @@ public final class ClipCheckpoint {
         Map<String, Tensor> weights;
         ClipConfig config = null;
         JsonNode hfConfig = null;
+        Scoring scoring = Scoring.POOLED;
         switch (format) {
             case CLIP4J_DIR -> {
                 try {
                     config = ClipConfig.read(path.resolve(CONFIG_FILE));
                 } catch (IOException e) {
                     throw new CheckpointException(e.getMessage(), e);
+                }
+                JsonNode s = readJson(path.resolve(CONFIG_FILE)).get(SCORING_KEY);
+                if (s != null) {
+                    try {
+                        scoring = Scoring.fromId(s.asText(), path.resolve(CONFIG_FILE).toString());
+                    } catch (IllegalArgumentException e) {
+                        throw new CheckpointException(e.getMessage(), e);
+                    }
                 }
                 weights = Safetensors.read(path.resolve(WEIGHTS_FILE));
             }
@@ -112,7 +128,7 @@ public final class ClipCheckpoint {
             if (hfConfig != null) config = withHuggingFaceHeads(config, hfConfig);
             config = config.withName(path.getFileName().toString());
         }
-        return new Loaded(config, weights, format);
+        return new Loaded(config, weights, format, scoring);
     }
 
     /** fp16/bf16 checkpoints (OpenAI's are fp16) are widened to float32, as {@code clip.load} does on CPU. */
@@ -166,6 +182,12 @@ public final class ClipCheckpoint {
             tensors.put(k, d.isFloatingPoint() ? Tensors.to(v.detach(), DType.F32) : v.detach());
         });
         Safetensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt", "producer", "clip4j"));
-        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), model.config().toJson());
+        String json = model.config().toJson();
+        if (model.scoring() != Scoring.POOLED) {
+            ObjectNode node = (ObjectNode) new ObjectMapper().readTree(json);
+            node.put(SCORING_KEY, model.scoring().id());
+            json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(node);
+        }
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), json);
     }
 }

@@ -25,16 +25,27 @@ public final class Retrieval {
         Map<String, Integer> groupOf = new HashMap<>();
         int[] group = new int[n];
         for (int i = 0; i < n; i++) group[i] = groupOf.computeIfAbsent(captions.get(i), c -> groupOf.size());
+        if (model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE) {
+            // FILIP's two directions: images rank texts by imageToText, texts rank images by textToImage
+            TokenWiseScores.Matrices m = TokenWiseScores.of(model, data, batchSize, null, captions);
+            return new RetrievalResult(data.name(), n, recall(m.imageToText(), group), recall(transpose(m.textToImage()), group));
+        }
         float[][] img = FeatureExtractor.images(model, data, batchSize, null);
         float[][] txt = FeatureExtractor.texts(model, captions, batchSize);
-        return new RetrievalResult(data.name(), n, recall(img, txt, group), recall(txt, img, group));
+        return new RetrievalResult(data.name(), n, recall(Similarity.scores(img, txt), group), recall(Similarity.scores(txt, img), group));
     }
 
-    /** For each query, the 1-based rank of the best-ranked candidate in the query's group. */
-    static RetrievalResult.Recall recall(float[][] queries, float[][] candidates, int[] group) {
-        int n = queries.length, r1 = 0, r5 = 0, r10 = 0;
+    private static float[][] transpose(float[][] m) {
+        int rows = m.length, cols = rows == 0 ? 0 : m[0].length;
+        float[][] out = new float[cols][rows];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) out[j][i] = m[i][j];
+        return out;
+    }
+
+    /** For each query (a row of {@code scores} over the candidates), the 1-based rank of the best-ranked candidate in its group. */
+    static RetrievalResult.Recall recall(float[][] scores, int[] group) {
+        int n = scores.length, r1 = 0, r5 = 0, r10 = 0;
         double rankSum = 0;
-        float[][] scores = Similarity.scores(queries, candidates);
         for (int q = 0; q < n; q++) {
             float best = Float.NEGATIVE_INFINITY;
             for (int c = 0; c < n; c++) if (group[c] == group[q]) best = Math.max(best, scores[q][c]);

@@ -24,14 +24,14 @@ public final class ZeroShot {
         if (data.classNames().isEmpty()) throw new IllegalArgumentException(data.name() + " has no class labels; zero-shot needs them");
         List<List<String>> names = data instanceof ClassLabelledDataset c ? c.synonyms()
                 : data.classNames().stream().map(List::of).toList();
-        float[][] classes = classEmbeddings(model, names, templates);
         int[] labels = new int[data.size()];
-        float[][] images = FeatureExtractor.images(model, data, batchSize, labels);
-        int k = classes.length;
+        float[][] all = model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE
+                ? tokenWiseClassScores(model, data, batchSize, labels, names, templates)
+                : Similarity.scores(FeatureExtractor.images(model, data, batchSize, labels), classEmbeddings(model, names, templates));
+        int k = names.size();
         int[][] confusion = new int[k][k];
         int top1 = 0, top5 = 0;
-        float[][] all = Similarity.scores(images, classes);
-        for (int i = 0; i < images.length; i++) {
+        for (int i = 0; i < all.length; i++) {
             float[] scores = all[i];
             int best = 0, rankOfTrue = 0;
             for (int c = 0; c < k; c++) {
@@ -48,8 +48,34 @@ public final class ZeroShot {
             for (int p = 0; p < k; p++) total += confusion[c][p];
             perClass[c] = total == 0 ? Double.NaN : (double) confusion[c][c] / total;
         }
-        int n = images.length;
+        int n = all.length;
         return new ZeroShotResult(data.name(), n, (double) top1 / n, (double) top5 / n, 1.0 / k, data.classNames(), perClass, confusion);
+    }
+
+    /**
+     * For a token-wise model ({@link dev.clip4j.model.Scoring#TOKEN_WISE}) there is no single class vector to average:
+     * each prompt is scored against the image ({@code imageToText}, as in training) and a class's score is the mean
+     * of its prompts' scores.
+     */
+    static float[][] tokenWiseClassScores(ClipModel model, ImageTextDataset data, int batchSize, int[] labels,
+                                          List<List<String>> names, List<String> templates) {
+        List<String> prompts = new ArrayList<>();
+        int[] classOf = new int[templates.size() * names.stream().mapToInt(List::size).sum()];
+        for (int c = 0; c < names.size(); c++) {
+            for (String t : templates) for (String name : names.get(c)) {
+                classOf[prompts.size()] = c;
+                prompts.add(Prompts.fill(t, name));
+            }
+        }
+        int[] count = new int[names.size()];
+        for (int c : classOf) count[c]++;
+        float[][] perPrompt = TokenWiseScores.of(model, data, batchSize, labels, prompts).imageToText();
+        float[][] out = new float[perPrompt.length][names.size()];
+        for (int i = 0; i < perPrompt.length; i++) {
+            for (int p = 0; p < prompts.size(); p++) out[i][classOf[p]] += perPrompt[i][p];
+            for (int c = 0; c < count.length; c++) out[i][c] /= count[c];
+        }
+        return out;
     }
 
     public static float[][] classEmbeddings(ClipModel model, List<List<String>> names, List<String> templates) {

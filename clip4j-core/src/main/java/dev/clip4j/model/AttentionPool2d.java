@@ -52,6 +52,11 @@ final class AttentionPool2d extends Module {
         return cProj.forward(out);
     }
 
+    /** x: [N, C, H, W]; every token (mean first) through the value and output projections: [N, HW+1, output_dim]. */
+    Tensor projectTokens(Tensor x) {
+        return cProj.forward(vProj.forward(tokens(x)));
+    }
+
     @Override
     protected boolean decays(String name, Tensor parameter) {
         return false; // positional_embedding

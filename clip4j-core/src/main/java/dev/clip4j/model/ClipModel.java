@@ -30,6 +30,7 @@ public final class ClipModel extends Module {
     private final ClipConfig config;
     private final ImageTower visual;
     private final TextTransformer text;
+    private Scoring scoring = Scoring.POOLED;
 
     /** Both towers' logits: {@code [images, texts]} and its transpose. */
     public record Logits(Tensor perImage, Tensor perText) {}
@@ -111,6 +112,26 @@ public final class ClipModel extends Module {
         return text.encodeText(tokens);
     }
 
+    /** Image token features projected into the shared space [B, L, embed_dim] (unnormalised), for {@link Scoring#TOKEN_WISE}. */
+    public Tensor encodeImageTokens(Tensor images) {
+        return visual.encodeTokenFeatures(images);
+    }
+
+    /** Text token features projected into the shared space [B, L, embed_dim] (unnormalised); padding included. */
+    public Tensor encodeTextTokens(Tensor tokens) {
+        return text.encodeTokenFeatures(tokens);
+    }
+
+    /** How zero-shot and retrieval compare images with texts: CLIP's pooled cosine unless trained token-wise. */
+    public Scoring scoring() {
+        return scoring;
+    }
+
+    public ClipModel scoring(Scoring s) {
+        scoring = java.util.Objects.requireNonNull(s);
+        return this;
+    }
+
     /** {@code exp(logit_scale)}, clamped to at most 100. */
     public Tensor logitScale() {
         return Ops.clamp(p("logit_scale"), null, MAX_LOGIT_SCALE).exp();
@@ -184,6 +205,8 @@ public final class ClipModel extends Module {
 
     @Override
     protected Module blank() {
-        return new ClipModel(config);
+        ClipModel twin = new ClipModel(config);
+        twin.scoring = scoring;
+        return twin;
     }
 }

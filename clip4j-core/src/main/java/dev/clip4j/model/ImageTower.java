@@ -20,4 +20,11 @@ public abstract class ImageTower extends Module {
      * (class token first), for a ResNet the final feature map's positions.
      */
     public abstract Tensor encodeTokens(Tensor images);
+
+    /**
+     * Every token projected into the shared space, [B, L, embed_dim], for token-wise scoring ({@link Scoring}): a
+     * ViT's positions after {@code ln_post} times {@code proj} (class token first); a ResNet's positions (spatial mean
+     * first) through its attention pool's value and output projections, the dense reading of MaskCLIP.
+     */
+    public abstract Tensor encodeTokenFeatures(Tensor images);
 }

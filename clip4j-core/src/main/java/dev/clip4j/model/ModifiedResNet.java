@@ -77,6 +77,11 @@ public final class ModifiedResNet extends ImageTower {
     }
 
     @Override
+    public Tensor encodeTokenFeatures(Tensor images) {
+        return attnpool.projectTokens(features(images));
+    }
+
+    @Override
     protected Module blank() {
         return new ModifiedResNet(layers, outputDim, heads, resolution, width);
     }

@@ -94,6 +94,11 @@ public final class TextTransformer extends Module {
         return lnFinal.forward(transformer.forward(x, causalMask(x.size(1), Tensors.dtype(p("text_projection")))));
     }
 
+    /** Every position projected into the shared space, [B, L, embed_dim], for token-wise scoring ({@link Scoring}). */
+    public Tensor encodeTokenFeatures(Tensor tokens) {
+        return encodeTokens(tokens).matmul(p("text_projection"));
+    }
+
     @Override
     protected boolean decays(String name, Tensor parameter) {
         return name.equals("text_projection");

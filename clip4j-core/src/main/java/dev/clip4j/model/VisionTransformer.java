@@ -78,6 +78,12 @@ public final class VisionTransformer extends ImageTower {
     }
 
     @Override
+    public Tensor encodeTokenFeatures(Tensor images) {
+        Tensor x = encodeTokens(images);
+        return x.matmul(p("proj").to(x.scalar_type()));
+    }
+
+    @Override
     protected boolean decays(String name, Tensor parameter) {
         return name.equals("proj");
     }

@@ -104,4 +104,14 @@ public final class NN {
     public static Tensor diagonalMatrix(long n, double onDiagonal, double offDiagonal) {
         return Tensors.to(torch.eye(n), DType.F32).mul(new Scalar(onDiagonal - offDiagonal)).add(new Scalar(offDiagonal));
     }
+
+    /** The maximum along {@code dim} (the dimension removed); ties share the gradient. */
+    public static Tensor amax(Tensor x, long dim) {
+        return torch.amax(x, new long[] {dim}, false);
+    }
+
+    /** The sum along {@code dim} (the dimension removed), in the input's dtype. */
+    public static Tensor sum(Tensor x, long dim) {
+        return torch.sum(x, new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
 }

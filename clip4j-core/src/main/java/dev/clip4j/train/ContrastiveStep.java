@@ -27,12 +27,27 @@ public final class ContrastiveStep {
         return run(model, images, tokens, microBatch, bf16, ContrastiveLoss::of);
     }
 
+    /** One tower's forward on a slice of the batch (pooled or token features). */
+    @FunctionalInterface
+    public interface Encoder {
+        Tensor apply(Tensor input);
+    }
+
     /** The same for any loss of the pooled features: micro-batches still give exactly the full-batch gradients. */
     public static double run(ClipModel model, Tensor images, Tensor tokens, int microBatch, boolean bf16, FeatureLoss lossOf) {
+        return run(model, images, tokens, microBatch, bf16, model::encodeImage, model::encodeText, lossOf);
+    }
+
+    /**
+     * The same with other per-example features, e.g. token features for FILIP: any loss of the encoders' outputs (and
+     * the logit scale) is cut exactly, because each example's features depend on that example alone.
+     */
+    public static double run(ClipModel model, Tensor images, Tensor tokens, int microBatch, boolean bf16,
+                             Encoder imageEncoder, Encoder textEncoder, FeatureLoss lossOf) {
         long n = images.size(0);
         if (microBatch <= 0 || microBatch >= n) {
             try (Autocast ac = bf16 ? Autocast.bf16() : null) {
-                Tensor loss = lossOf.apply(model.forward(images, tokens));
+                Tensor loss = lossOf.apply(new ClipModel.Features(imageEncoder.apply(images), textEncoder.apply(tokens), model.logitScale()));
                 loss.backward();
                 return Tensors.item(loss);
             }
@@ -43,8 +58,8 @@ public final class ContrastiveStep {
             Grad.noGrad(() -> {
                 for (int c = 0; c < chunks; c++) {
                     long start = (long) c * microBatch, len = Math.min(microBatch, n - start);
-                    img[c] = model.encodeImage(images.narrow(0, start, len));
-                    txt[c] = model.encodeText(tokens.narrow(0, start, len));
+                    img[c] = imageEncoder.apply(images.narrow(0, start, len));
+                    txt[c] = textEncoder.apply(tokens.narrow(0, start, len));
                 }
             });
             Tensor imageFeatures = Autograd.leaf(Tensors.cat(0, img));
@@ -54,9 +69,9 @@ public final class ContrastiveStep {
             Tensor gImage = imageFeatures.grad(), gText = textFeatures.grad();
             for (int c = 0; c < chunks; c++) {
                 long start = (long) c * microBatch, len = Math.min(microBatch, n - start);
-                Tensor fi = model.encodeImage(images.narrow(0, start, len));
+                Tensor fi = imageEncoder.apply(images.narrow(0, start, len));
                 if (fi.requires_grad()) Autograd.backward(fi, gImage.narrow(0, start, len)); // not when locked
-                Tensor ft = model.encodeText(tokens.narrow(0, start, len));
+                Tensor ft = textEncoder.apply(tokens.narrow(0, start, len));
                 if (ft.requires_grad()) Autograd.backward(ft, gText.narrow(0, start, len));
             }
             return Tensors.item(loss);

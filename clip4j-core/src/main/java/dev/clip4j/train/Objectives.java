@@ -9,6 +9,7 @@ public final class Objectives {
     public static Objective create(ClipModel model, TrainOptions options) {
         return switch (options.loss()) {
             case TrainOptions.LOSS_SIGLIP -> new SigLipObjective(model, options);
+            case TrainOptions.LOSS_FILIP -> new FilipObjective(model, options);
             default -> new ContrastiveObjective(model, options); // infonce, multi-positive
         };
     }

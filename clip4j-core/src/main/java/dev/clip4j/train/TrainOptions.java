@@ -57,7 +57,9 @@ public record TrainOptions(
     public static final String LOSS_MULTI_POSITIVE = "multi-positive";
     /** SigLIP's pairwise sigmoid loss with a learnable bias ({@link SigLipLoss}). */
     public static final String LOSS_SIGLIP = "siglip";
-    public static final java.util.List<String> LOSSES = java.util.List.of(LOSS_INFONCE, LOSS_MULTI_POSITIVE, LOSS_SIGLIP);
+    /** FILIP's token-wise late interaction under symmetric InfoNCE ({@link FilipLoss}); the model then scores token-wise. */
+    public static final String LOSS_FILIP = "filip";
+    public static final java.util.List<String> LOSSES = java.util.List.of(LOSS_INFONCE, LOSS_MULTI_POSITIVE, LOSS_SIGLIP, LOSS_FILIP);
 
     /** Version of the saved form ({@code trainer.json}); older files lack the field and read as version 1. */
     public static final int VERSION = 2;
