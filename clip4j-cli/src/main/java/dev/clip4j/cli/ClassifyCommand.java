@@ -14,13 +14,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "classify", description = "Zero-shot classification: softmax over logit_scale.exp() * cosine(image, prompt).")
+@Command(name = "classify", description = "Zero-shot classification: softmax over logit_scale.exp() * cosine(image, prompt);"
+        + " with --adapter, over an adapter's classes.")
 final class ClassifyCommand implements Callable<Integer> {
-    @Mixin
-    CommonOptions.Model model;
+    @Option(names = "--model", description = "Checkpoint file, model directory, or training run directory (with --adapter: "
+            + "the model it adapts, if it moved).")
+    Path model;
 
-    @Option(names = "--labels", required = true, description = "Comma-separated class names.")
+    @Option(names = "--labels", description = "Comma-separated class names (not with --adapter: its classes are used).")
     String labels;
+
+    @Option(names = "--adapter", description = "An adapter directory from ./clip4j adapt: learned prompts or cache.")
+    Path adapter;
 
     @Option(names = "--template", defaultValue = "{}", description = "Prompt template, {} is the label (default: the label alone).")
     String template;
@@ -39,11 +44,23 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> names = Arrays.stream(labels.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-        if (names.size() < 2) throw new UserError("--labels needs at least two comma-separated labels");
         threads.apply();
-        Clip clip = Clip.load(model.model, precision.get());
-        float[][] probs = clip.classify(images, Clip.prompts(template, names));
+        List<String> names;
+        float[][] probs;
+        if (adapter != null) {
+            if (labels != null) throw new UserError("--labels cannot be given with --adapter (the adapter's classes are used)");
+            if (!precision.precision.equals("fp32")) throw new UserError("--adapter runs in fp32 (the precision it was trained in)");
+            dev.clip4j.adapt.Adapter a = dev.clip4j.adapt.Adapter.load(adapter, model);
+            names = a.classNames();
+            probs = a.classify(images);
+        } else {
+            if (model == null) throw new UserError("give --model (with --labels), or --adapter");
+            if (labels == null) throw new UserError("--labels is required without --adapter");
+            names = Arrays.stream(labels.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+            if (names.size() < 2) throw new UserError("--labels needs at least two comma-separated labels");
+            Clip clip = Clip.load(model, precision.get());
+            probs = clip.classify(images, Clip.prompts(template, names));
+        }
         for (int i = 0; i < images.size(); i++) {
             int best = 0;
             for (int j = 1; j < names.size(); j++) if (probs[i][j] > probs[i][best]) best = j;

@@ -20,14 +20,14 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", description = "Evaluate a model.", subcommands = {EvalCommand.ZeroShotCommand.class,
-        EvalCommand.RetrievalCommand.class, EvalCommand.LinearProbeCommand.class})
+        EvalCommand.RetrievalCommand.class, EvalCommand.LinearProbeCommand.class, EvalCommand.AdapterCommand.class})
 final class EvalCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new UserError("choose an evaluation: zero-shot, retrieval or linear-probe");
+        throw new UserError("choose an evaluation: zero-shot, retrieval, linear-probe or adapter");
     }
 
     @Command(name = "zero-shot", description = "Zero-shot classification with prompt ensembling: top-1/top-5, per class, confusion matrix.")
@@ -64,21 +64,55 @@ final class EvalCommand implements Runnable {
             ClipModel m = ClipCheckpoint.loadModel(model.model);
             ImageTextDataset ds = Datasets.open(data);
             ZeroShotResult r = ZeroShot.evaluate(m, ds, t == null ? ds.templates() : t, batch);
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("dataset", r.dataset());
-            out.put("examples", r.examples());
-            out.put("top1", r.top1());
-            out.put("top5", r.top5());
-            out.put("chance", r.chance());
-            Map<String, Double> perClass = new LinkedHashMap<>();
-            for (int i = 0; i < r.classes().size(); i++) perClass.put(r.classes().get(i), r.perClassAccuracy()[i]);
-            out.put("per_class", perClass);
-            out.put("confusion", r.confusion());
-            String json = Json.write(out);
-            if (output != null) AtomicFiles.writeString(output, json + "\n");
+            report(r, output, Map.of());
             if (confusionPng != null) ConfusionMatrixPlot.write(r, confusionPng);
-            System.out.printf("%s: top-1 %.4f, top-5 %.4f (chance %.4f) over %d images%n", r.dataset(), r.top1(), r.top5(),
-                    r.chance(), r.examples());
+            return 0;
+        }
+    }
+
+    /** The zero-shot report (JSON to {@code output} when given, a summary line on stdout), with extra fields first. */
+    static void report(ZeroShotResult r, Path output, Map<String, Object> extra) throws java.io.IOException {
+        Map<String, Object> out = new LinkedHashMap<>(extra);
+        out.put("dataset", r.dataset());
+        out.put("examples", r.examples());
+        out.put("top1", r.top1());
+        out.put("top5", r.top5());
+        out.put("chance", r.chance());
+        Map<String, Double> perClass = new LinkedHashMap<>();
+        for (int i = 0; i < r.classes().size(); i++) perClass.put(r.classes().get(i), r.perClassAccuracy()[i]);
+        out.put("per_class", perClass);
+        out.put("confusion", r.confusion());
+        if (output != null) AtomicFiles.writeString(output, Json.write(out) + "\n");
+        System.out.printf("%s: top-1 %.4f, top-5 %.4f (chance %.4f) over %d images%n", r.dataset(), r.top1(), r.top5(),
+                r.chance(), r.examples());
+    }
+
+    @Command(name = "adapter", description = "Score an adapter (./clip4j adapt) on a class-labelled dataset: top-1/top-5, per class.")
+    static final class AdapterCommand implements Callable<Integer> {
+        @Option(names = "--adapter", required = true, description = "The adapter directory.") Path adapter;
+        @Option(names = "--model", description = "The CLIP model it adapts, if it moved (its weights must match).") Path model;
+        @Option(names = "--data", required = true, description = "e.g. fashion-mnist:test, emoji:test, a class-folder tree.") String data;
+        @Option(names = "--classes", defaultValue = "all", description = "all, base (first half of the classes) or new (the rest).")
+        String classes;
+        @Option(names = "--output", description = "JSON report (top1 as a fraction under 'top1').") Path output;
+        @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
+        @Mixin
+        CommonOptions.Threads threads;
+
+        @Override
+        public Integer call() throws Exception {
+            threads.apply();
+            Options.batchSize(batch);
+            dev.clip4j.adapt.ClassSplit split = dev.clip4j.adapt.ClassSplit.parse(classes);
+            dev.clip4j.adapt.Adapter a = dev.clip4j.adapt.Adapter.load(adapter, model);
+            ImageTextDataset ds = Datasets.open(data);
+            ImageTextDataset scored = split == dev.clip4j.adapt.ClassSplit.ALL ? ds
+                    : dev.clip4j.adapt.ClassSubset.of(ds, split.classes(ds.classNames().size()), "[" + split.id() + "]");
+            ZeroShotResult r = a.evaluate(scored, batch);
+            Map<String, Object> head = new LinkedHashMap<>();
+            head.put("adapter", adapter.toString());
+            head.put("method", a.method());
+            report(r, output, head);
             return 0;
         }
     }

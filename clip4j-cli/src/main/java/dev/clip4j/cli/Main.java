@@ -11,7 +11,7 @@ import java.io.PrintStream;
 // INHERIT: every subcommand gets --help and --version too.
 @Command(name = "clip4j", mixinStandardHelpOptions = true, version = "clip4j 0.1.0",
         scope = CommandLine.ScopeType.INHERIT, description = "CLIP vision-language models on the JVM (libtorch).",
-        subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class,
+        subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class, AdaptCommand.class,
                 TrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class})
 public final class Main implements Runnable {
     /** Exit code when standard output could not be written (a full disk, /dev/full, a closed pipe). */

@@ -177,4 +177,49 @@ class CliTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(Json.MAPPER.readTree(rr.toFile()).path("image_to_text").get("r10").asDouble()).isBetween(0.0, 1.0);
     }
+
+    /** CoOp from the command line: adapt, evaluate (also on unseen classes), classify with the adapter; bad input is one line. */
+    @Test
+    void adaptCoOpThenEvaluateAndClassify() throws Exception {
+        Path config = redBlueDataAndConfig();
+        Path run = tmp.resolve("clip");
+        Result t = run("train", "--data", tmp.resolve("data").toString(), "--arch", config.toString(), "--out", run.toString(),
+                "--epochs", "2", "--batch-size", "8", "--warmup", "1", "--threads", "1");
+        assertThat(t.code()).as(t.err()).isZero();
+        Path adapter = tmp.resolve("coop");
+        Result a = run("adapt", "coop", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--shots", "4",
+                "--epochs", "5", "--n-ctx", "4", "--out", adapter.toString(), "--threads", "1");
+        assertThat(a.code()).as(a.err()).isZero();
+        assertThat(a.out()).contains("\"method\":\"coop\"").contains("\"examples\":8");
+        JsonNode meta = Json.MAPPER.readTree(adapter.resolve("adapter.json").toFile());
+        assertThat(meta.path("classes").toString()).isEqualTo("[\"blue\",\"red\"]");
+        assertThat(meta.path("model").path("sha256").asText()).hasSize(64);
+        assertThat(Files.size(adapter.resolve("adapter.safetensors"))).isLessThan(4096); // ctx only, no CLIP weights
+
+        Path report = tmp.resolve("coop.json");
+        Result e = run("eval", "adapter", "--adapter", adapter.toString(), "--data", tmp.resolve("data").toString(), "--output", report.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        assertThat(Json.MAPPER.readTree(report.toFile()).get("top1").asDouble()).isBetween(0.0, 1.0);
+        Result onNew = run("eval", "adapter", "--adapter", adapter.toString(), "--data", tmp.resolve("data").toString(), "--classes", "new");
+        assertThat(onNew.code()).as(onNew.err()).isZero();
+        Result c = run("classify", "--adapter", adapter.toString(), "--json", tmp.resolve("data/red/0.png").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains("\"probs\"").contains("\"red\"").contains("\"blue\"");
+
+        Result tooFew = run("adapt", "coop", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--shots", "9",
+                "--out", tmp.resolve("x").toString());
+        assertThat(tooFew.code()).isEqualTo(1);
+        assertThat(tooFew.err()).contains("has only 8 images").contains("--shots 9");
+        Result again = run("adapt", "coop", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--shots", "1",
+                "--out", adapter.toString());
+        assertThat(again.err()).contains("already exists");
+        Result other = run("train", "--data", tmp.resolve("data").toString(), "--arch", config.toString(), "--out",
+                tmp.resolve("other").toString(), "--epochs", "1", "--batch-size", "8", "--warmup", "1", "--threads", "1", "--seed", "5");
+        assertThat(other.code()).as(other.err()).isZero();
+        Result wrong = run("classify", "--adapter", adapter.toString(), "--model", tmp.resolve("other").toString(),
+                tmp.resolve("data/red/0.png").toString());
+        assertThat(wrong.code()).isEqualTo(1);
+        assertThat(wrong.err()).contains("use the model it was trained on");
+        assertThat(tmp.resolve("x")).doesNotExist();
+    }
 }

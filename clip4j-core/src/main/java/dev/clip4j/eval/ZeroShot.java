@@ -28,7 +28,12 @@ public final class ZeroShot {
         float[][] all = model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE
                 ? tokenWiseClassScores(model, data, batchSize, labels, names, templates)
                 : Similarity.scores(FeatureExtractor.images(model, data, batchSize, labels), classEmbeddings(model, names, templates));
-        int k = names.size();
+        return summarize(data.name(), all, labels, data.classNames());
+    }
+
+    /** Top-1, top-5, per-class accuracy and the confusion matrix of class scores [examples][classes]. */
+    public static ZeroShotResult summarize(String dataset, float[][] all, int[] labels, List<String> classNames) {
+        int k = classNames.size();
         int[][] confusion = new int[k][k];
         int top1 = 0, top5 = 0;
         for (int i = 0; i < all.length; i++) {
@@ -49,7 +54,7 @@ public final class ZeroShot {
             perClass[c] = total == 0 ? Double.NaN : (double) confusion[c][c] / total;
         }
         int n = all.length;
-        return new ZeroShotResult(data.name(), n, (double) top1 / n, (double) top5 / n, 1.0 / k, data.classNames(), perClass, confusion);
+        return new ZeroShotResult(dataset, n, (double) top1 / n, (double) top5 / n, 1.0 / k, classNames, perClass, confusion);
     }
 
     /**

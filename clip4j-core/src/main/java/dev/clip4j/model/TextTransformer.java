@@ -67,8 +67,21 @@ public final class TextTransformer extends Module {
             }
         }
         Tensor proj = p("text_projection");
-        Tensor x = tokenEmbedding.forward(tokens).to(proj.scalar_type());
-        return x.add(p("positional_embedding").narrow(0, 0, l).to(proj.scalar_type()));
+        return withPositions(tokenEmbedding.forward(tokens).to(proj.scalar_type()));
+    }
+
+    /**
+     * Token embeddings [B, L, width] (L ≤ context length) plus the positional embeddings of positions 0..L-1, in the
+     * tower's dtype: what {@link #embed} adds after the lookup, for prompt learners that assemble token embeddings
+     * themselves (CoOp moves class-name tokens between context vectors before positions are added).
+     */
+    public Tensor withPositions(Tensor tokenEmbeddings) {
+        long l = tokenEmbeddings.size(1);
+        if (l > contextLength) {
+            throw new IllegalArgumentException("embeddings have " + l + " positions, the model's context length is " + contextLength);
+        }
+        Tensor proj = p("text_projection");
+        return tokenEmbeddings.to(proj.scalar_type()).add(p("positional_embedding").narrow(0, 0, l).to(proj.scalar_type()));
     }
 
     /**

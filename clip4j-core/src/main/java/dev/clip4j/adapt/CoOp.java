@@ -1,0 +1,137 @@
+package dev.clip4j.adapt;
+
+import dev.clip4j.eval.FeatureExtractor;
+import dev.clip4j.io.StopSignal;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.Torch;
+import dev.clip4j.train.Sgd;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * CoOp (Zhou et al., 2022): learn the prompt's context vectors with CLIP frozen. Logits are
+ * {@code logit_scale.exp() · cos(image, prompt features)}, the loss cross-entropy over the classes. The recipe is the
+ * paper's: SGD (momentum 0.9, weight decay 5e-4: Dassl's default), lr 0.002 with a cosine schedule after one warm-up
+ * epoch at a constant 1e-5, batch 32 (the last, smaller batch dropped when there are at least 32 shots, as Dassl),
+ * epochs by shots (50 for 1, 100 for 2–4, 200 for 8 or more). The frozen image tower's features are computed once
+ * (CLIP's preprocessing, no augmentation) and reused every epoch.
+ */
+public final class CoOp {
+    private CoOp() {}
+
+    public record Settings(int nCtx, String ctxInit, boolean classSpecific, ClassPosition position, int epochs,
+                           int batchSize, double lr, double momentum, double weightDecay, double warmupLr, long seed) {
+        /** The paper's recipe for {@code shots} shots; {@code epochs} 0 picks the paper's count. */
+        public static Settings paper(int shots, int nCtx, String ctxInit, boolean classSpecific, ClassPosition position,
+                                     int epochs, long seed) {
+            return new Settings(nCtx, ctxInit, classSpecific, position, epochs > 0 ? epochs : epochsFor(shots), 32, 0.002,
+                    0.9, 5e-4, 1e-5, seed);
+        }
+
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("n_ctx", nCtx);
+            m.put("ctx_init", ctxInit);
+            m.put("csc", classSpecific);
+            m.put("class_position", position.id());
+            m.put("epochs", epochs);
+            m.put("batch_size", batchSize);
+            m.put("lr", lr);
+            m.put("momentum", momentum);
+            m.put("weight_decay", weightDecay);
+            m.put("warmup_lr", warmupLr);
+            m.put("seed", seed);
+            return m;
+        }
+    }
+
+    /** The paper's epochs: 50 for 1 shot, 100 for 2 to 4, 200 for 8 and more. */
+    public static int epochsFor(int shots) {
+        return shots <= 1 ? 50 : shots <= 4 ? 100 : 200;
+    }
+
+    /** Learning rate of epoch {@code e} (0-based): Dassl's constant warm-up, then cosine annealing over all epochs. */
+    public static double learningRate(Settings s, int e) {
+        if (e < 1) return s.warmupLr();
+        return 0.5 * s.lr() * (1 + Math.cos(Math.PI * (e - 1) / s.epochs()));
+    }
+
+    public record Result(PromptLearner learner, double finalLoss, double trainAccuracy, double seconds) {}
+
+    /** Trains prompts on {@code shots} (labels 0..n−1 naming {@code shots.classNames()}); CLIP is left untouched. */
+    public static Result train(ClipModel clip, ClassSubset shots, Settings s, PrintStream log) {
+        long start = System.nanoTime();
+        Torch.manualSeed(s.seed());
+        PromptLearner learner = new PromptLearner(clip, shots.classNames(), s.nCtx(), s.ctxInit(), s.classSpecific(), s.position());
+        Sgd sgd = new Sgd(s.lr(), s.momentum(), s.weightDecay()).add(learner.ctx());
+        double[] last = {Double.NaN, Double.NaN};
+        FrozenClip.run(clip, () -> {
+            int[] labels = new int[shots.size()];
+            float[][] features = FeatureExtractor.images(clip, shots, 256, labels); // normalised, computed once
+            SplittableRandom rng = new SplittableRandom(s.seed());
+            int n = features.length, per = Math.min(s.batchSize(), n);
+            int batches = n >= s.batchSize() ? n / s.batchSize() : 1; // Dassl drops the last, smaller batch
+            for (int e = 0; e < s.epochs(); e++) {
+                sgd.setLearningRate(learningRate(s, e));
+                int[] order = permutation(n, rng);
+                double lossSum = 0;
+                int correct = 0, seen = 0;
+                for (int b = 0; b < batches; b++) {
+                    StopSignal.check();
+                    try (Scope scope = Scope.open()) {
+                        float[][] rows = new float[per][];
+                        long[] y = new long[per];
+                        for (int i = 0; i < per; i++) {
+                            rows[i] = features[order[b * per + i]];
+                            y[i] = labels[order[b * per + i]];
+                        }
+                        Tensor img = Tensors.fromRows(rows), target = Tensors.fromLongs(y, per);
+                        Tensor txt = NN.l2Normalize(learner.classFeatures(clip));
+                        Tensor logits = clip.logitScale().mul(img.matmul(txt.t()));
+                        Tensor loss = NN.crossEntropy(logits, target);
+                        loss.backward();
+                        sgd.step();
+                        sgd.zeroGrad();
+                        lossSum += Tensors.item(loss) * per;
+                        long[] pred = Tensors.toLongs(NN.argmax(logits.detach(), 1));
+                        for (int i = 0; i < per; i++) if (pred[i] == y[i]) correct++;
+                        seen += per;
+                    }
+                }
+                last[0] = lossSum / seen;
+                last[1] = (double) correct / seen;
+                if (log != null && ((e + 1) % Math.max(1, s.epochs() / 10) == 0 || e == s.epochs() - 1)) {
+                    log.printf("coop: epoch %d/%d, loss %.4f, train accuracy %.3f, lr %.2e%n", e + 1, s.epochs(), last[0],
+                            last[1], sgd.learningRate());
+                }
+            }
+        });
+        return new Result(learner, last[0], last[1], (System.nanoTime() - start) / 1e9);
+    }
+
+    static int[] permutation(int n, SplittableRandom rng) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1), t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /** The learned prompts' class features, normalised, [n_cls][embed_dim]: CoOp's classifier at test time. */
+    public static float[][] classifier(ClipModel clip, PromptLearner learner) {
+        try (Scope s = Scope.open()) {
+            return Tensors.toMatrix(Grad.noGrad(() -> NN.l2Normalize(Tensors.to(learner.classFeatures(clip), dev.clip4j.torch.DType.F32))));
+        }
+    }
+}
