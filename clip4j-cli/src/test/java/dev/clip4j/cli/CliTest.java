@@ -221,5 +221,23 @@ class CliTest {
         assertThat(wrong.code()).isEqualTo(1);
         assertThat(wrong.err()).contains("use the model it was trained on");
         assertThat(tmp.resolve("x")).doesNotExist();
+
+        for (String[] method : new String[][] {{"cocoop", "--epochs", "1"}, {"tip-adapter", "--augment-views", "2"},
+                {"tip-adapter", "--finetune", "--augment-views", "2", "--epochs", "2"}, {"linear-probe"}}) {
+            Path out = tmp.resolve(String.join("-", method).replace("--", ""));
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("adapt"));
+            args.addAll(java.util.List.of(method));
+            args.addAll(java.util.List.of("--model", run.toString(), "--data", tmp.resolve("data").toString(), "--shots", "4",
+                    "--out", out.toString(), "--threads", "1"));
+            Result m = run(args.toArray(String[]::new));
+            assertThat(m.code()).as(String.join(" ", method) + ": " + m.err()).isZero();
+            Result ev = run("eval", "adapter", "--adapter", out.toString(), "--data", tmp.resolve("data").toString());
+            assertThat(ev.code()).as(ev.err()).isZero();
+            assertThat(ev.out()).contains("top-1");
+        }
+        Result unknownClass = run("eval", "adapter", "--adapter", tmp.resolve("linear-probe").toString(), "--data",
+                tmp.resolve("data").toString(), "--classes", "new");
+        assertThat(unknownClass.code()).isEqualTo(1);
+        assertThat(unknownClass.err()).contains("knows only its own 2 classes");
     }
 }

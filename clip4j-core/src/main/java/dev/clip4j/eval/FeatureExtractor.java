@@ -31,6 +31,27 @@ public final class FeatureExtractor {
         return out;
     }
 
+    /**
+     * The same through another image transform (augmented views, e.g. Tip-Adapter's cache), each sample's random
+     * draws seeded from {@code seed} and its index; every example in dataset order, the last batch kept.
+     */
+    public static float[][] images(ClipModel model, ImageTextDataset data, int batchSize, int[] labelsOut,
+                                   dev.clip4j.image.ImageTransform transform, long seed) {
+        float[][] out = new float[data.size()][];
+        int res = model.imageResolution();
+        int[] order = new int[data.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        try (BatchLoader loader = new BatchLoader(data, order, 0, batchSize, transform, null,
+                new dev.clip4j.data.Collator(res, model.contextLength()), seed, 1, 2, true, null)) {
+            int at = 0;
+            for (BatchLoader.Batch b; (b = loader.next()) != null; at += b.size()) {
+                dev.clip4j.io.StopSignal.check();
+                addImages(model, b, out, labelsOut, at, res);
+            }
+        }
+        return out;
+    }
+
     private static void addImages(ClipModel model, BatchLoader.Batch b, float[][] out, int[] labels, int at, int res) {
         try (Scope s = Scope.open()) {
             Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, res, res);

@@ -25,11 +25,30 @@ public final class LinearProbe {
         if (k < 2) throw new IllegalArgumentException(train.name() + " has no class labels; a linear probe needs them");
         int[] ytr = new int[train.size()], yte = new int[test.size()];
         float[][] xtr = FeatureExtractor.images(model, train, 256, ytr), xte = FeatureExtractor.images(model, test, 256, yte);
+        Fit fit = fit(xtr, ytr, k, epochs, l2);
+        int correct = 0;
+        long[] p = fit.predict(xte);
+        for (int i = 0; i < p.length; i++) if (p[i] == yte[i]) correct++;
+        return new Result(train.name(), test.name(), (double) correct / p.length, k);
+    }
+
+    /** A fitted probe: logits {@code x Wᵀ + b} on normalised features. */
+    public record Fit(float[][] weight, float[] bias) {
+        public long[] predict(float[][] x) {
+            try (Scope s = Scope.open()) {
+                return Tensors.toLongs(Grad.noGrad(() -> NN.argmax(NN.linear(Tensors.fromRows(x), Tensors.fromRows(weight),
+                        Tensors.fromFloats(bias, bias.length)), 1)));
+            }
+        }
+    }
+
+    /** Full-batch AdamW (lr 0.01) on cross-entropy + {@code l2}·|W|², from zeros: deterministic for the same data. */
+    public static Fit fit(float[][] xtr, int[] ytr, int k, int epochs, double l2) {
         int d = xtr[0].length;
-        Tensor w = Scope.escape(Tensors.zeros(DType.F32, k, d).requires_grad_(true));
-        Tensor b = Scope.escape(Tensors.zeros(DType.F32, k).requires_grad_(true));
-        AdamW opt = new AdamW(0.01, 0.9, 0.999, 1e-8).add("w", w, 0).add("b", b, 0);
         try (Scope s = Scope.open()) {
+            Tensor w = Tensors.zeros(DType.F32, k, d).requires_grad_(true);
+            Tensor b = Tensors.zeros(DType.F32, k).requires_grad_(true);
+            AdamW opt = new AdamW(0.01, 0.9, 0.999, 1e-8).add("w", w, 0).add("b", b, 0);
             Tensor x = Tensors.fromRows(xtr), y = labels(ytr);
             for (int e = 0; e < epochs; e++) {
                 dev.clip4j.io.StopSignal.check();
@@ -40,11 +59,7 @@ public final class LinearProbe {
                     opt.step();
                 }
             }
-            Tensor pred = Grad.noGrad(() -> NN.argmax(NN.linear(Tensors.fromRows(xte), w, b), 1));
-            long[] p = Tensors.toLongs(pred);
-            int correct = 0;
-            for (int i = 0; i < p.length; i++) if (p[i] == yte[i]) correct++;
-            return new Result(train.name(), test.name(), (double) correct / p.length, k);
+            return new Fit(Tensors.toMatrix(w.detach()), Tensors.toFloats(b.detach()));
         }
     }
 

@@ -34,42 +34,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** CoOp's prompt learner against the hand-written prompt and the reference's token layout; training; adapter files. */
 class CoOpTest {
     @TempDir
-    static Path shared;
-    @TempDir
     Path tmp;
 
-    static final List<String> NAMES = List.of("red", "sky blue", "green");
-    static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+    static final List<String> NAMES = AdaptFixture.NAMES;
+    static final PrintStream QUIET = AdaptFixture.QUIET;
     static ClipModel clip;
     static Path data, model;
 
-    /** A small CLIP with the real vocabulary (random weights) saved as a clip4j model, and colour folders. */
     @BeforeAll
     static void setUp() throws Exception {
-        Torch.manualSeed(7);
-        clip = ClipModel.create(new ClipConfig("t", 32, 16, new int[] {2}, 64, 8, 2, 77, 49408, 64, 2, 2));
-        model = shared.resolve("clip");
-        ClipCheckpoint.save(clip, model);
-        clip = ClipCheckpoint.loadModel(model);
-        Random rng = new Random(5);
-        int[][] rgb = {{220, 30, 30}, {60, 150, 235}, {30, 200, 40}};
-        for (int c = 0; c < NAMES.size(); c++) {
-            Path dir = Files.createDirectories(shared.resolve("data").resolve(NAMES.get(c).replace(' ', '_')));
-            for (int i = 0; i < 12; i++) {
-                BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_3BYTE_BGR);
-                for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) {
-                    int r = clamp(rgb[c][0] + rng.nextInt(81) - 40), g = clamp(rgb[c][1] + rng.nextInt(81) - 40),
-                            b = clamp(rgb[c][2] + rng.nextInt(81) - 40);
-                    img.setRGB(x, y, r << 16 | g << 8 | b);
-                }
-                ImageIO.write(img, "png", dir.resolve(i + ".png").toFile());
-            }
-        }
-        data = shared.resolve("data");
-    }
-
-    private static int clamp(int v) {
-        return Math.max(0, Math.min(255, v));
+        AdaptFixture f = AdaptFixture.get();
+        clip = f.clip();
+        data = f.data();
+        model = f.model();
     }
 
     private static Tensor handWritten(List<String> names) {
