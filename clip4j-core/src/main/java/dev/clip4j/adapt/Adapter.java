@@ -115,18 +115,23 @@ public final class Adapter {
 
     /** Top-1/top-5/per-class over a class-labelled dataset, whose class names the classifier is built for. */
     public ZeroShotResult evaluate(ImageTextDataset data, int batchSize) {
-        Classifier c = classifierFor(data.classNames());
         int[] labels = new int[data.size()];
         float[][] f = FeatureExtractor.images(clip, data, batchSize, labels);
-        float[][] scores = new float[f.length][];
-        for (int start = 0; start < f.length; start += 1024) {
-            int end = Math.min(f.length, start + 1024);
+        return ZeroShot.summarize(data.name(), scores(f, data.classNames()), labels, data.classNames());
+    }
+
+    /** The adapter's logits [N][classes] for normalised image features (e.g. computed once for many adapters). */
+    public float[][] scores(float[][] features, List<String> classNames) {
+        Classifier c = classifierFor(classNames);
+        float[][] scores = new float[features.length][];
+        for (int start = 0; start < features.length; start += 1024) {
+            int end = Math.min(features.length, start + 1024);
             try (Scope s = Scope.open()) {
-                Tensor x = Tensors.fromRows(java.util.Arrays.copyOfRange(f, start, end));
+                Tensor x = Tensors.fromRows(java.util.Arrays.copyOfRange(features, start, end));
                 float[][] rows = Tensors.toMatrix(Grad.noGrad(() -> c.logits(x)));
                 System.arraycopy(rows, 0, scores, start, rows.length);
             }
         }
-        return ZeroShot.summarize(data.name(), scores, labels, data.classNames());
+        return scores;
     }
 }

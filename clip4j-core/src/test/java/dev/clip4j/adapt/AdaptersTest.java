@@ -80,6 +80,25 @@ class AdaptersTest {
         }
     }
 
+    /** A Tip-Adapter with α set to 0 scores exactly as CLIP's zero-shot classifier (scale · cosine with W). */
+    @Test
+    void tipAdapterWithAlphaZeroIsZeroShot() throws Exception {
+        Path out = tmp.resolve("tip");
+        Adaptation.prepare(f.model(), f.data().toString(), 2, ClassSplit.ALL, 3, out).tipAdapter(new TipAdapter.Settings(1, false, 1, 1e-3, 3), null);
+        Path json = out.resolve(AdapterFiles.JSON);
+        com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode) AdapterFiles.MAPPER.readTree(json.toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("settings")).put("alpha", 0.0);
+        java.nio.file.Files.writeString(json, AdapterFiles.MAPPER.writeValueAsString(root));
+        int[] labels = new int[data.size()];
+        float[][] feats = FeatureExtractor.images(clip, data, 64, labels);
+        float[][] tip = Adapter.load(out).scores(feats, data.classNames());
+        float[][] zs = dev.clip4j.eval.Similarity.scores(feats, ZeroShot.classEmbeddings(clip,
+                ((dev.clip4j.data.ClassLabelledDataset) data).synonyms(), data.templates()));
+        double scale = Tensors.item(Grad.noGrad(clip::logitScale));
+        for (int i = 0; i < zs.length; i++) for (int c = 0; c < zs[i].length; c++) zs[i][c] *= scale;
+        Parity.assertClose("alpha 0 = zero-shot", Tensors.fromRows(tip), Tensors.fromRows(zs), 1e-5);
+    }
+
     @Test
     void validationShotsAreCarvedFromTheTrainingShots() {
         assertThat(ValidationSplit.validationShots(1)).isZero();
