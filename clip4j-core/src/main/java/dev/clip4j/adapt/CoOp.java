@@ -79,6 +79,8 @@ public final class CoOp {
             SplittableRandom rng = new SplittableRandom(s.seed());
             int n = features.length, per = Math.min(s.batchSize(), n);
             int batches = n >= s.batchSize() ? n / s.batchSize() : 1; // Dassl drops the last, smaller batch
+            AdaptProgress progress = new AdaptProgress(log, (long) s.epochs() * batches);
+            long step = 0;
             for (int e = 0; e < s.epochs(); e++) {
                 sgd.setLearningRate(learningRate(s, e));
                 int[] order = permutation(n, rng);
@@ -104,15 +106,14 @@ public final class CoOp {
                         long[] pred = Tensors.toLongs(NN.argmax(logits.detach(), 1));
                         for (int i = 0; i < per; i++) if (pred[i] == y[i]) correct++;
                         seen += per;
+                        progress.step(++step, e + (b + 1.0) / batches, Tensors.item(loss), sgd.learningRate(), per);
                     }
                 }
                 last[0] = lossSum / seen;
                 last[1] = (double) correct / seen;
-                if (log != null && ((e + 1) % Math.max(1, s.epochs() / 10) == 0 || e == s.epochs() - 1)) {
-                    log.printf("coop: epoch %d/%d, loss %.4f, train accuracy %.3f, lr %.2e%n", e + 1, s.epochs(), last[0],
-                            last[1], sgd.learningRate());
-                }
             }
+            progress.end();
+            if (log != null) log.printf("%s: %d epochs, final loss %.4f, train accuracy %.3f%n", "coop", s.epochs(), last[0], last[1]);
         });
         return new Result(learner, last[0], last[1], (System.nanoTime() - start) / 1e9);
     }

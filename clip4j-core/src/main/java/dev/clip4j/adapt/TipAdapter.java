@@ -140,8 +140,10 @@ public final class TipAdapter {
         AdamW opt = new AdamW(s.lr(), 0.9, 0.999, 1e-4).add("keys", keys, 0.01);
         SplittableRandom rng = new SplittableRandom(s.seed());
         int step = 0;
+        double last = Double.NaN;
         try (Scope outer = Scope.open()) {
             Tensor wt = Tensors.fromRows(w), v = Tensors.fromRows(values);
+            AdaptProgress progress = new AdaptProgress(log, total);
             for (int e = 0; e < s.epochs(); e++) {
                 float[][] feats = views[e % views.length];
                 int[] order = CoOp.permutation(n, rng);
@@ -163,12 +165,13 @@ public final class TipAdapter {
                         opt.zeroGrad();
                         lossSum += Tensors.item(loss) * len;
                         step++;
+                        progress.step(step, e + (b + 1.0) / perEpoch, Tensors.item(loss), opt.learningRate(), len);
                     }
                 }
-                if (log != null && ((e + 1) % 5 == 0 || e == s.epochs() - 1)) {
-                    log.printf("tip-adapter-f: epoch %d/%d, loss %.4f%n", e + 1, s.epochs(), lossSum / n);
-                }
+                last = lossSum / n;
             }
+            progress.end();
+            if (log != null) log.printf("tip-adapter-f: %d epochs, final loss %.4f%n", s.epochs(), last);
             return Tensors.toMatrix(keys.detach());
         }
     }
