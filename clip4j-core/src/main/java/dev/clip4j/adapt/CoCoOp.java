@@ -1,12 +1,9 @@
 package dev.clip4j.adapt;
 
-import dev.clip4j.eval.FeatureExtractor;
-import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.nn.Linear;
 import dev.clip4j.nn.Module;
 import dev.clip4j.torch.NN;
-import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
 import dev.clip4j.train.Sgd;
@@ -14,7 +11,6 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.io.PrintStream;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * CoCoOp (Zhou et al., 2022): CoOp's unified context plus a per-image shift from a meta-net on the normalised image
@@ -121,47 +117,7 @@ public final class CoCoOp {
         Learner learner = new Learner(clip, shots.classNames(), s.nCtx(), s.ctxInit());
         Sgd sgd = new Sgd(s.lr(), s.momentum(), s.weightDecay()).add(learner.ctx());
         learner.metaNet().namedParameters().values().forEach(sgd::add);
-        double[] last = {Double.NaN, Double.NaN};
-        FrozenClip.run(clip, () -> {
-            int[] labels = new int[shots.size()];
-            float[][] features = FeatureExtractor.images(clip, shots, 256, labels);
-            SplittableRandom rng = new SplittableRandom(s.seed());
-            int n = features.length, per = Math.min(s.batchSize(), n);
-            int batches = n >= s.batchSize() ? n / s.batchSize() : 1;
-            AdaptProgress progress = new AdaptProgress(log, (long) s.epochs() * batches);
-            long step = 0;
-            for (int e = 0; e < s.epochs(); e++) {
-                sgd.setLearningRate(CoOp.learningRate(s.schedule(), e));
-                int[] order = CoOp.permutation(n, rng);
-                double lossSum = 0;
-                int correct = 0, seen = 0;
-                for (int b = 0; b < batches; b++) {
-                    StopSignal.check();
-                    try (Scope scope = Scope.open()) {
-                        float[][] rows = new float[per][];
-                        long[] y = new long[per];
-                        for (int i = 0; i < per; i++) {
-                            rows[i] = features[order[b * per + i]];
-                            y[i] = labels[order[b * per + i]];
-                        }
-                        Tensor logits = learner.logits(clip, Tensors.fromRows(rows));
-                        Tensor loss = NN.crossEntropy(logits, Tensors.fromLongs(y, per));
-                        loss.backward();
-                        sgd.step();
-                        sgd.zeroGrad();
-                        lossSum += Tensors.item(loss) * per;
-                        long[] pred = Tensors.toLongs(NN.argmax(logits.detach(), 1));
-                        for (int i = 0; i < per; i++) if (pred[i] == y[i]) correct++;
-                        seen += per;
-                        progress.step(++step, e + (b + 1.0) / batches, Tensors.item(loss), sgd.learningRate(), per);
-                    }
-                }
-                last[0] = lossSum / seen;
-                last[1] = (double) correct / seen;
-            }
-            progress.end();
-            if (log != null) log.printf("%s: %d epochs, final loss %.4f, train accuracy %.3f%n", "cocoop", s.epochs(), last[0], last[1]);
-        });
+        double[] last = CoOp.fit(clip, shots, s.schedule(), sgd, img -> learner.logits(clip, img), log, "cocoop");
         return new Result(learner, last[0], last[1], (System.nanoTime() - start) / 1e9);
     }
 }

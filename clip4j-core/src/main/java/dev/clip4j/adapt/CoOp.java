@@ -72,13 +72,28 @@ public final class CoOp {
         Torch.manualSeed(s.seed());
         PromptLearner learner = new PromptLearner(clip, shots.classNames(), s.nCtx(), s.ctxInit(), s.classSpecific(), s.position());
         Sgd sgd = new Sgd(s.lr(), s.momentum(), s.weightDecay()).add(learner.ctx());
+        double[] last = fit(clip, shots, s, sgd, img -> {
+            Tensor txt = NN.l2Normalize(learner.classFeatures(clip));
+            return clip.logitScale().mul(img.matmul(txt.t()));
+        }, log, "coop");
+        return new Result(learner, last[0], last[1], (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The prompt-learning loop CoOp and CoCoOp share, CLIP frozen: the shots' normalised features computed once, a
+     * seeded order per epoch, batches of {@code s.batchSize()} (Dassl drops the last, smaller batch), the learning
+     * rate of {@link #learningRate} per epoch, cross-entropy of {@code logitsOf(image features)}, an SGD step. Returns
+     * the last epoch's {mean loss, training accuracy}.
+     */
+    static double[] fit(ClipModel clip, ClassSubset shots, Settings s, Sgd sgd, java.util.function.UnaryOperator<Tensor> logitsOf,
+                        PrintStream log, String method) {
         double[] last = {Double.NaN, Double.NaN};
         FrozenClip.run(clip, () -> {
             int[] labels = new int[shots.size()];
             float[][] features = FeatureExtractor.images(clip, shots, 256, labels); // normalised, computed once
             SplittableRandom rng = new SplittableRandom(s.seed());
             int n = features.length, per = Math.min(s.batchSize(), n);
-            int batches = n >= s.batchSize() ? n / s.batchSize() : 1; // Dassl drops the last, smaller batch
+            int batches = n >= s.batchSize() ? n / s.batchSize() : 1;
             AdaptProgress progress = new AdaptProgress(log, (long) s.epochs() * batches);
             long step = 0;
             for (int e = 0; e < s.epochs(); e++) {
@@ -95,27 +110,26 @@ public final class CoOp {
                             rows[i] = features[order[b * per + i]];
                             y[i] = labels[order[b * per + i]];
                         }
-                        Tensor img = Tensors.fromRows(rows), target = Tensors.fromLongs(y, per);
-                        Tensor txt = NN.l2Normalize(learner.classFeatures(clip));
-                        Tensor logits = clip.logitScale().mul(img.matmul(txt.t()));
-                        Tensor loss = NN.crossEntropy(logits, target);
+                        Tensor logits = logitsOf.apply(Tensors.fromRows(rows));
+                        Tensor loss = NN.crossEntropy(logits, Tensors.fromLongs(y, per));
                         loss.backward();
                         sgd.step();
                         sgd.zeroGrad();
-                        lossSum += Tensors.item(loss) * per;
+                        double value = Tensors.item(loss);
+                        lossSum += value * per;
                         long[] pred = Tensors.toLongs(NN.argmax(logits.detach(), 1));
                         for (int i = 0; i < per; i++) if (pred[i] == y[i]) correct++;
                         seen += per;
-                        progress.step(++step, e + (b + 1.0) / batches, Tensors.item(loss), sgd.learningRate(), per);
+                        progress.step(++step, e + (b + 1.0) / batches, value, sgd.learningRate(), per);
                     }
                 }
                 last[0] = lossSum / seen;
                 last[1] = (double) correct / seen;
             }
             progress.end();
-            if (log != null) log.printf("%s: %d epochs, final loss %.4f, train accuracy %.3f%n", "coop", s.epochs(), last[0], last[1]);
+            if (log != null) log.printf("%s: %d epochs, final loss %.4f, train accuracy %.3f%n", method, s.epochs(), last[0], last[1]);
         });
-        return new Result(learner, last[0], last[1], (System.nanoTime() - start) / 1e9);
+        return last;
     }
 
     static int[] permutation(int n, SplittableRandom rng) {

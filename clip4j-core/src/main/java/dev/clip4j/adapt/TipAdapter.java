@@ -72,7 +72,7 @@ public final class TipAdapter {
             for (int i = 0; i < n; i++) {
                 float[] mean = new float[plain[i].length];
                 for (float[][] view : views) for (int j = 0; j < mean.length; j++) mean[j] += view[i][j] / views.length;
-                keys[i] = normalize(mean);
+                keys[i] = FeatureExtractor.normalize(mean);
             }
             float[][] values = new float[n][k];
             for (int i = 0; i < n; i++) values[i][labels[i]] = 1;
@@ -176,14 +176,6 @@ public final class TipAdapter {
         }
     }
 
-    private static float[] normalize(float[] v) {
-        double sq = 0;
-        for (float x : v) sq += x * x;
-        float inv = (float) (1 / Math.sqrt(Math.max(sq, 1e-24)));
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = v[i] * inv;
-        return out;
-    }
 
     private static float[][] pick(float[][] rows, List<Integer> idx) {
         float[][] out = new float[idx.size()][];

@@ -87,7 +87,8 @@ public final class FeatureExtractor {
         return s;
     }
 
-    static float[] normalize(float[] v) {
+    /** {@code v / |v|} (a zero vector stays zero). */
+    public static float[] normalize(float[] v) {
         double n = 0;
         for (float x : v) n += x * x;
         float inv = (float) (1 / Math.sqrt(Math.max(n, 1e-24)));
