@@ -206,6 +206,17 @@ class CliTest {
         assertThat(c.code()).as(c.err()).isZero();
         assertThat(c.out()).contains("\"probs\"").contains("\"red\"").contains("\"blue\"");
 
+        for (String[] bad : new String[][] {{"coop", "--shots", "0"}, {"coop", "--shots", "2", "--classes", "old"},
+                {"coop", "--shots", "2", "--class-position", "top"}, {"coop", "--shots", "2", "--epochs", "-1"},
+                {"tip-adapter", "--shots", "2", "--augment-views", "0"}, {"cocoop", "--shots", "2", "--batch-size", "-1"}}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("adapt"));
+            args.addAll(java.util.List.of(bad));
+            args.addAll(java.util.List.of("--model", run.toString(), "--data", tmp.resolve("data").toString(), "--out", tmp.resolve("x").toString()));
+            Result r = run(args.toArray(String[]::new));
+            assertThat(r.code()).as(String.join(" ", bad)).isEqualTo(1);
+            assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+            assertThat(r.err()).containsAnyOf("--shots", "--classes", "--class-position", "--epochs", "--augment-views", "--batch-size");
+        }
         Result tooFew = run("adapt", "coop", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--shots", "9",
                 "--out", tmp.resolve("x").toString());
         assertThat(tooFew.code()).isEqualTo(1);
