@@ -100,6 +100,11 @@ public final class CaptionsDataset implements ImageTextDataset {
         return s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"") ? s.substring(1, s.length() - 1).replace("\"\"", "\"") : s;
     }
 
+    /** The image files, in the file's row order (row i's caption is {@link #caption(int)}). */
+    public List<Path> files() {
+        return List.copyOf(paths);
+    }
+
     @Override
     public String name() {
         return name;

@@ -18,6 +18,8 @@ public enum InputLimits {
     MAX_CONTEXT_LENGTH("maxContextLength", 8192),
     /** Class labels encoded in one text batch by classification (more labels are encoded in several batches). */
     LABELS_PER_BATCH("labelsPerBatch", 256),
+    /** Bytes of one image file read into memory by the index build (its pixels are limited separately). */
+    MAX_IMAGE_FILE_BYTES("maxImageFileBytes", 256L << 20),
     /** Bytes of one upload to the HTTP service. */
     MAX_UPLOAD_BYTES("maxUploadBytes", 32L << 20),
     /** Characters of one text query to the HTTP service. */

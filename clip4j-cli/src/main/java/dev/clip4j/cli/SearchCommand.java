@@ -1,0 +1,98 @@
+package dev.clip4j.cli;
+
+import dev.clip4j.image.ImageInput;
+import dev.clip4j.index.ImageIndex;
+import dev.clip4j.index.SearchHit;
+import dev.clip4j.index.SearchOptions;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "search", description = "Search an index by a sentence or by an image: the top k by cosine, with scores.")
+final class SearchCommand implements Callable<Integer> {
+    @Option(names = "--index", required = true, description = "The index directory (index build).")
+    Path index;
+
+    static final class Query {
+        @Option(names = "--text", description = "A sentence to search for.")
+        String text;
+
+        @Option(names = "--image", description = "An image file to search by.")
+        Path image;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Query query;
+
+    @Option(names = "--k", defaultValue = "10", description = "Results (default ${DEFAULT-VALUE}, at most " + SearchOptions.MAX_K + ").")
+    int k;
+
+    @Option(names = "--min-score", description = "Drop results under this cosine.")
+    Double minScore;
+
+    @Option(names = "--dedup", description = "Collapse near-duplicates: drop a result whose cosine with a better one is at least this (e.g. 0.94).")
+    Double dedup;
+
+    @Option(names = "--template", description = "Prompt template for --text, {} replaced by the text (e.g. \"a photo of {}.\").")
+    String template;
+
+    @Option(names = "--exact", description = "Brute force over every vector (the default above " + SearchOptions.EXACT_BELOW
+            + " vectors is the HNSW graph).")
+    boolean exact;
+
+    @Option(names = "--candidates", defaultValue = "" + SearchOptions.DEFAULT_CANDIDATES,
+            description = "Graph candidates rescored exactly (HNSW ef; default ${DEFAULT-VALUE}).")
+    int candidates;
+
+    @Option(names = "--model", description = "The model, if it moved since the build (it must be the same weights).")
+    Path model;
+
+    @Option(names = "--json", description = "JSON Lines: one {\"rank\", \"path\", \"score\", ...} per result.")
+    boolean json;
+
+    @Mixin
+    CommonOptions.Threads threads;
+
+    @Override
+    public Integer call() {
+        if (k < 1 || k > SearchOptions.MAX_K) throw new UserError("--k must be 1 to " + SearchOptions.MAX_K + ", got " + k);
+        if (candidates < 1 || candidates > 100_000) throw new UserError("--candidates must be 1 to 100000, got " + candidates);
+        if (minScore != null && (!Double.isFinite(minScore) || minScore > 1)) throw new UserError("--min-score must be a cosine (at most 1), got " + minScore);
+        if (dedup != null && (!(dedup > 0) || dedup > 1)) throw new UserError("--dedup must be a cosine in (0, 1], got " + dedup);
+        if (template != null && query.text == null) throw new UserError("--template applies to --text only");
+        threads.apply();
+        SearchOptions o = SearchOptions.top(k).withCandidates(candidates);
+        if (minScore != null) o = o.withMinScore(minScore.floatValue());
+        if (dedup != null) o = o.withDedup(dedup.floatValue());
+        if (exact) o = o.withMethod(SearchOptions.Method.EXACT);
+        try (ImageIndex idx = ImageIndex.open(index, model)) {
+            List<SearchHit> hits = query.text != null ? idx.search(query.text, template, o) : idx.search(ImageInput.of(query.image), o);
+            for (SearchHit h : hits) {
+                if (json) System.out.println(Json.write(row(h)));
+                else System.out.printf("%3d  %.4f  %s%s%n", h.rank(), h.score(), h.image().path(),
+                        h.image().caption().isEmpty() ? "" : "  \"" + h.image().caption() + "\"");
+            }
+            if (hits.isEmpty() && !json) System.err.println("no results" + (minScore != null ? " at or above --min-score " + minScore : ""));
+        }
+        return 0;
+    }
+
+    static Map<String, Object> row(SearchHit h) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rank", h.rank());
+        m.put("path", h.image().path());
+        m.put("score", h.score());
+        if (!h.image().caption().isEmpty()) m.put("caption", h.image().caption());
+        m.put("size", h.image().size());
+        m.put("modified", h.image().modified());
+        m.put("sha256", h.image().sha256());
+        return m;
+    }
+}

@@ -1,0 +1,297 @@
+package dev.clip4j.index;
+
+import dev.clip4j.Clip;
+import dev.clip4j.Precision;
+import dev.clip4j.checkpoint.ClipCheckpoint;
+import dev.clip4j.checkpoint.ModelFingerprint;
+import dev.clip4j.data.DataFiles;
+import dev.clip4j.image.ImageInput;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.Scoring;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A searchable index of images: their normalised CLIP image features in a {@link VectorStore} (Lucene's HNSW by
+ * default) with each file's metadata, and the model that embedded them, so text and image queries go through the
+ * same model. An index is a directory: {@code index.json} ({@link IndexManifest}), {@code lucene/} and
+ * {@code skipped.tsv}.
+ *
+ * <pre>{@code
+ * try (ImageIndex index = ImageIndex.build(Path.of("ViT-B-32.pt"), IndexSource.of(Path.of("photos")), Path.of("photos.index"),
+ *                                          Precision.FP32, 32, IndexProgress.NONE)) {
+ *     List<SearchHit> hits = index.search("a dog on a beach", SearchOptions.top(10));
+ * }
+ * }</pre>
+ */
+public final class ImageIndex implements AutoCloseable {
+    static final String STORE_DIR = "lucene";
+    private final Path dir;
+    private final IndexManifest manifest;
+    private final VectorStore store;
+    private final Clip clip;
+    private final Map<String, IndexedImage> entries;
+    private final IndexReport report;
+
+    private ImageIndex(Path dir, IndexManifest manifest, VectorStore store, Clip clip, IndexReport report) {
+        this.dir = dir;
+        this.manifest = manifest;
+        this.store = store;
+        this.clip = clip;
+        this.entries = Map.copyOf(store.entries());
+        this.report = report;
+    }
+
+    /**
+     * Builds the index of {@code source} at {@code dir}, or continues an interrupted build of the same source and
+     * model there (nothing already committed is embedded again), then opens it.
+     */
+    public static ImageIndex build(Path modelPath, IndexSource source, Path dir, Precision precision, int batchSize, IndexProgress progress) {
+        Path abs = dir.toAbsolutePath().normalize();
+        ClipModel model = loadModel(modelPath);
+        String sha = ModelFingerprint.of(model);
+        IndexManifest manifest;
+        if (IndexManifest.exists(abs)) {
+            manifest = IndexManifest.read(abs);
+            requireModel(abs, manifest, modelPath, sha);
+            if (!manifest.sources().contains(source)) {
+                throw new IndexException(abs + ": already an index of " + describe(manifest.sources())
+                        + "; use index update for it, or build " + source.path() + " elsewhere and index merge the two");
+            }
+        } else {
+            try {
+                if (Files.exists(abs) && (!Files.isDirectory(abs) || nonEmpty(abs))) {
+                    throw new IndexException(abs + ": exists and is not an index; give a new or empty directory");
+                }
+                Files.createDirectories(abs);
+                manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, embedDim(model),
+                        precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source));
+                manifest.write(abs);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return sync(abs, manifest, new Clip(model, Precision.parse(manifest.precision())), batchSize, progress);
+    }
+
+    /** Walks the index's sources again: new and changed files are embedded, deleted ones removed; then opens it. */
+    public static ImageIndex update(Path dir, Path model, int batchSize, IndexProgress progress) {
+        Path abs = dir.toAbsolutePath().normalize();
+        IndexManifest manifest = IndexManifest.read(abs);
+        Path modelPath = modelPath(abs, manifest, model);
+        ClipModel m = loadModel(modelPath);
+        requireModel(abs, manifest, modelPath, ModelFingerprint.of(m));
+        return sync(abs, manifest, new Clip(m, Precision.parse(manifest.precision())), batchSize, progress);
+    }
+
+    private static ImageIndex sync(Path dir, IndexManifest manifest, Clip clip, int batchSize, IndexProgress progress) {
+        if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
+        IndexReport report;
+        try (LuceneVectorStore store = LuceneVectorStore.openForWriting(dir.resolve(STORE_DIR), manifest.dimension())) {
+            report = IndexSync.run(clip, store, manifest.sources(), batchSize, dir, progress);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new ImageIndex(dir, manifest, LuceneVectorStore.openForReading(dir.resolve(STORE_DIR), manifest.dimension()), clip, report);
+    }
+
+    /** Opens an index with the model it was built with (from the path it records). */
+    public static ImageIndex open(Path dir) {
+        return open(dir, null);
+    }
+
+    /** Opens an index with {@code model} (null: the recorded path), which must be the model it was built with. */
+    public static ImageIndex open(Path dir, Path model) {
+        Path abs = dir.toAbsolutePath().normalize();
+        IndexManifest manifest = IndexManifest.read(abs);
+        Path modelPath = modelPath(abs, manifest, model);
+        ClipModel m = loadModel(modelPath);
+        requireModel(abs, manifest, modelPath, ModelFingerprint.of(m));
+        VectorStore store = LuceneVectorStore.openForReading(abs.resolve(STORE_DIR), manifest.dimension());
+        return new ImageIndex(abs, manifest, store, new Clip(m, Precision.parse(manifest.precision())), null);
+    }
+
+    /**
+     * Merges two indexes of the same model into a new one at {@code out} (written beside it and moved into place, so
+     * {@code out} appears whole or not at all). A path in both keeps the entry of the newer file.
+     */
+    public static IndexReport merge(Path a, Path b, Path out) {
+        Path absA = a.toAbsolutePath().normalize(), absB = b.toAbsolutePath().normalize(), absOut = out.toAbsolutePath().normalize();
+        IndexManifest ma = IndexManifest.read(absA), mb = IndexManifest.read(absB);
+        if (!ma.modelSha256().equals(mb.modelSha256()) || ma.dimension() != mb.dimension()) {
+            throw new IndexException(absA + " and " + absB + " were built with different models (" + ma.modelPath() + ", "
+                    + mb.modelPath() + "); their vectors cannot be compared");
+        }
+        if (Files.exists(absOut)) throw new IndexException(absOut + ": already exists; merge into a new directory");
+        Path tmp = absOut.resolveSibling("." + absOut.getFileName() + ".merging-" + ProcessHandle.current().pid());
+        try {
+            if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
+            Files.createDirectories(tmp);
+            IndexManifest merged = ma.withSources(mb.sources());
+            merged.write(tmp);
+            Map<String, IndexedImage> kept = new HashMap<>();
+            long[] count = new long[1];
+            try (LuceneVectorStore target = LuceneVectorStore.openForWriting(tmp.resolve(STORE_DIR), merged.dimension())) {
+                for (Path src : List.of(absA, absB)) {
+                    try (LuceneVectorStore from = LuceneVectorStore.openForReading(src.resolve(STORE_DIR), merged.dimension())) {
+                        from.forEach((image, vector) -> {
+                            IndexedImage old = kept.get(image.path());
+                            if (old != null && old.modified() >= image.modified()) return;
+                            kept.put(image.path(), image);
+                            target.put(image, vector);
+                        });
+                    }
+                }
+                target.commit();
+                count[0] = target.size();
+            }
+            Files.writeString(tmp.resolve(IndexSync.SKIPPED_FILE), "path\treason\n");
+            Files.move(tmp, absOut, StandardCopyOption.ATOMIC_MOVE);
+            return new IndexReport(kept.size(), 0, 0, kept.size(), 0, List.of(), count[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            try {
+                if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
+            } catch (IOException ignored) {
+                // the leftover is named .NAME.merging-PID and is removed by the next merge to the same name
+            }
+        }
+    }
+
+    private static ClipModel loadModel(Path modelPath) {
+        ClipModel model = ClipCheckpoint.loadModel(modelPath).train(false);
+        if (model.scoring() == Scoring.TOKEN_WISE) {
+            throw new IndexException(modelPath + ": this model scores image-text pairs token-wise (FILIP); an index holds one"
+                    + " pooled vector per image, which such a model is not trained to compare");
+        }
+        return model;
+    }
+
+    private static int embedDim(ClipModel model) {
+        return model.config().embedDim();
+    }
+
+    private static Path modelPath(Path dir, IndexManifest manifest, Path model) {
+        if (model != null) return model;
+        Path recorded = Path.of(manifest.modelPath());
+        if (!Files.exists(recorded)) {
+            throw new IndexException(dir + ": its model " + recorded + " is not there any more; give the model explicitly");
+        }
+        return recorded;
+    }
+
+    private static void requireModel(Path dir, IndexManifest manifest, Path modelPath, String sha) {
+        if (!sha.equals(manifest.modelSha256())) {
+            throw new IndexException(dir + " was built with the model " + manifest.modelPath() + " (sha256 "
+                    + manifest.modelSha256().substring(0, 12) + "…); " + modelPath + " is a different model (sha256 "
+                    + sha.substring(0, 12) + "…)");
+        }
+    }
+
+    private static boolean nonEmpty(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.findAny().isPresent();
+        }
+    }
+
+    private static String describe(List<IndexSource> sources) {
+        return String.join(", ", sources.stream().map(s -> s.path().toString()).toList());
+    }
+
+    // ---- searching ----
+
+    /** Images nearest to a sentence (through {@code template} when it is not null, e.g. "a photo of {}."). */
+    public List<SearchHit> search(String text, String template, SearchOptions options) {
+        if (text == null || text.isBlank()) throw new IndexException("an empty text query");
+        String prompt = template == null ? text : Clip.prompts(template, List.of(text)).get(0);
+        return search(clip.encodeTexts(List.of(prompt), true)[0], options);
+    }
+
+    public List<SearchHit> search(String text, SearchOptions options) {
+        return search(text, null, options);
+    }
+
+    /** Images nearest to an image (a file, an upload's bytes, or a decoded image). */
+    public List<SearchHit> search(ImageInput image, SearchOptions options) {
+        return search(clip.encode(List.of(image), true)[0], options);
+    }
+
+    /** Images nearest to an image of the index, by its stored vector (nothing embedded again). */
+    public List<SearchHit> searchLike(String path, SearchOptions options) {
+        float[] v = store.vector(path);
+        if (v == null) throw new IndexException(path + ": not in the index " + dir);
+        return search(v, options);
+    }
+
+    /** Images nearest to a query vector (normalised here) of the index's dimension. */
+    public List<SearchHit> search(float[] query, SearchOptions options) {
+        if (query.length != manifest.dimension()) {
+            throw new IndexException("a query vector of " + query.length + " dimensions; the index holds " + manifest.dimension());
+        }
+        double norm = 0;
+        for (float x : query) {
+            if (!Float.isFinite(x)) throw new IndexException("a query vector with a non-finite value");
+            norm += (double) x * x;
+        }
+        if (norm == 0) throw new IndexException("a query vector of zeros");
+        float[] q = new float[query.length];
+        for (int i = 0; i < q.length; i++) q[i] = (float) (query[i] / Math.sqrt(norm));
+        boolean exact = switch (options.method()) {
+            case EXACT -> true;
+            case GRAPH -> false;
+            case AUTO -> store.size() < SearchOptions.EXACT_BELOW;
+        };
+        boolean dedup = !Float.isNaN(options.dedup());
+        int want = dedup ? Math.max(options.k() * 4, options.candidates()) : options.candidates();
+        List<VectorStore.Scored> found = store.nearest(q, exact && !dedup ? options.k() : want, exact);
+        List<VectorStore.Scored> kept = new ArrayList<>();
+        for (VectorStore.Scored s : found) if (s.score() >= options.minScore()) kept.add(s);
+        kept = dedup ? NearDuplicates.collapse(kept, options.dedup(), options.k()) : kept.subList(0, Math.min(options.k(), kept.size()));
+        List<SearchHit> hits = new ArrayList<>();
+        for (int i = 0; i < kept.size(); i++) hits.add(new SearchHit(kept.get(i).image(), kept.get(i).score(), i + 1));
+        return hits;
+    }
+
+    // ---- what the index holds ----
+
+    public Path directory() {
+        return dir;
+    }
+
+    public IndexManifest manifest() {
+        return manifest;
+    }
+
+    /** The model (and its preprocessing and tokenizer) that embedded the images and embeds queries. */
+    public Clip clip() {
+        return clip;
+    }
+
+    public long size() {
+        return entries.size();
+    }
+
+    /** The entry of an indexed file, or null: only indexed files are ever served by path. */
+    public IndexedImage image(String path) {
+        return entries.get(path);
+    }
+
+    /** What the build or update that opened this index did (null when it was only opened). */
+    public IndexReport report() {
+        return report;
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

@@ -1,0 +1,247 @@
+package dev.clip4j.index;
+
+import dev.clip4j.Precision;
+import dev.clip4j.image.ImageInput;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ImageIndexTest {
+    @TempDir
+    Path tmp;
+
+    private ImageIndex build(Path images, Path out) throws Exception {
+        return ImageIndex.build(IndexFixture.get().model(), IndexSource.of(images), out, Precision.FP32, 8, IndexProgress.NONE);
+    }
+
+    private static String colourOf(SearchHit h) {
+        return Path.of(h.image().path()).getParent().getFileName().toString();
+    }
+
+    @Test
+    void searchesByTextAndByImage() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 6, 11);
+        try (ImageIndex index = build(images, tmp.resolve("idx"))) {
+            assertThat(index.size()).isEqualTo(18);
+            assertThat(index.report().embedded()).isEqualTo(18);
+            for (String colour : IndexFixture.COLOURS) {
+                List<SearchHit> hits = index.search(colour, "a photo of a {}.", SearchOptions.top(3));
+                assertThat(hits).hasSize(3);
+                assertThat(hits.get(0).rank()).isEqualTo(1);
+                assertThat(colourOf(hits.get(0))).as("top-1 for '%s'", colour).isEqualTo(colour);
+                assertThat(hits.get(0).score()).isGreaterThanOrEqualTo(hits.get(1).score());
+            }
+            // a new image (not indexed) finds its colour; an indexed image finds itself with cosine 1
+            for (int c = 0; c < 3; c++) {
+                ByteArrayOutputStream png = new ByteArrayOutputStream();
+                javax.imageio.ImageIO.write(IndexFixture.image(c, new Random(99 + c)), "png", png);
+                SearchHit top = index.search(ImageInput.of(png.toByteArray(), "query.png"), SearchOptions.top(1)).get(0);
+                assertThat(colourOf(top)).isEqualTo(IndexFixture.COLOURS[c]);
+            }
+            String self = images.resolve("green/3.png").toAbsolutePath().toString();
+            SearchHit top = index.search(ImageInput.of(Path.of(self)), SearchOptions.top(1)).get(0);
+            assertThat(top.image().path()).isEqualTo(self);
+            assertThat((double) top.score()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(index.searchLike(self, SearchOptions.top(1)).get(0).image().path()).isEqualTo(self);
+            assertThat(top.image().sha256()).isEqualTo(IndexSync.sha256(Files.readAllBytes(Path.of(self))));
+            assertThat(top.image().size()).isEqualTo(Files.size(Path.of(self)));
+        }
+    }
+
+    @Test
+    void graphAndExactSearchAgree() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 10, 12);
+        try (ImageIndex index = build(images, tmp.resolve("idx"))) {
+            for (String colour : IndexFixture.COLOURS) {
+                SearchOptions o = SearchOptions.top(5);
+                List<SearchHit> exact = index.search(colour, o.withMethod(SearchOptions.Method.EXACT));
+                List<SearchHit> graph = index.search(colour, o.withMethod(SearchOptions.Method.GRAPH));
+                // 30 vectors: the graph holds them all, so its candidates rescored exactly are the exact answer
+                assertThat(graph).isEqualTo(exact);
+            }
+        }
+    }
+
+    @Test
+    void minScoreAndNearDuplicates() throws Exception {
+        // one image per colour (cosines between colours are far from 1) and a byte-identical copy of the red one
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 13);
+        Files.copy(images.resolve("red/0.png"), images.resolve("red/0-copy.png"));
+        try (ImageIndex index = build(images, tmp.resolve("idx"))) {
+            assertThat(index.report().reused()).as("the copy reuses its original's vector").isEqualTo(1);
+            String original = images.resolve("red/0.png").toAbsolutePath().toString();
+            List<SearchHit> all = index.searchLike(original, SearchOptions.top(4));
+            assertThat(all.subList(0, 2)).extracting(h -> Path.of(h.image().path()).getFileName().toString())
+                    .containsExactlyInAnyOrder("0.png", "0-copy.png");
+            assertThat(all.get(2).score()).isLessThan(0.999f);
+            List<SearchHit> collapsed = index.searchLike(original, SearchOptions.top(4).withDedup(0.999f));
+            assertThat(collapsed).hasSize(3);
+            assertThat(collapsed).extracting(h -> h.image().path()).filteredOn(n -> n.contains("/red/"))
+                    .as("one of the two identical images stands for both").hasSize(1);
+            assertThat(collapsed).extracting(SearchHit::rank).containsExactly(1, 2, 3);
+            float cut = all.get(2).score();
+            assertThat(index.searchLike(original, SearchOptions.top(4).withMinScore(cut))).allMatch(h -> h.score() >= cut).hasSize(3);
+        }
+    }
+
+    @Test
+    void updateEmbedsOnlyWhatChanged() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 4, 14);
+        Path idx = tmp.resolve("idx");
+        build(images, idx).close();
+        Files.delete(images.resolve("blue/0.png"));                                              // removed
+        Files.move(images.resolve("blue/1.png"), images.resolve("blue/renamed.png"));            // same bytes, new name
+        Files.setLastModifiedTime(images.resolve("green/0.png"), FileTime.fromMillis(1_000_000)); // touched
+        IndexFixture.write(IndexFixture.image(0, new Random(5)), images.resolve("red/new.png"));  // added
+        IndexFixture.write(IndexFixture.image(1, new Random(6)), images.resolve("red/1.png"));    // content changed
+        try (ImageIndex index = ImageIndex.update(idx, null, 8, IndexProgress.NONE)) {
+            IndexReport r = index.report();
+            assertThat(r.removed()).isEqualTo(2); // blue/0 and the old name of blue/1
+            assertThat(r.reused()).isEqualTo(2);  // renamed and touched
+            assertThat(r.embedded()).isEqualTo(2); // new and changed
+            assertThat(r.unchanged()).isEqualTo(8);
+            assertThat(index.size()).isEqualTo(12);
+            assertThat(index.image(images.resolve("blue/0.png").toAbsolutePath().toString())).isNull();
+            assertThat(index.image(images.resolve("blue/renamed.png").toAbsolutePath().toString())).isNotNull();
+            String changed = images.resolve("red/1.png").toAbsolutePath().toString();
+            assertThat(colourOf(index.searchLike(changed, SearchOptions.top(2)).get(1))).isEqualTo("green");
+        }
+        try (ImageIndex again = ImageIndex.update(idx, null, 8, IndexProgress.NONE)) {
+            assertThat(again.report().unchanged()).isEqualTo(12);
+            assertThat(again.report().embedded() + again.report().reused() + again.report().removed()).isZero();
+        }
+    }
+
+    @Test
+    void anInterruptedBuildContinuesWithoutEmbeddingAgain() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 8, 15);
+        Path idx = tmp.resolve("idx");
+        IndexProgress stopAfterTwoBatches = (done, total) -> {
+            if (done >= 16) throw new dev.clip4j.io.StopSignal.Stopped("test");
+        };
+        assertThatThrownBy(() -> ImageIndex.build(IndexFixture.get().model(), IndexSource.of(images), idx, Precision.FP32, 8, stopAfterTwoBatches))
+                .isInstanceOf(dev.clip4j.io.StopSignal.Stopped.class);
+        try (ImageIndex partial = ImageIndex.open(idx)) {
+            assertThat(partial.size()).isEqualTo(16);
+        }
+        try (ImageIndex index = build(images, idx)) {
+            assertThat(index.report().embedded()).isEqualTo(8);
+            assertThat(index.report().unchanged()).isEqualTo(16);
+            assertThat(index.size()).isEqualTo(24);
+        }
+    }
+
+    @Test
+    void unreadableImagesAreSkippedAndListed() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 2, 16);
+        Files.write(images.resolve("red/broken.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+        Files.writeString(images.resolve("notes.txt"), "not an image name: never listed");
+        try (ImageIndex index = build(images, tmp.resolve("idx"))) {
+            assertThat(index.size()).isEqualTo(6);
+            assertThat(index.report().skipped()).hasSize(1);
+            assertThat(index.report().skipped().get(0).path()).endsWith("broken.png");
+            assertThat(Files.readString(tmp.resolve("idx").resolve(IndexSync.SKIPPED_FILE))).contains("broken.png\t");
+        }
+    }
+
+    @Test
+    void mergesIndexesOfTheSameModel() throws Exception {
+        Path a = IndexFixture.colourFolders(tmp.resolve("a"), 2, 17), b = IndexFixture.colourFolders(tmp.resolve("b"), 3, 18);
+        build(a, tmp.resolve("ia")).close();
+        build(b, tmp.resolve("ib")).close();
+        IndexReport r = ImageIndex.merge(tmp.resolve("ia"), tmp.resolve("ib"), tmp.resolve("merged"));
+        assertThat(r.size()).isEqualTo(15);
+        try (ImageIndex m = ImageIndex.open(tmp.resolve("merged"))) {
+            assertThat(m.size()).isEqualTo(15);
+            assertThat(m.manifest().sources()).hasSize(2);
+            assertThat(colourOf(m.search("blue", "a photo of a {}.", SearchOptions.top(1)).get(0))).isEqualTo("blue");
+        }
+        // and it updates from both sources
+        Files.delete(a.resolve("red/0.png"));
+        try (ImageIndex m = ImageIndex.update(tmp.resolve("merged"), null, 8, IndexProgress.NONE)) {
+            assertThat(m.size()).isEqualTo(14);
+        }
+        assertThatThrownBy(() -> ImageIndex.merge(tmp.resolve("ia"), tmp.resolve("ib"), tmp.resolve("merged")))
+                .hasMessageContaining("already exists");
+        ImageIndex.build(IndexFixture.get().otherModel(), IndexSource.of(b), tmp.resolve("other"), Precision.FP32, 8, IndexProgress.NONE).close();
+        assertThatThrownBy(() -> ImageIndex.merge(tmp.resolve("ia"), tmp.resolve("other"), tmp.resolve("m2")))
+                .isInstanceOf(IndexException.class).hasMessageContaining("different models");
+        assertThat(tmp.resolve("m2")).doesNotExist();
+    }
+
+    @Test
+    void anotherModelIsRefused() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 19);
+        build(images, tmp.resolve("idx")).close();
+        assertThatThrownBy(() -> ImageIndex.open(tmp.resolve("idx"), IndexFixture.get().otherModel()))
+                .isInstanceOf(IndexException.class).hasMessageContaining("is a different model");
+        assertThatThrownBy(() -> ImageIndex.build(IndexFixture.get().otherModel(), IndexSource.of(images), tmp.resolve("idx"),
+                Precision.FP32, 8, IndexProgress.NONE)).hasMessageContaining("is a different model");
+        assertThatThrownBy(() -> build(tmp.resolve("photos/red"), tmp.resolve("idx"))).hasMessageContaining("already an index of");
+    }
+
+    @Test
+    void damagedAndHalfWrittenIndexesAreDetected() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 2, 20);
+        Path idx = tmp.resolve("idx");
+        build(images, idx).close();
+        // flip one byte in the middle of the largest Lucene file
+        Path biggest;
+        try (var s = Files.list(idx.resolve(ImageIndex.STORE_DIR))) {
+            biggest = s.filter(p -> !p.getFileName().toString().equals("write.lock"))
+                    .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(biggest);
+        bytes[bytes.length / 2] ^= 0x5a;
+        Files.write(biggest, bytes);
+        assertThatThrownBy(() -> ImageIndex.open(idx)).isInstanceOf(IndexException.class).hasMessageContaining("damaged");
+
+        Path half = tmp.resolve("half");
+        Files.createDirectories(half);
+        Files.copy(idx.resolve(IndexManifest.FILE), half.resolve(IndexManifest.FILE));
+        assertThatThrownBy(() -> ImageIndex.open(half)).isInstanceOf(IndexException.class).hasMessageContaining("no images committed yet");
+        assertThatThrownBy(() -> ImageIndex.open(tmp.resolve("photos"))).hasMessageContaining("not a clip4j index");
+        Files.writeString(half.resolve(IndexManifest.FILE), "{\"format\": \"clip4j-index/1\", \"model\": ");
+        assertThatThrownBy(() -> ImageIndex.open(half)).hasMessageContaining("not valid JSON");
+        assertThatThrownBy(() -> build(images, tmp.resolve("photos"))).hasMessageContaining("exists and is not an index");
+    }
+
+    @Test
+    void aSecondWriterIsRefused() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 21);
+        Path idx = tmp.resolve("idx");
+        build(images, idx).close();
+        try (LuceneVectorStore writer = LuceneVectorStore.openForWriting(idx.resolve(ImageIndex.STORE_DIR), 16)) {
+            assertThatThrownBy(() -> ImageIndex.update(idx, null, 8, IndexProgress.NONE))
+                    .isInstanceOf(IndexException.class).hasMessageContaining("being written by another process");
+            try (ImageIndex reader = ImageIndex.open(idx)) {
+                assertThat(reader.size()).as("readers are not blocked by a writer").isEqualTo(3);
+            }
+        }
+    }
+
+    @Test
+    void badSearchOptionsAreRefused() throws Exception {
+        assertThatThrownBy(() -> SearchOptions.top(0)).hasMessageContaining("k = 0");
+        assertThatThrownBy(() -> SearchOptions.top(-3)).hasMessageContaining("k = -3");
+        assertThatThrownBy(() -> SearchOptions.top(SearchOptions.MAX_K + 1)).hasMessageContaining("expected 1 to");
+        assertThatThrownBy(() -> SearchOptions.top(5).withDedup(1.5f)).hasMessageContaining("dedup");
+        assertThatThrownBy(() -> SearchOptions.top(5).withMinScore(Float.NaN)).hasMessageContaining("min score");
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 22);
+        try (ImageIndex index = build(images, tmp.resolve("idx"))) {
+            assertThatThrownBy(() -> index.search(new float[3], SearchOptions.top(1))).hasMessageContaining("3 dimensions");
+            assertThatThrownBy(() -> index.search(new float[16], SearchOptions.top(1))).hasMessageContaining("zeros");
+            assertThatThrownBy(() -> index.search(" ", SearchOptions.top(1))).hasMessageContaining("empty text query");
+            assertThatThrownBy(() -> index.searchLike("/etc/passwd", SearchOptions.top(1))).hasMessageContaining("not in the index");
+        }
+    }
+}
