@@ -22,7 +22,7 @@ final class IndexProgressBar implements IndexProgress {
         if (total == 0) return;
         lastPrint = now;
         double elapsed = (now - start) / 1e9, rate = elapsed > 0 ? done / elapsed : 0;
-        String eta = done > 0 ? format(elapsed / done * (total - done)) : "?";
+        String eta = done > 0 ? dev.clip4j.train.ProgressBar.formatDuration(elapsed / done * (total - done)) : "?";
         int width = 24, filled = (int) Math.min(width, (long) width * done / total);
         out.printf("\r[%s%s] %d/%d images  %.1f images/s  ETA %s   ", "#".repeat(filled), "-".repeat(width - filled), done, total, rate, eta);
         out.flush();
@@ -31,10 +31,5 @@ final class IndexProgressBar implements IndexProgress {
 
     void end() {
         if (printed) out.println();
-    }
-
-    private static String format(double seconds) {
-        long s = Math.max(0, Math.round(seconds));
-        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
     }
 }

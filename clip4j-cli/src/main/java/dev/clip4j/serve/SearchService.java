@@ -318,16 +318,9 @@ public final class SearchService implements AutoCloseable {
 
     private static SearchOptions options(String k, String minScore, String dedup) {
         SearchOptions o = SearchOptions.top(integer(k, "k", 10, 1, SearchOptions.MAX_K));
-        if (minScore != null && !minScore.isEmpty()) {
-            double s = number(minScore, "min_score");
-            if (s > 1) throw new ServiceException(400, "min_score " + minScore + ": a cosine is at most 1");
-            o = o.withMinScore((float) s);
-        }
-        if (dedup != null && !dedup.isEmpty()) {
-            double d = number(dedup, "dedup");
-            if (!(d > 0) || d > 1) throw new ServiceException(400, "dedup " + dedup + ": expected a cosine in (0, 1]");
-            o = o.withDedup((float) d);
-        }
+        // the ranges are SearchOptions' own checks (an InputException, answered 400)
+        if (minScore != null && !minScore.isEmpty()) o = o.withMinScore((float) number(minScore, "min_score"));
+        if (dedup != null && !dedup.isEmpty()) o = o.withDedup((float) number(dedup, "dedup"));
         return o;
     }
 

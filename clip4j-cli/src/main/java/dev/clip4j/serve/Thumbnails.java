@@ -1,5 +1,6 @@
 package dev.clip4j.serve;
 
+import dev.clip4j.image.ClipPreprocessor;
 import dev.clip4j.image.ImageDecoder;
 import dev.clip4j.image.PilResize;
 import dev.clip4j.image.PixelMode;
@@ -42,6 +43,16 @@ final class Thumbnails {
         return jpeg;
     }
 
+    /** convert("RGB") as the preprocessing does it ({@link ClipPreprocessor#rgb}), so PIL's resize sees three bands. */
+    private static RasterImage toRgb(RasterImage in) {
+        if (in.mode() == PixelMode.RGB) return in;
+        byte[] out = new byte[in.width() * in.height() * 3];
+        for (int y = 0, i = 0; y < in.height(); y++) {
+            for (int x = 0; x < in.width(); x++) for (int c : ClipPreprocessor.rgb(in, x, y)) out[i++] = (byte) c;
+        }
+        return new RasterImage(PixelMode.RGB, in.width(), in.height(), out, null);
+    }
+
     private static byte[] render(Path file, int size) {
         RasterImage rgb = toRgb(ImageDecoder.read(file));
         double scale = Math.min(1.0, (double) size / Math.max(rgb.width(), rgb.height()));
@@ -59,33 +70,5 @@ final class Thumbnails {
             throw new IllegalStateException("JPEG encoding failed", e);
         }
         return bytes.toByteArray();
-    }
-
-    /** convert("RGB"): grey replicated, alpha dropped, palette looked up. */
-    private static RasterImage toRgb(RasterImage in) {
-        if (in.mode() == PixelMode.RGB) return in;
-        int n = in.width() * in.height(), bands = in.mode().bands;
-        byte[] out = new byte[n * 3], s = in.samples();
-        for (int p = 0; p < n; p++) {
-            int r, g, b;
-            switch (in.mode()) {
-                case L, LA -> r = g = b = s[p * bands] & 0xFF;
-                case P -> {
-                    int c = in.palette()[s[p] & 0xFF];
-                    r = c >> 16 & 0xFF;
-                    g = c >> 8 & 0xFF;
-                    b = c & 0xFF;
-                }
-                default -> {
-                    r = s[p * bands] & 0xFF;
-                    g = s[p * bands + 1] & 0xFF;
-                    b = s[p * bands + 2] & 0xFF;
-                }
-            }
-            out[p * 3] = (byte) r;
-            out[p * 3 + 1] = (byte) g;
-            out[p * 3 + 2] = (byte) b;
-        }
-        return new RasterImage(PixelMode.RGB, in.width(), in.height(), out, null);
     }
 }

@@ -86,10 +86,7 @@ public final class ImageIndex implements AutoCloseable {
     public static ImageIndex update(Path dir, Path model, int batchSize, IndexProgress progress) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
-        Path modelPath = modelPath(abs, manifest, model);
-        ClipModel m = loadModel(modelPath);
-        requireModel(abs, manifest, modelPath, ModelFingerprint.of(m));
-        return sync(abs, manifest, new Clip(m, Precision.parse(manifest.precision())), batchSize, progress);
+        return sync(abs, manifest, clipFor(abs, manifest, model), batchSize, progress);
     }
 
     private static ImageIndex sync(Path dir, IndexManifest manifest, Clip clip, int batchSize, IndexProgress progress) {
@@ -112,11 +109,8 @@ public final class ImageIndex implements AutoCloseable {
     public static ImageIndex open(Path dir, Path model) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
-        Path modelPath = modelPath(abs, manifest, model);
-        ClipModel m = loadModel(modelPath);
-        requireModel(abs, manifest, modelPath, ModelFingerprint.of(m));
-        VectorStore store = LuceneVectorStore.openForReading(abs.resolve(STORE_DIR), manifest.dimension());
-        return new ImageIndex(abs, manifest, store, new Clip(m, Precision.parse(manifest.precision())), null);
+        Clip clip = clipFor(abs, manifest, model);
+        return new ImageIndex(abs, manifest, LuceneVectorStore.openForReading(abs.resolve(STORE_DIR), manifest.dimension()), clip, null);
     }
 
     /**
@@ -174,6 +168,14 @@ public final class ImageIndex implements AutoCloseable {
                     + " pooled vector per image, which such a model is not trained to compare");
         }
         return model;
+    }
+
+    /** The index's model ({@code model}, or the recorded path when null), checked by weights hash, at the index's precision. */
+    private static Clip clipFor(Path dir, IndexManifest manifest, Path model) {
+        Path modelPath = modelPath(dir, manifest, model);
+        ClipModel m = loadModel(modelPath);
+        requireModel(dir, manifest, modelPath, ModelFingerprint.of(m));
+        return new Clip(m, Precision.parse(manifest.precision()));
     }
 
     private static int embedDim(ClipModel model) {

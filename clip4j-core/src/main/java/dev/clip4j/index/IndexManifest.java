@@ -69,10 +69,8 @@ public record IndexManifest(String modelPath, String modelSha256, int dimension,
         m.put("dimension", dimension);
         m.put("precision", precision);
         m.put("sources", sources.stream().map(IndexSource::toJson).toList());
-        AtomicFiles.write(dir.resolve(FILE), out -> JSON.writeValue(new java.io.FilterOutputStream(out) {
-            @Override
-            public void close() {} // AtomicFiles flushes and syncs the stream itself
-        }, m));
+        byte[] json = JSON.writeValueAsBytes(m);
+        AtomicFiles.write(dir.resolve(FILE), out -> out.write(json));
     }
 
     /** This manifest with {@code extra} sources added (those already present kept once). */

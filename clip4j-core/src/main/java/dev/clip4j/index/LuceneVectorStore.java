@@ -101,10 +101,7 @@ public final class LuceneVectorStore implements VectorStore {
         Directory d = null;
         try {
             d = FSDirectory.open(dir);
-            if (!DirectoryReader.indexExists(d)) {
-                close(d);
-                throw new IndexException(dir.getParent() + ": no images committed yet (an interrupted first build?): run index build again to continue");
-            }
+            if (!DirectoryReader.indexExists(d)) throw new IndexNotFoundException(dir.toString());
             verifyChecksums(dir, d);
             return new LuceneVectorStore(dir, d, null, DirectoryReader.open(d), dimension);
         } catch (IndexNotFoundException e) {
@@ -216,15 +213,7 @@ public final class LuceneVectorStore implements VectorStore {
 
     @Override
     public synchronized float[] vector(String path) {
-        return first(new Term(PATH, path));
-    }
-
-    @Override
-    public synchronized float[] vectorByHash(String sha256) {
-        return first(new Term(SHA, sha256));
-    }
-
-    private float[] first(Term term) {
+        Term term = new Term(PATH, path);
         try {
             refreshed();
             TopDocs top = searcher.search(new TermQuery(term), 1);
@@ -309,7 +298,7 @@ public final class LuceneVectorStore implements VectorStore {
         d.add(new StringField(PATH, image.path(), Field.Store.YES));
         d.add(new StoredField(SIZE, image.size()));
         d.add(new StoredField(MODIFIED, image.modified()));
-        d.add(new StringField(SHA, image.sha256(), Field.Store.YES));
+        d.add(new StoredField(SHA, image.sha256()));
         if (!image.caption().isEmpty()) d.add(new StoredField(CAPTION, image.caption()));
         d.add(new KnnFloatVectorField(VECTOR, vector, VectorSimilarityFunction.DOT_PRODUCT));
         try {

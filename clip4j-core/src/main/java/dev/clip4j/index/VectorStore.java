@@ -27,9 +27,6 @@ public interface VectorStore extends AutoCloseable {
     /** The stored vector of {@code path}, or null if it is not in the store. */
     float[] vector(String path);
 
-    /** The vector of any entry whose file has this content hash, or null. */
-    float[] vectorByHash(String sha256);
-
     /**
      * The nearest entries to {@code query}, best first, with exact cosines: all of them when {@code exact}, else the
      * approximate graph's {@code candidates} best, rescored exactly.

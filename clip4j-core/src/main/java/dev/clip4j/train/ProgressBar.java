@@ -39,7 +39,8 @@ public final class ProgressBar implements TrainingListener {
         out.println();
     }
 
-    static String formatDuration(double seconds) {
+    /** {@code 4m07s}, or {@code 1h02m} from an hour on. */
+    public static String formatDuration(double seconds) {
         long s = Math.max(0, Math.round(seconds));
         return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
     }
