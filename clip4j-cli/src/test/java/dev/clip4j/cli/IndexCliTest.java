@@ -1,0 +1,62 @@
+package dev.clip4j.cli;
+
+import dev.clip4j.index.IndexFixture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code index build|update|merge} and {@code search} from the command line, and their bad options as one-line errors. */
+class IndexCliTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void buildSearchUpdateMerge() throws Exception {
+        String model = IndexFixture.get().model().toString();
+        Path photos = IndexFixture.colourFolders(tmp.resolve("photos"), 2, 51), more = IndexFixture.colourFolders(tmp.resolve("more"), 1, 52);
+        Files.writeString(photos.resolve("red/broken.png"), "not a png");
+        CliTest.Result b = CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("idx").toString());
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(b.out()).contains("6 images (6 embedded").contains("1 skipped").contains("broken.png");
+        CliTest.Result s = CliTest.run("search", "--index", tmp.resolve("idx").toString(), "--text", "green", "--template", "a photo of a {}.",
+                "--k", "2", "--json");
+        assertThat(s.code()).as(s.err()).isZero();
+        assertThat(s.out().lines().toList()).hasSize(2);
+        assertThat(s.out().lines().findFirst().orElseThrow()).contains("\"rank\":1").contains("/green/");
+        assertThat(CliTest.run("index", "update", tmp.resolve("idx").toString()).out()).contains("6 unchanged");
+        CliTest.run("index", "build", "--model", model, "--images", more.toString(), "--out", tmp.resolve("idx2").toString());
+        CliTest.Result m = CliTest.run("index", "merge", tmp.resolve("idx").toString(), tmp.resolve("idx2").toString(), "--out", tmp.resolve("all").toString());
+        assertThat(m.out()).contains("9 images");
+    }
+
+    @Test
+    void badOptionsAreOneLineErrorsNamingThem() throws Exception {
+        String model = IndexFixture.get().model().toString();
+        Path photos = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 53);
+        CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("idx").toString());
+        String idx = tmp.resolve("idx").toString();
+        String[][] cases = {
+                {"--k", "0"}, {"--k", "1001"}, {"--candidates", "0"}, {"--min-score", "2"}, {"--dedup", "0"}, {"--dedup", "1.5"},
+        };
+        String[] flags = {"--k", "--k", "--candidates", "--min-score", "--dedup", "--dedup"};
+        for (int i = 0; i < cases.length; i++) {
+            CliTest.Result r = CliTest.run("search", "--index", idx, "--text", "red", cases[i][0], cases[i][1]);
+            assertThat(r.code()).isNotZero();
+            assertThat(r.err().lines().toList()).hasSize(1);
+            assertThat(r.err()).contains(flags[i]);
+        }
+        assertThat(CliTest.run("search", "--index", idx, "--image", photos.resolve("red/0.png").toString(), "--template", "a {}").err())
+                .contains("--template applies to --text only");
+        assertThat(CliTest.run("search", "--index", photos.toString(), "--text", "red").err()).contains("not a clip4j index");
+        assertThat(CliTest.run("index", "build", "--model", model, "--images", tmp.resolve("nope").toString(), "--out", tmp.resolve("x").toString()).err())
+                .contains("no such folder or captions file");
+        assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", idx, "--batch-size", "0").err())
+                .contains("--batch-size");
+        assertThat(CliTest.run("serve", "--index", idx, "--port", "70000").err()).contains("--port");
+        assertThat(CliTest.run("index", "merge", idx, idx, "--out", idx).err()).contains("already exists");
+    }
+}
