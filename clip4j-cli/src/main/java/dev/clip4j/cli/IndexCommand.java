@@ -49,6 +49,11 @@ final class IndexCommand implements Runnable {
         @Option(names = {"--batch-size", "--batch"}, defaultValue = "32", description = "Images per forward pass and per commit (default ${DEFAULT-VALUE}).")
         int batch;
 
+        @Option(names = "--store", defaultValue = dev.clip4j.index.VectorStores.EMBEDDED, paramLabel = "LOCATION",
+                description = "Where the vectors go: lucene (default: an embedded Lucene HNSW index inside --out) or"
+                        + " opensearch:http://HOST:PORT/INDEX (an OpenSearch cluster with the k-NN plugin).")
+        String store;
+
         @Mixin
         CommonOptions.Threads threads;
 
@@ -60,7 +65,7 @@ final class IndexCommand implements Runnable {
             Options.batchSize(batch);
             threads.apply();
             IndexProgressBar bar = new IndexProgressBar(System.err);
-            try (ImageIndex index = ImageIndex.build(model.model, IndexSource.of(images), out, precision.get(), batch, bar)) {
+            try (ImageIndex index = ImageIndex.build(model.model, IndexSource.of(images), out, precision.get(), batch, bar, store)) {
                 bar.end();
                 print("indexed", index.directory(), index.report());
             }

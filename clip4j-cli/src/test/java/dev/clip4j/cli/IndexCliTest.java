@@ -57,6 +57,12 @@ class IndexCliTest {
         assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", idx, "--batch-size", "0").err())
                 .contains("--batch-size");
         assertThat(CliTest.run("serve", "--index", idx, "--port", "70000").err()).contains("--port");
+        // the OpenSearch store is on the CLI's class path: an unknown scheme lists it, an unreachable server is named
+        assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("s1").toString(),
+                "--store", "elastic:http://127.0.0.1:9200/x").err()).contains("unknown").contains("opensearch:");
+        assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("s2").toString(),
+                "--store", "opensearch:http://127.0.0.1:1/photos").err()).contains("cannot reach OpenSearch at").doesNotContain("\n\tat ");
+        assertThat(tmp.resolve("s2")).doesNotExist();
         assertThat(CliTest.run("index", "merge", idx, idx, "--out", idx).err()).contains("already exists");
     }
 }

@@ -55,6 +55,17 @@ public final class ImageIndex implements AutoCloseable {
      * model there (nothing already committed is embedded again), then opens it.
      */
     public static ImageIndex build(Path modelPath, IndexSource source, Path dir, Precision precision, int batchSize, IndexProgress progress) {
+        return build(modelPath, source, dir, precision, batchSize, progress, VectorStores.EMBEDDED);
+    }
+
+    /**
+     * As {@link #build(Path, IndexSource, Path, Precision, int, IndexProgress)}, with the vectors in {@code store}: the
+     * embedded Lucene index ({@link VectorStores#EMBEDDED}) or an external engine's location such as
+     * {@code opensearch:http://127.0.0.1:9200/photos}. The directory still holds the manifest and the skipped list.
+     */
+    public static ImageIndex build(Path modelPath, IndexSource source, Path dir, Precision precision, int batchSize, IndexProgress progress,
+                                   String store) {
+        VectorStores.check(store);
         Path abs = dir.toAbsolutePath().normalize();
         ClipModel model = loadModel(modelPath);
         String sha = ModelFingerprint.of(model);
@@ -62,6 +73,9 @@ public final class ImageIndex implements AutoCloseable {
         if (IndexManifest.exists(abs)) {
             manifest = IndexManifest.read(abs);
             requireModel(abs, manifest, modelPath, sha);
+            if (!manifest.store().equals(store)) {
+                throw new IndexException(abs + ": an index whose vectors are in " + manifest.store() + ", not " + store);
+            }
             if (!manifest.sources().contains(source)) {
                 throw new IndexException(abs + ": already an index of " + describe(manifest.sources())
                         + "; use index update for it, or build " + source.path() + " elsewhere and index merge the two");
@@ -71,9 +85,10 @@ public final class ImageIndex implements AutoCloseable {
                 if (Files.exists(abs) && (!Files.isDirectory(abs) || nonEmpty(abs))) {
                     throw new IndexException(abs + ": exists and is not an index; give a new or empty directory");
                 }
+                if (!VectorStores.EMBEDDED.equals(store)) VectorStores.open(abs, store, embedDim(model), true).close(); // reachable, and ours
                 Files.createDirectories(abs);
                 manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, embedDim(model),
-                        precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source));
+                        precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source), store);
                 manifest.write(abs);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -92,12 +107,12 @@ public final class ImageIndex implements AutoCloseable {
     private static ImageIndex sync(Path dir, IndexManifest manifest, Clip clip, int batchSize, IndexProgress progress) {
         if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
         IndexReport report;
-        try (LuceneVectorStore store = LuceneVectorStore.openForWriting(dir.resolve(STORE_DIR), manifest.dimension())) {
+        try (VectorStore store = VectorStores.open(dir, manifest.store(), manifest.dimension(), true)) {
             report = IndexSync.run(clip, store, manifest.sources(), batchSize, dir, progress);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new ImageIndex(dir, manifest, LuceneVectorStore.openForReading(dir.resolve(STORE_DIR), manifest.dimension()), clip, report);
+        return new ImageIndex(dir, manifest, VectorStores.open(dir, manifest.store(), manifest.dimension(), false), clip, report);
     }
 
     /** Opens an index with the model it was built with (from the path it records). */
@@ -110,12 +125,13 @@ public final class ImageIndex implements AutoCloseable {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Clip clip = clipFor(abs, manifest, model);
-        return new ImageIndex(abs, manifest, LuceneVectorStore.openForReading(abs.resolve(STORE_DIR), manifest.dimension()), clip, null);
+        return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, null);
     }
 
     /**
      * Merges two indexes of the same model into a new one at {@code out} (written beside it and moved into place, so
-     * {@code out} appears whole or not at all). A path in both keeps the entry of the newer file.
+     * {@code out} appears whole or not at all). A path in both keeps the entry of the newer file. The merged vectors are
+     * in the embedded store, wherever the two indexes keep theirs.
      */
     public static IndexReport merge(Path a, Path b, Path out) {
         Path absA = a.toAbsolutePath().normalize(), absB = b.toAbsolutePath().normalize(), absOut = out.toAbsolutePath().normalize();
@@ -129,13 +145,14 @@ public final class ImageIndex implements AutoCloseable {
         try {
             if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
-            IndexManifest merged = ma.withSources(mb.sources());
+            IndexManifest merged = ma.withSources(mb.sources()).withStore(VectorStores.EMBEDDED);
             merged.write(tmp);
             Map<String, IndexedImage> kept = new HashMap<>();
             long[] count = new long[1];
             try (LuceneVectorStore target = LuceneVectorStore.openForWriting(tmp.resolve(STORE_DIR), merged.dimension())) {
                 for (Path src : List.of(absA, absB)) {
-                    try (LuceneVectorStore from = LuceneVectorStore.openForReading(src.resolve(STORE_DIR), merged.dimension())) {
+                    IndexManifest m = src.equals(absA) ? ma : mb;
+                    try (VectorStore from = VectorStores.open(src, m.store(), merged.dimension(), false)) {
                         from.forEach((image, vector) -> {
                             IndexedImage old = kept.get(image.path());
                             if (old != null && old.modified() >= image.modified()) return;

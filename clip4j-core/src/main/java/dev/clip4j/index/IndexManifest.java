@@ -17,9 +17,10 @@ import java.util.Map;
  * {@code index.json}: what an index directory holds — the model that embedded it (its path and
  * {@link dev.clip4j.checkpoint.ModelFingerprint content hash}, so that a query through another model is refused),
  * the vectors' dimension and precision, and the sources to walk again on update. Written atomically, before the
- * first image is committed, so an interrupted build is recognised and continued.
+ * first image is committed, so an interrupted build is recognised and continued. {@code store} says where the vectors
+ * are ({@link VectorStores#EMBEDDED}, or an external engine's location).
  */
-public record IndexManifest(String modelPath, String modelSha256, int dimension, String precision, List<IndexSource> sources) {
+public record IndexManifest(String modelPath, String modelSha256, int dimension, String precision, List<IndexSource> sources, String store) {
     public static final String FILE = "index.json";
     static final String FORMAT = "clip4j-index/1";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -59,7 +60,7 @@ public record IndexManifest(String modelPath, String modelSha256, int dimension,
             sources.add(new IndexSource(e.getKey(), Path.of(e.getValue().asText())));
         }
         return new IndexManifest(model.get("path").asText(), model.get("sha256").asText(), dim,
-                n.path("precision").asText("fp32"), sources);
+                n.path("precision").asText("fp32"), sources, n.path("store").asText(VectorStores.EMBEDDED));
     }
 
     public void write(Path dir) throws IOException {
@@ -69,14 +70,20 @@ public record IndexManifest(String modelPath, String modelSha256, int dimension,
         m.put("dimension", dimension);
         m.put("precision", precision);
         m.put("sources", sources.stream().map(IndexSource::toJson).toList());
+        m.put("store", store);
         byte[] json = JSON.writeValueAsBytes(m);
         AtomicFiles.write(dir.resolve(FILE), out -> out.write(json));
+    }
+
+    /** This manifest with its vectors in {@code location}. */
+    public IndexManifest withStore(String location) {
+        return new IndexManifest(modelPath, modelSha256, dimension, precision, sources, location);
     }
 
     /** This manifest with {@code extra} sources added (those already present kept once). */
     public IndexManifest withSources(List<IndexSource> extra) {
         List<IndexSource> all = new ArrayList<>(sources);
         for (IndexSource s : extra) if (!all.contains(s)) all.add(s);
-        return new IndexManifest(modelPath, modelSha256, dimension, precision, all);
+        return new IndexManifest(modelPath, modelSha256, dimension, precision, all, store);
     }
 }
