@@ -31,7 +31,47 @@ final class IndexSync {
 
     private IndexSync() {}
 
-    private record Pending(IndexedImage image, RasterImage raster) {}
+    /** An image waiting for the model, already resized and cropped to the model's input (so decoding it is exact and free). */
+    private record Pending(IndexedImage image, RasterImage input) {}
+
+    /**
+     * A file after the loader: skipped ({@code skip} says why), or its entry with the model's input, or, when its bytes
+     * did not decode, the decoder's message (used only if no stored vector has the same bytes).
+     */
+    private record Loaded(String path, String skip, IndexedImage image, RasterImage input, String decodeError) {}
+
+    /** Reads, hashes and (unless the store already holds these bytes) decodes and resizes one file; runs on the loader. */
+    private static Loaded load(Clip clip, IndexSource.Entry entry, long size, long modified, Map<String, String> storedHashes) {
+        String path = entry.file().toString();
+        long maxBytes = InputLimits.MAX_IMAGE_FILE_BYTES.get();
+        if (size > maxBytes) return new Loaded(path, "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")", null, null, null);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(entry.file());
+        } catch (IOException ex) {
+            return new Loaded(path, "cannot read: " + ex.getClass().getSimpleName(), null, null, null);
+        }
+        IndexedImage image = new IndexedImage(path, bytes.length, modified, sha256(bytes), entry.caption());
+        if (storedHashes.containsKey(image.sha256())) return new Loaded(path, null, image, null, null);
+        try {
+            return new Loaded(path, null, image, clip.preprocessor().resizeAndCrop(ImageDecoder.decode(bytes, path)), null);
+        } catch (RuntimeException ex) { // a hostile or broken file: the decoder's message names it
+            return new Loaded(path, null, image, null, oneLine(ex.getMessage() == null ? ex.toString() : ex.getMessage(), path));
+        }
+    }
+
+    private static Loaded await(java.util.concurrent.Future<Loaded> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StopSignal.Stopped("interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
 
     static IndexReport run(Clip clip, VectorStore store, List<IndexSource> sources, int batchSize, Path reportDir, IndexProgress listener)
             throws IOException {
@@ -62,46 +102,55 @@ final class IndexSync {
             else changed.add(new Changed(e, a.size(), modified));
         }
 
-        long maxBytes = InputLimits.MAX_IMAGE_FILE_BYTES.get();
+        // Reading, hashing, decoding and resizing run one file ahead of the model on a loader thread (a bounded
+        // window), so the CPU decodes the next batch while libtorch embeds this one; a pending image is held at the
+        // model's input size, never at full size (32 decoded 20-megapixel photos would be ~2 GB).
         int embedded = 0, reused = 0, done = 0;
         List<Pending> batch = new ArrayList<>();
         listener.progress(0, changed.size());
-        for (Changed c : changed) {
-            StopSignal.check();
-            String path = c.entry().file().toString();
-            done++;
-            if (c.size() > maxBytes) {
-                skipped.add(new IndexSource.Skipped(path, "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")"));
-                continue;
-            }
-            byte[] bytes;
-            try {
-                bytes = Files.readAllBytes(c.entry().file());
-            } catch (IOException ex) {
-                skipped.add(new IndexSource.Skipped(path, "cannot read: " + ex.getClass().getSimpleName()));
-                continue;
-            }
-            IndexedImage image = new IndexedImage(path, bytes.length, c.modified(), sha256(bytes), c.entry().caption());
-            float[] known = newByHash.get(image.sha256());
-            if (known == null && pathByHash.containsKey(image.sha256())) known = store.vector(pathByHash.get(image.sha256()));
-            if (known != null) {
-                store.put(image, known);
-                reused++;
-            } else if (pendingHashes.contains(image.sha256())) {
-                followers.add(image); // the same bytes wait in this batch: they take its vector
-                reused++;
-            } else {
-                try {
-                    batch.add(new Pending(image, ImageDecoder.decode(bytes, path)));
+        java.util.concurrent.ExecutorService loader = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "clip4j-index-loader");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
+            int next = 0, window = Math.max(2, 2 * batchSize);
+            Map<String, String> storedHashes = java.util.Collections.unmodifiableMap(pathByHash);
+            while (done < changed.size()) {
+                while (next < changed.size() && ahead.size() < window) {
+                    Changed c = changed.get(next++);
+                    ahead.add(loader.submit(() -> load(clip, c.entry(), c.size(), c.modified(), storedHashes)));
+                }
+                StopSignal.check();
+                Loaded l = await(ahead.poll());
+                done++;
+                if (l.skip() != null) {
+                    skipped.add(new IndexSource.Skipped(l.path(), l.skip()));
+                    continue;
+                }
+                IndexedImage image = l.image();
+                float[] known = newByHash.get(image.sha256());
+                if (known == null && pathByHash.containsKey(image.sha256())) known = store.vector(pathByHash.get(image.sha256()));
+                if (known != null) {
+                    store.put(image, known);
+                    reused++;
+                } else if (pendingHashes.contains(image.sha256())) {
+                    followers.add(image); // the same bytes wait in this batch: they take its vector
+                    reused++;
+                } else if (l.input() == null) {
+                    skipped.add(new IndexSource.Skipped(l.path(), l.decodeError()));
+                } else {
+                    batch.add(new Pending(image, l.input()));
                     pendingHashes.add(image.sha256());
-                } catch (RuntimeException ex) { // a hostile or broken file: the decoder's message names it
-                    skipped.add(new IndexSource.Skipped(path, oneLine(ex.getMessage() == null ? ex.toString() : ex.getMessage(), path)));
+                }
+                if (batch.size() == batchSize) {
+                    embedded += embed(clip, store, batch, newByHash, pendingHashes, followers);
+                    listener.progress(done, changed.size());
                 }
             }
-            if (batch.size() == batchSize) {
-                embedded += embed(clip, store, batch, newByHash, pendingHashes, followers);
-                listener.progress(done, changed.size());
-            }
+        } finally {
+            loader.shutdownNow();
         }
         embedded += embed(clip, store, batch, newByHash, pendingHashes, followers);
         // removals last: until here a renamed file could still take its vector from the entry of its old name
@@ -121,7 +170,7 @@ final class IndexSync {
     private static int embed(Clip clip, VectorStore store, List<Pending> batch, Map<String, float[]> newByHash,
                              java.util.Set<String> pendingHashes, List<IndexedImage> followers) {
         if (batch.isEmpty()) return 0;
-        List<ImageInput> inputs = batch.stream().map(p -> new ImageInput(p.image().path(), p::raster)).toList();
+        List<ImageInput> inputs = batch.stream().map(p -> new ImageInput(p.image().path(), p::input)).toList();
         float[][] vectors = clip.encode(inputs, true);
         for (int i = 0; i < vectors.length; i++) {
             store.put(batch.get(i).image(), vectors[i]);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Indexing throughput end to end (issue 12): `./clip4j index build` against a PIL + PyTorch loop
+# (bench/python_index.py) on the same folder of distinct real photos, the same architecture (ViT-B/32, random
+# weights: speed does not depend on them), the same threads and batch, whole processes timed (start-up and model
+# load included), in alternating rounds. Prints one JSON line per run.
+# Needs the peers of bench/run.sh (python3-torch with libopenblas0-pthread, python3-pil) and mate-backgrounds
+# (Debian's nature photos, up to 5640 x 3172).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-300} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} BATCH=${BATCH:-32} PRECISIONS=${PRECISIONS:-"fp32 bf16"}
+DIR=${DIR:-$(mktemp -d)}
+PY=/usr/bin/python3
+export OPENBLAS_NUM_THREADS=1
+./clip4j --version >/dev/null   # builds if needed
+CP="$(ls clip4j-cli/target/lib/*.jar | tr '\n' :)clip4j-cli/target/clip4j-cli.jar"
+echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F); $N photos, batch $BATCH, $THREADS threads"
+photos=$(ls /usr/share/backgrounds/mate/nature/*.jpg /usr/share/backgrounds/mate/abstract/Elephants*.jpg testdata/reference/preprocess/*.png)
+[ -d "$DIR/photos" ] || $PY bench/make_photos.py "$DIR/photos" "$N" $photos
+[ -d "$DIR/model" ] || java -cp "$CP" bench/RandomModel.java ViT-B-32 "$DIR/model"
+for round in $(seq "$ROUNDS"); do
+  for p in $PRECISIONS; do
+    rm -rf "$DIR/index"
+    s=$(date +%s.%N)
+    ./clip4j index build --model "$DIR/model" --images "$DIR/photos" --out "$DIR/index" --batch-size "$BATCH" --threads "$THREADS" \
+      --precision "$p" > /dev/null 2>&1
+    e=$(date +%s.%N)
+    python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j index build', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2)}))"
+    pp=$([ "$p" = bf16 ] && echo autocast || echo fp32)
+    $PY bench/python_index.py "$DIR/photos" "$DIR/peer.npy" --threads "$THREADS" --batch "$BATCH" --precision "$pp" | sed "s/}\$/, \"round\": $round}/"
+  done
+done
