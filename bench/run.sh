@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks: clip4j against PyTorch (Debian python3-torch), the Python tokenizer algorithm and PIL,
 # with equal thread counts. Prints one JSON line per measurement; bench/RESULTS.md records a run.
-# Needs: apt-get install python3-torch python3-pil python3-regex python3-numpy (the peers).
+# Needs: apt-get install python3-torch python3-pil python3-regex python3-numpy libopenblas0-pthread (the peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -10,6 +10,11 @@ PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
 if ! $PY -c "import torch, PIL, regex, numpy" 2>/dev/null; then
   echo "peers missing: apt-get install -y python3-torch python3-pil python3-regex python3-numpy" >&2
+  exit 1
+fi
+# Without libopenblas0-pthread Debian's PyTorch links the reference BLAS and its fp32 is ~30x too slow: not an honest peer.
+if ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+  echo "peer not honest: apt-get install -y libopenblas0-pthread (else PyTorch fp32 uses the reference BLAS)" >&2
   exit 1
 fi
 ./clip4j --version >/dev/null   # builds if needed

@@ -102,13 +102,16 @@ final class IndexSync {
             else changed.add(new Changed(e, a.size(), modified));
         }
 
-        // Reading, hashing, decoding and resizing run one file ahead of the model on a loader thread (a bounded
-        // window), so the CPU decodes the next batch while libtorch embeds this one; a pending image is held at the
+        // Reading, hashing, decoding and resizing run ahead of the model on loader threads (a bounded window), so
+        // the CPU decodes the next batch while libtorch embeds this one; a pending image is held at the
         // model's input size, never at full size (32 decoded 20-megapixel photos would be ~2 GB).
         int embedded = 0, reused = 0, done = 0;
         List<Pending> batch = new ArrayList<>();
         listener.progress(0, changed.size());
-        java.util.concurrent.ExecutorService loader = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        // One loader per core: with a fast model (bf16) decoding large photos is the bottleneck, and with a slow one
+        // the loaders wait on the window; results are taken in file order either way.
+        int loaders = Math.max(1, Runtime.getRuntime().availableProcessors());
+        java.util.concurrent.ExecutorService loader = java.util.concurrent.Executors.newFixedThreadPool(loaders, r -> {
             Thread t = new Thread(r, "clip4j-index-loader");
             t.setDaemon(true);
             return t;
