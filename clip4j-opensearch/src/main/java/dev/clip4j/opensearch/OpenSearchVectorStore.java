@@ -49,6 +49,8 @@ final class OpenSearchVectorStore implements VectorStore {
     private static final int PAGE = 1000;
     /** A bulk body is sent before it grows past this, so a large batch never makes one huge request. */
     private static final int MAX_BULK_BYTES = 8 << 20;
+    /** The largest reply read: 100,000 candidates of 512-d vectors as JSON are ~600 MB, a page of 1,000 is ~6 MB. */
+    static final int MAX_REPLY_BYTES = 256 << 20;
 
     private final String base;
     private final String index;
@@ -137,7 +139,7 @@ final class OpenSearchVectorStore implements VectorStore {
         }
         String type = json instanceof String ? "application/x-ndjson" : "application/json";
         try (Response r = client.execute(Requests.create(method, endpoint, List.of(), Map.of(), body == null ? null : Body.from(body, type)))) {
-            String text = r.getBody().map(Body::bodyAsString).orElse("");
+            String text = r.getBody().isPresent() ? read(r.getBody().get(), method, endpoint) : "";
             if (r.getStatus() == 404 && missingIsNull) return null;
             if (r.getStatus() >= 300) {
                 throw new IndexException(where() + ": OpenSearch answered " + r.getStatus() + " to " + method + " " + endpoint + ": " + reason(text));
@@ -145,6 +147,18 @@ final class OpenSearchVectorStore implements VectorStore {
             return text.isEmpty() ? JSON.createObjectNode() : JSON.readTree(text);
         } catch (IOException e) {
             throw new IndexException("cannot reach OpenSearch at " + base + " (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
+        }
+    }
+
+    /** A reply read up to {@link #MAX_REPLY_BYTES}: a server (or something posing as one) cannot exhaust the heap. */
+    private String read(Body body, String method, String endpoint) throws IOException {
+        try (Body b = body; java.io.InputStream in = b.body()) {
+            byte[] bytes = in.readNBytes(MAX_REPLY_BYTES + 1);
+            if (bytes.length > MAX_REPLY_BYTES) {
+                throw new IndexException(where() + ": OpenSearch's reply to " + method + " " + endpoint + " is larger than "
+                        + (MAX_REPLY_BYTES >> 20) + " MB; ask for fewer candidates");
+            }
+            return new String(bytes, StandardCharsets.UTF_8);
         }
     }
 
