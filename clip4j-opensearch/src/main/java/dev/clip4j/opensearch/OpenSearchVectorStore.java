@@ -49,8 +49,11 @@ final class OpenSearchVectorStore implements VectorStore {
     private static final int PAGE = 1000;
     /** A bulk body is sent before it grows past this, so a large batch never makes one huge request. */
     private static final int MAX_BULK_BYTES = 8 << 20;
-    /** The largest reply read: 100,000 candidates of 512-d vectors as JSON are ~600 MB, a page of 1,000 is ~6 MB. */
-    static final int MAX_REPLY_BYTES = 256 << 20;
+    /**
+     * The largest reply read, the client transport's own buffer limit: a page of 1,000 512-d vectors as JSON is ~6 MB,
+     * 10,000 graph candidates ~60 MB.
+     */
+    static final int MAX_REPLY_BYTES = 100 << 20;
 
     private final String base;
     private final String index;
@@ -146,6 +149,7 @@ final class OpenSearchVectorStore implements VectorStore {
             }
             return text.isEmpty() ? JSON.createObjectNode() : JSON.readTree(text);
         } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("buffer limit")) throw tooLarge(method, endpoint);
             throw new IndexException("cannot reach OpenSearch at " + base + " (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }
     }
@@ -154,12 +158,14 @@ final class OpenSearchVectorStore implements VectorStore {
     private String read(Body body, String method, String endpoint) throws IOException {
         try (Body b = body; java.io.InputStream in = b.body()) {
             byte[] bytes = in.readNBytes(MAX_REPLY_BYTES + 1);
-            if (bytes.length > MAX_REPLY_BYTES) {
-                throw new IndexException(where() + ": OpenSearch's reply to " + method + " " + endpoint + " is larger than "
-                        + (MAX_REPLY_BYTES >> 20) + " MB; ask for fewer candidates");
-            }
+            if (bytes.length > MAX_REPLY_BYTES) throw tooLarge(method, endpoint);
             return new String(bytes, StandardCharsets.UTF_8);
         }
+    }
+
+    private IndexException tooLarge(String method, String endpoint) {
+        return new IndexException(where() + ": OpenSearch's reply to " + method + " " + endpoint + " is larger than "
+                + (MAX_REPLY_BYTES >> 20) + " MB; ask for fewer candidates");
     }
 
     private static String reason(String text) {
