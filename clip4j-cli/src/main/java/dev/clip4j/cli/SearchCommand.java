@@ -10,9 +10,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "search", description = "Search an index by a sentence or by an image: the top k by cosine, with scores.")
@@ -75,7 +73,7 @@ final class SearchCommand implements Callable<Integer> {
         try (ImageIndex idx = ImageIndex.open(index, model)) {
             List<SearchHit> hits = query.text != null ? idx.search(query.text, template, o) : idx.search(ImageInput.of(query.image), o);
             for (SearchHit h : hits) {
-                if (json) System.out.println(Json.write(row(h)));
+                if (json) System.out.println(Json.write(h.fields(true)));
                 else System.out.printf("%3d  %.4f  %s%s%n", h.rank(), h.score(), h.image().path(),
                         h.image().caption().isEmpty() ? "" : "  \"" + h.image().caption() + "\"");
             }
@@ -84,15 +82,4 @@ final class SearchCommand implements Callable<Integer> {
         return 0;
     }
 
-    static Map<String, Object> row(SearchHit h) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("rank", h.rank());
-        m.put("path", h.image().path());
-        m.put("score", h.score());
-        if (!h.image().caption().isEmpty()) m.put("caption", h.image().caption());
-        m.put("size", h.image().size());
-        m.put("modified", h.image().modified());
-        m.put("sha256", h.image().sha256());
-        return m;
-    }
 }

@@ -286,16 +286,7 @@ public final class SearchService implements AutoCloseable {
         double ms = (System.nanoTime() - t0) / 1e6;
         stats.record(ms);
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (SearchHit h : hits) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("rank", h.rank());
-            r.put("path", h.image().path());
-            r.put("score", h.score());
-            if (!h.image().caption().isEmpty()) r.put("caption", h.image().caption());
-            r.put("size", h.image().size());
-            r.put("modified", h.image().modified());
-            rows.add(r);
-        }
+        for (SearchHit h : hits) rows.add(h.fields(false));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("results", rows);
         out.put("took_ms", Math.round(ms * 100) / 100.0);

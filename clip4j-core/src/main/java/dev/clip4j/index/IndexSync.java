@@ -6,6 +6,7 @@ import dev.clip4j.image.ImageInput;
 import dev.clip4j.image.RasterImage;
 import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.io.InputLimits;
+import dev.clip4j.io.Sha256;
 import dev.clip4j.io.StopSignal;
 
 import java.io.IOException;
@@ -13,9 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +50,7 @@ final class IndexSync {
         } catch (IOException ex) {
             return new Loaded(path, "cannot read: " + ex.getClass().getSimpleName(), null, null, null);
         }
-        IndexedImage image = new IndexedImage(path, bytes.length, modified, sha256(bytes), entry.caption());
+        IndexedImage image = new IndexedImage(path, bytes.length, modified, Sha256.hex(bytes), entry.caption());
         if (storedHashes.containsKey(image.sha256())) return new Loaded(path, null, image, null, null);
         try {
             return new Loaded(path, null, image, clip.preprocessor().resizeAndCrop(ImageDecoder.decode(bytes, path)), null);
@@ -197,13 +196,5 @@ final class IndexSync {
         StringBuilder b = new StringBuilder("path\treason\n");
         for (IndexSource.Skipped s : skipped) b.append(s.path().replace('\t', ' ')).append('\t').append(s.reason()).append('\n');
         AtomicFiles.write(dir.resolve(SKIPPED_FILE), out -> out.write(b.toString().getBytes(StandardCharsets.UTF_8)));
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

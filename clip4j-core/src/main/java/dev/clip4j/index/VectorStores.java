@@ -25,10 +25,9 @@ public final class VectorStores {
     }
 
     /** Checks that {@code location} is the embedded store or names a scheme some factory on the class path serves. */
-    public static String check(String location) {
+    public static void check(String location) {
         if (location == null || location.isBlank()) throw new IndexException("an empty --store location");
         if (!EMBEDDED.equals(location)) factory(location);
-        return location;
     }
 
     private static VectorStoreFactory factory(String location) {

@@ -52,7 +52,7 @@ class ImageIndexTest {
             assertThat(top.image().path()).isEqualTo(self);
             assertThat((double) top.score()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
             assertThat(index.searchLike(self, SearchOptions.top(1)).get(0).image().path()).isEqualTo(self);
-            assertThat(top.image().sha256()).isEqualTo(IndexSync.sha256(Files.readAllBytes(Path.of(self))));
+            assertThat(top.image().sha256()).isEqualTo(dev.clip4j.io.Sha256.hex(Files.readAllBytes(Path.of(self))));
             assertThat(top.image().size()).isEqualTo(Files.size(Path.of(self)));
         }
     }

@@ -7,24 +7,26 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clip4j.index.IndexException;
 import dev.clip4j.index.IndexedImage;
 import dev.clip4j.index.VectorStore;
+import dev.clip4j.io.Sha256;
+import org.apache.hc.core5.http.ContentTooLongException;
 import org.apache.hc.core5.http.HttpHost;
 import org.apache.lucene.util.VectorUtil;
 import org.opensearch.client.opensearch.generic.Body;
 import org.opensearch.client.opensearch.generic.OpenSearchGenericClient;
 import org.opensearch.client.opensearch.generic.Requests;
 import org.opensearch.client.opensearch.generic.Response;
+import org.opensearch.client.transport.httpclient5.ApacheHttpClient5Options;
 import org.opensearch.client.transport.httpclient5.ApacheHttpClient5Transport;
 import org.opensearch.client.transport.httpclient5.ApacheHttpClient5TransportBuilder;
+import org.opensearch.client.transport.httpclient5.HttpAsyncResponseConsumerFactory;
 
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -50,8 +52,8 @@ final class OpenSearchVectorStore implements VectorStore {
     /** A bulk body is sent before it grows past this, so a large batch never makes one huge request. */
     private static final int MAX_BULK_BYTES = 8 << 20;
     /**
-     * The largest reply read, the client transport's own buffer limit: a page of 1,000 512-d vectors as JSON is ~6 MB,
-     * 10,000 graph candidates ~60 MB.
+     * The largest reply the transport buffers (so a server, or something posing as one, cannot exhaust the heap): a
+     * page of 1,000 512-d vectors as JSON is ~6 MB, 10,000 graph candidates ~60 MB.
      */
     static final int MAX_REPLY_BYTES = 100 << 20;
 
@@ -89,7 +91,10 @@ final class OpenSearchVectorStore implements VectorStore {
             throw bad;
         }
         String base = uri.getScheme() + "://" + uri.getHost() + ":" + uri.getPort();
-        ApacheHttpClient5Transport transport = ApacheHttpClient5TransportBuilder.builder(new HttpHost(uri.getScheme(), uri.getHost(), uri.getPort())).build();
+        ApacheHttpClient5Options.Builder options = ApacheHttpClient5Options.DEFAULT.toBuilder();
+        options.setHttpAsyncResponseConsumerFactory(new HttpAsyncResponseConsumerFactory.HeapBufferedResponseConsumerFactory(MAX_REPLY_BYTES));
+        ApacheHttpClient5Transport transport = ApacheHttpClient5TransportBuilder.builder(new HttpHost(uri.getScheme(), uri.getHost(), uri.getPort()))
+                .setOptions(options.build()).build();
         OpenSearchVectorStore store = new OpenSearchVectorStore(base, path, dimension, writing, transport);
         try {
             store.prepare(writing);
@@ -142,30 +147,21 @@ final class OpenSearchVectorStore implements VectorStore {
         }
         String type = json instanceof String ? "application/x-ndjson" : "application/json";
         try (Response r = client.execute(Requests.create(method, endpoint, List.of(), Map.of(), body == null ? null : Body.from(body, type)))) {
-            String text = r.getBody().isPresent() ? read(r.getBody().get(), method, endpoint) : "";
+            String text = r.getBody().map(Body::bodyAsString).orElse("");
             if (r.getStatus() == 404 && missingIsNull) return null;
             if (r.getStatus() >= 300) {
                 throw new IndexException(where() + ": OpenSearch answered " + r.getStatus() + " to " + method + " " + endpoint + ": " + reason(text));
             }
             return text.isEmpty() ? JSON.createObjectNode() : JSON.readTree(text);
         } catch (IOException e) {
-            if (String.valueOf(e.getMessage()).contains("buffer limit")) throw tooLarge(method, endpoint);
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ContentTooLongException) {
+                    throw new IndexException(where() + ": OpenSearch's reply to " + method + " " + endpoint + " is larger than "
+                            + (MAX_REPLY_BYTES >> 20) + " MB; ask for fewer candidates");
+                }
+            }
             throw new IndexException("cannot reach OpenSearch at " + base + " (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }
-    }
-
-    /** A reply read up to {@link #MAX_REPLY_BYTES}: a server (or something posing as one) cannot exhaust the heap. */
-    private String read(Body body, String method, String endpoint) throws IOException {
-        try (Body b = body; java.io.InputStream in = b.body()) {
-            byte[] bytes = in.readNBytes(MAX_REPLY_BYTES + 1);
-            if (bytes.length > MAX_REPLY_BYTES) throw tooLarge(method, endpoint);
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
-    }
-
-    private IndexException tooLarge(String method, String endpoint) {
-        return new IndexException(where() + ": OpenSearch's reply to " + method + " " + endpoint + " is larger than "
-                + (MAX_REPLY_BYTES >> 20) + " MB; ask for fewer candidates");
     }
 
     private static String reason(String text) {
@@ -312,11 +308,7 @@ final class OpenSearchVectorStore implements VectorStore {
 
     /** Document ids are the SHA-256 of the path: OpenSearch caps ids at 512 bytes, paths can be longer. */
     static String id(String path) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.hex(path.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
