@@ -63,6 +63,8 @@ class IndexCliTest {
         assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("s2").toString(),
                 "--store", "opensearch:http://127.0.0.1:1/photos").err()).contains("cannot reach OpenSearch at").doesNotContain("\n\tat ");
         assertThat(tmp.resolve("s2")).doesNotExist();
+        assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("s3").toString(),
+                "--store", " ").err()).contains("an empty --store location");
         assertThat(CliTest.run("index", "merge", idx, idx, "--out", idx).err()).contains("already exists");
     }
 }

@@ -58,8 +58,8 @@ final class OpenSearchServer implements AutoCloseable {
             port = socket.getLocalPort();
         }
         List<String> cmd = new ArrayList<>();
-        boolean root_ = "root".equals(System.getProperty("user.name"));
-        if (root_) {
+        boolean asRoot = "root".equals(System.getProperty("user.name"));
+        if (asRoot) {
             run("chmod", "755", root.toString());
             run("chown", "-R", "nobody", root.toString());
             cmd.addAll(List.of("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"));
