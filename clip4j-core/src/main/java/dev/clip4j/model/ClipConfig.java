@@ -1,6 +1,7 @@
 package dev.clip4j.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,7 +31,19 @@ public record ClipConfig(
         int vocabSize,
         int transformerWidth,
         int transformerHeads,
-        int transformerLayers) {
+        int transformerLayers,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String textAttention) {
+
+    /** {@code text_attention} of a text tower that attends both ways over the non-padding tokens (pretraining's). */
+    public static final String BIDIRECTIONAL = "bidirectional";
+
+    /** OpenAI's twelve fields; the text tower is causal, as CLIP's. */
+    public ClipConfig(String name, int embedDim, int imageResolution, int[] visionLayers, int visionWidth,
+                      Integer visionPatchSize, int visionHeads, int contextLength, int vocabSize, int transformerWidth,
+                      int transformerHeads, int transformerLayers) {
+        this(name, embedDim, imageResolution, visionLayers, visionWidth, visionPatchSize, visionHeads, contextLength,
+                vocabSize, transformerWidth, transformerHeads, transformerLayers, null);
+    }
 
     /** The bundled configurations: OpenAI's nine, plus small ones for CPU training. */
     public static final List<String> BUILT_IN = List.of("RN50", "RN101", "RN50x4", "RN50x16", "RN50x64",
@@ -59,6 +72,26 @@ public record ClipConfig(
         if (vit && visionWidth % visionHeads != 0) throw new IllegalArgumentException("vision_width not divisible by vision_heads");
         if (transformerWidth % transformerHeads != 0) throw new IllegalArgumentException("transformer_width not divisible by transformer_heads");
         if (contextLength < 2 || vocabSize < 3) throw new IllegalArgumentException("context_length or vocab_size too small");
+        // absent (null) is CLIP's causal mask; the field is only written for the other kind, so CLIP configs keep their form
+        if ("causal".equals(textAttention)) textAttention = null;
+        if (textAttention != null && !textAttention.equals(BIDIRECTIONAL)) {
+            throw new IllegalArgumentException("text_attention must be 'causal' or '" + BIDIRECTIONAL + "', got '" + textAttention + "'");
+        }
+    }
+
+    /**
+     * Whether the text tower attends both ways, masking only the padding after the end-of-text token (a pretrained
+     * fusion model's text encoder), instead of CLIP's causal mask. Both pool at the end-of-text token.
+     */
+    @JsonIgnore
+    public boolean bidirectionalText() {
+        return BIDIRECTIONAL.equals(textAttention);
+    }
+
+    /** This config with another text attention ({@code bidirectional}, or null for causal) and vocabulary size. */
+    public ClipConfig withText(String attention, int vocab) {
+        return new ClipConfig(name, embedDim, imageResolution, visionLayers, visionWidth, visionPatchSize, visionHeads,
+                contextLength, vocab, transformerWidth, transformerHeads, transformerLayers, attention);
     }
 
     @JsonIgnore
@@ -74,7 +107,7 @@ public record ClipConfig(
 
     public ClipConfig withName(String newName) {
         return new ClipConfig(newName, embedDim, imageResolution, visionLayers, visionWidth, visionPatchSize, visionHeads,
-                contextLength, vocabSize, transformerWidth, transformerHeads, transformerLayers);
+                contextLength, vocabSize, transformerWidth, transformerHeads, transformerLayers, textAttention);
     }
 
     /** A bundled config by name; {@code ViT-B/32} and {@code ViT-L/14@336px} spellings are accepted. */
@@ -93,6 +126,15 @@ public record ClipConfig(
             return JSON.readValue(Files.readAllBytes(file), ClipConfig.class);
         } catch (IOException | IllegalArgumentException e) {
             throw new IOException(file + ": not a clip4j model config: " + e.getMessage(), e);
+        }
+    }
+
+    /** A config from JSON text (fields it does not know, such as a pretraining arch's, are ignored). */
+    public static ClipConfig parse(String json, String origin) throws IOException {
+        try {
+            return JSON.readValue(json, ClipConfig.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IOException(origin + ": not a clip4j model config: " + e.getMessage(), e);
         }
     }
 
@@ -118,7 +160,7 @@ public record ClipConfig(
     public String toString() {
         return "ClipConfig" + Arrays.toString(new Object[] {name, embedDim, imageResolution, Arrays.toString(visionLayers),
                 visionWidth, visionPatchSize, visionHeads, contextLength, vocabSize, transformerWidth, transformerHeads,
-                transformerLayers});
+                transformerLayers, textAttention == null ? "causal" : textAttention});
     }
 
     @JsonProperty("vision_layers")

@@ -57,7 +57,7 @@ public final class ClipModel extends Module {
                         c.visionHeads(), c.embedDim())
                 : new ModifiedResNet(c.visionLayers(), c.embedDim(), c.visionHeads(), c.imageResolution(), c.visionWidth()));
         text = child("", new TextTransformer(c.contextLength(), c.vocabSize(), c.transformerWidth(), c.transformerLayers(),
-                c.transformerHeads(), c.embedDim()));
+                c.transformerHeads(), c.embedDim(), c.bidirectionalText()));
         parameter("logit_scale", Init.isSkipping() ? Tensors.scalar(0) : Tensors.scalar(INIT_LOGIT_SCALE));
         text.transformer().initializeLikeOpenAi();
         if (visual instanceof VisionTransformer vit) vit.transformer().initializeLikeOpenAi();

@@ -18,11 +18,22 @@ import org.bytedeco.pytorch.Tensor;
  */
 public final class TextTransformer extends Module {
     private final int contextLength, vocabSize, width, layers, heads, embedDim;
+    private final boolean bidirectional;
     private final Transformer transformer;
     private final Embedding tokenEmbedding;
     private final LayerNorm lnFinal;
 
     public TextTransformer(int contextLength, int vocabSize, int width, int layers, int heads, int embedDim) {
+        this(contextLength, vocabSize, width, layers, heads, embedDim, false);
+    }
+
+    /**
+     * With {@code bidirectional}, every token attends to every non-padding token (the positions after end-of-text are
+     * masked as keys), as a BERT-style text encoder of a fusion model; CLIP's tower is causal.
+     */
+    public TextTransformer(int contextLength, int vocabSize, int width, int layers, int heads, int embedDim,
+                           boolean bidirectional) {
+        this.bidirectional = bidirectional;
         this.contextLength = contextLength;
         this.vocabSize = vocabSize;
         this.width = width;
@@ -96,15 +107,61 @@ public final class TextTransformer extends Module {
         return lnFinal.forward(x).matmul(proj);
     }
 
-    /** CLIP's {@code encode_text}: tokens [B, L] → [B, embed_dim], pooled at the end-of-text token (the highest id). */
+    /**
+     * CLIP's {@code encode_text}: tokens [B, L] → [B, embed_dim], pooled at the end-of-text token (the highest id); a
+     * bidirectional tower pools at the first end-of-text token and masks the padding after it.
+     */
     public Tensor encodeText(Tensor tokens) {
-        return encode(embed(tokens), NN.argmax(tokens, -1), true);
+        if (!bidirectional) return encode(embed(tokens), NN.argmax(tokens, -1), true);
+        Tensor eot = endOfText(tokens);
+        return pool(states(embed(tokens), eot), eot);
     }
 
-    /** Every position's output after ln_final (causal, unprojected): [B, L, width]. */
+    public boolean bidirectional() {
+        return bidirectional;
+    }
+
+    /**
+     * The position of each row's first end-of-text token, [B] int64: where a bidirectional tower pools, and where its
+     * padding starts. (CLIP's argmax of the ids would find a [MASK] token, whose id is above end-of-text.)
+     */
+    public static Tensor endOfText(Tensor tokens) {
+        Tensor isEot = tokens.eq(new org.bytedeco.pytorch.Scalar((long) dev.clip4j.tokenizer.ClipTokenizer.EOT));
+        if (tokens.numel() > 0 && !isEot.any(1).all().item_bool()) {
+            throw new IllegalArgumentException("a token row has no end-of-text token (" + dev.clip4j.tokenizer.ClipTokenizer.EOT + ")");
+        }
+        return NN.argmax(Tensors.to(isEot, DType.I64), -1);
+    }
+
+    /** True at the positions after each row's end-of-text token ({@code eot}: [B]): [B, length] bool. */
+    public static Tensor paddingAfter(Tensor eot, long length) {
+        return Tensors.arange(length).reshape(1, length).gt(eot.reshape(eot.size(0), 1));
+    }
+
+    /**
+     * The transformer's output at every position before ln_final (the residual stream), [B, L, width], for
+     * embeddings [B, L, width]: causal as CLIP, or bidirectional over the positions up to each row's {@code eot}.
+     */
+    public Tensor states(Tensor embeddings, Tensor eot) {
+        long l = embeddings.size(1);
+        if (!bidirectional) return transformer.forward(embeddings, causalMask(l, Tensors.dtype(p("text_projection"))));
+        return transformer.forward(embeddings, null, paddingAfter(eot, l), null, null);
+    }
+
+    /** ln_final at each row's {@code eot} position, projected: [B, embed_dim], from {@link #states}. */
+    public Tensor pool(Tensor states, Tensor eot) {
+        return lnFinal.forward(dev.clip4j.nn.MultiheadAttention.gather(states, eot)).matmul(p("text_projection"));
+    }
+
+    /** ln_final of {@link #states} (what a fusion encoder or a token-wise score reads). */
+    public Tensor finalNorm(Tensor states) {
+        return lnFinal.forward(states);
+    }
+
+    /** Every position's output after ln_final (unprojected): [B, L, width]. */
     public Tensor encodeTokens(Tensor tokens) {
-        Tensor x = embed(tokens);
-        return lnFinal.forward(transformer.forward(x, causalMask(x.size(1), Tensors.dtype(p("text_projection")))));
+        Tensor eot = bidirectional ? endOfText(tokens) : null;
+        return lnFinal.forward(states(embed(tokens), eot));
     }
 
     /** Every position projected into the shared space, [B, L, embed_dim], for token-wise scoring ({@link Scoring}). */
@@ -119,6 +176,6 @@ public final class TextTransformer extends Module {
 
     @Override
     protected Module blank() {
-        return new TextTransformer(contextLength, vocabSize, width, layers, heads, embedDim);
+        return new TextTransformer(contextLength, vocabSize, width, layers, heads, embedDim, bidirectional);
     }
 }

@@ -77,6 +77,11 @@ public final class VisionTransformer extends ImageTower {
         return lnPost.forward(transformer.forward(tokensIn(images), null));
     }
 
+    /** Tokens from {@link #encodeTokens} (or the pooled class token) projected into the shared space by {@code proj}. */
+    public Tensor project(Tensor tokens) {
+        return tokens.matmul(p("proj").to(tokens.scalar_type()));
+    }
+
     @Override
     public Tensor encodeTokenFeatures(Tensor images) {
         Tensor x = encodeTokens(images);

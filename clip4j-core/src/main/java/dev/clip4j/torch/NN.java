@@ -114,4 +114,14 @@ public final class NN {
     public static Tensor sum(Tensor x, long dim) {
         return torch.sum(x, new long[] {dim}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
     }
+
+    /** {@code log(softmax(x, dim))}, computed stably. */
+    public static Tensor logSoftmax(Tensor x, long dim) {
+        return torch.log_softmax(x, dim);
+    }
+
+    /** The exact (erf) GELU of BERT-style heads: {@code x · Φ(x)}. */
+    public static Tensor gelu(Tensor x) {
+        return torch.gelu(x);
+    }
 }

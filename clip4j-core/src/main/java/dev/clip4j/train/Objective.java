@@ -29,6 +29,13 @@ public interface Objective {
     /** Forward and backward on one batch (gradients accumulate); the named losses, {@code "loss"} being the total. */
     Map<String, Double> step(TrainBatch batch);
 
+    /**
+     * Before each step's {@link #step}: the run's step number (0-based, as many steps done before) and epoch (fractional),
+     * for objectives whose randomness or schedule depends on them (pretraining's masks, its distillation ramp), so a
+     * resumed run repeats them exactly.
+     */
+    default void beforeStep(long step, double epoch) {}
+
     /** Once, at the start of a new run (never on resume): e.g. a loss's own initial temperature. */
     default void initializeFresh() {}
 

@@ -7,6 +7,7 @@ public final class Objectives {
     private Objectives() {}
 
     public static Objective create(ClipModel model, TrainOptions options) {
+        if (options.pretrain() != null) return dev.clip4j.pretrain.PretrainModels.objective(model, options);
         return switch (options.loss()) {
             case TrainOptions.LOSS_SIGLIP -> new SigLipObjective(model, options);
             case TrainOptions.LOSS_FILIP -> new FilipObjective(model, options);

@@ -13,6 +13,7 @@ import java.time.Duration;
  * Everything that defines a training run (saved with its checkpoints, so {@code --resume} continues the same run).
  * Build with {@link #builder()}; every field has the default of the CLI.
  *
+ * @param pretrain          multimodal pretraining's options ({@code ./clip4j pretrain}); null for CLIP training
  * @param timeBudgetSeconds 0 for none; with a budget and no epochs the schedule spans the steps the budget allows,
  *                          estimated from the first steps' speed
  */
@@ -40,7 +41,8 @@ public record TrainOptions(
         String loss,
         String temperature,
         double simclrWeight,
-        int simclrHidden) {
+        int simclrHidden,
+        dev.clip4j.pretrain.PretrainOptions pretrain) {
 
     /** The temperature is CLIP's learned {@code logit_scale} (init 0.07, clamped at 100). */
     public static final String TEMPERATURE_LEARNED = "learned";
@@ -62,7 +64,7 @@ public record TrainOptions(
     public static final java.util.List<String> LOSSES = java.util.List.of(LOSS_INFONCE, LOSS_MULTI_POSITIVE, LOSS_SIGLIP, LOSS_FILIP);
 
     /** Version of the saved form ({@code trainer.json}); older files lack the field and read as version 1. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
@@ -110,6 +112,7 @@ public record TrainOptions(
         if (evalEvery < 0) throw new InputException("evalEvery must be 0 (off) or positive, got " + evalEvery);
         if (loaderThreads < 1 || loaderThreads > 64) throw new InputException("loaderThreads must be 1..64, got " + loaderThreads);
         if (lockImage && lockText) throw new InputException("locking both towers leaves nothing to train");
+        if (pretrain != null) pretrain.validate(batchSize, microBatch);
         if (!LOSSES.contains(loss)) throw new InputException("loss must be one of " + String.join(", ", LOSSES) + ", got " + loss);
         finite("simclrWeight", simclrWeight, true);
         if (simclrHidden < 1 || simclrHidden > 65536) throw new InputException("simclrHidden must be 1..65536, got " + simclrHidden);
@@ -161,6 +164,7 @@ public record TrainOptions(
         private long timeBudgetSeconds, seed;
         private double lr = 1e-3, weightDecay = 0.2, clipNorm = 1.0, simclrWeight;
         private int simclrHidden = 4096;
+        private dev.clip4j.pretrain.PretrainOptions pretrain;
         private boolean lockImage, lockText, bf16, augment = true;
 
         private Builder() {}
@@ -172,6 +176,7 @@ public record TrainOptions(
             lockImage = o.lockImage; lockText = o.lockText; bf16 = o.bf16; augment = o.augment; evalData = o.evalData;
             evalEvery = o.evalEvery; loaderThreads = o.loaderThreads; loss = o.loss;
             temperature = o.temperature; simclrWeight = o.simclrWeight; simclrHidden = o.simclrHidden;
+            pretrain = o.pretrain;
         }
 
         public Builder data(String v) { data = v; return this; }
@@ -198,11 +203,12 @@ public record TrainOptions(
         public Builder temperature(String v) { temperature = v; return this; }
         public Builder simclrWeight(double v) { simclrWeight = v; return this; }
         public Builder simclrHidden(int v) { simclrHidden = v; return this; }
+        public Builder pretrain(dev.clip4j.pretrain.PretrainOptions v) { pretrain = v; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(data, arch, init, epochs, timeBudgetSeconds, batchSize, microBatch, lr, warmupSteps,
                     weightDecay, clipNorm, seed, checkpointEvery, lockImage, lockText, bf16, augment, evalData, evalEvery,
-                    loaderThreads, loss, temperature, simclrWeight, simclrHidden);
+                    loaderThreads, loss, temperature, simclrWeight, simclrHidden, pretrain);
         }
     }
 }

@@ -112,7 +112,8 @@ public final class Trainer {
                 // A run that crashed before its first checkpoint left metrics of steps that will run again.
                 Files.deleteIfExists(run.resolve(METRICS));
                 Torch.manualSeed(o.seed());
-                this.model = o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
+                this.model = o.pretrain() != null ? dev.clip4j.pretrain.PretrainModels.create(o)
+                        : o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
                 this.state = new RunState(0, 0, 0, 0, 0, 0);
             }
             this.data = Datasets.open(o.data());
@@ -253,6 +254,7 @@ public final class Trainer {
                 BatchLoader.Batch b = loader.next();
                 long schedTotal = total == 0 ? TimeBudgetHorizon.provisional(step) : total;
                 double lr = new LearningRateSchedule(o.lr(), o.warmupSteps(), schedTotal).at(step);
+                objective.beforeStep(step, step / (double) perEpoch);
                 TrainStep.Outcome outcome;
                 try (Scope scope = Scope.open()) {
                     Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);

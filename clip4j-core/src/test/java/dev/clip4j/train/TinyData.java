@@ -8,12 +8,12 @@ import java.nio.file.Path;
 import java.util.Random;
 
 /** Small on-disk datasets for training tests: class folders of noisy solid-colour images, and a tiny config. */
-final class TinyData {
+public final class TinyData {
     private TinyData() {}
 
     static final String[] CLASSES = {"red", "green", "blue"};
 
-    static Path colourFolders(Path root, int perClass, long seed) throws IOException {
+    public static Path colourFolders(Path root, int perClass, long seed) throws IOException {
         Random rng = new Random(seed);
         int[][] rgb = {{220, 30, 30}, {30, 200, 40}, {40, 50, 220}};
         for (int c = 0; c < CLASSES.length; c++) {
@@ -37,7 +37,7 @@ final class TinyData {
         return Math.max(0, Math.min(255, v));
     }
 
-    static Path tinyConfig(Path dir) throws IOException {
+    public static Path tinyConfig(Path dir) throws IOException {
         Path f = dir.resolve("tiny.json");
         Files.writeString(f, "{\"name\": \"test-tiny\", \"embed_dim\": 16, \"image_resolution\": 16, \"vision_layers\": [1],"
                 + " \"vision_width\": 32, \"vision_patch_size\": 8, \"vision_heads\": 1, \"context_length\": 77,"
@@ -45,7 +45,7 @@ final class TinyData {
         return f;
     }
 
-    static TrainOptions options(Path data, Path config, int epochs, int batch, int microBatch, int checkpointEvery) {
+    public static TrainOptions options(Path data, Path config, int epochs, int batch, int microBatch, int checkpointEvery) {
         return TrainOptions.builder().data(data.toString()).arch(config.toString()).epochs(epochs).batchSize(batch)
                 .microBatch(microBatch).lr(1e-3).warmupSteps(2).weightDecay(0.2).clipNorm(1.0).seed(42)
                 .checkpointEvery(checkpointEvery).loaderThreads(2).build();
