@@ -129,6 +129,10 @@ final class EvalCommand implements Runnable {
         Path output;
 
         @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
+        @Option(names = "--rerank-itm", description = "Re-rank each query's top K (by ITC) with the ITM head of a fusion "
+                + "model (a run of ./clip4j pretrain), as ALBEF; 0: ITC only (default).", defaultValue = "0") int rerankItm;
+        @Option(names = "--rerank-score", defaultValue = "itm", description = "itm: the ITM head's matched logit (ALBEF's, "
+                + "default); itm+itc: that logit plus the ITC cosine (BLIP's).") String rerankScore;
         @Mixin
         CommonOptions.Threads threads;
 
@@ -136,8 +140,19 @@ final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             threads.apply();
             Options.batchSize(batch);
-            dev.clip4j.eval.RetrievalResult r = dev.clip4j.eval.Retrieval.evaluate(ClipCheckpoint.loadModel(model.model).train(false),
-                    Datasets.open(data), batch);
+            if (rerankItm < 0 || rerankItm > 1000) throw new UserError("--rerank-itm must be 0..1000, got " + rerankItm);
+            dev.clip4j.model.ClipModel clip = ClipCheckpoint.loadModel(model.model).train(false);
+            dev.clip4j.data.ImageTextDataset set = Datasets.open(data);
+            dev.clip4j.eval.RetrievalResult r;
+            dev.clip4j.pretrain.ItmReranking.Score score = dev.clip4j.pretrain.ItmReranking.Score.parse(rerankScore);
+            if (rerankItm > 0) {
+                java.nio.file.Path checkpoint = dev.clip4j.checkpoint.ModelLocator.newestCheckpoint(model.model);
+                if (checkpoint == null) checkpoint = model.model;
+                r = dev.clip4j.pretrain.ItmReranking.evaluate(clip, dev.clip4j.pretrain.ItmReranking.loadFusion(checkpoint, clip), set,
+                        batch, rerankItm, score);
+            } else {
+                r = dev.clip4j.eval.Retrieval.evaluate(clip, set, batch);
+            }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("dataset", r.dataset());
             out.put("pairs", r.pairs());

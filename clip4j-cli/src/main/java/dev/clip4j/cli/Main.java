@@ -12,7 +12,7 @@ import java.io.PrintStream;
 @Command(name = "clip4j", mixinStandardHelpOptions = true, version = "clip4j 0.1.0",
         scope = CommandLine.ScopeType.INHERIT, description = "CLIP vision-language models on the JVM (libtorch).",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class, AdaptCommand.class,
-                TrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class, IndexCommand.class,
+                TrainCommand.class, PretrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class, IndexCommand.class,
                 SearchCommand.class, ServeCommand.class})
 public final class Main implements Runnable {
     /** Exit code when standard output could not be written (a full disk, /dev/full, a closed pipe). */

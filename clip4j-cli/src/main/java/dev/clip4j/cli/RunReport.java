@@ -28,6 +28,9 @@ final class RunReport {
                       String classifyDemo) throws IOException {
         List<Double> step = new ArrayList<>(), loss = new ArrayList<>(), lr = new ArrayList<>(), scale = new ArrayList<>();
         List<Double> evalStep = new ArrayList<>(), evalTop1 = new ArrayList<>();
+        // pretraining's per-task losses and ITA's temperature, when the run has them
+        java.util.Map<String, List<Double>> tasks = new java.util.LinkedHashMap<>();
+        List<Double> temp = new ArrayList<>();
         double sps = 0, epochs = 0;
         for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
             if (line.isBlank()) continue;
@@ -39,7 +42,11 @@ final class RunReport {
                 step.add(m.get("step").asDouble());
                 loss.add(m.get("loss").asDouble());
                 lr.add(m.get("lr").asDouble());
-                scale.add(m.get("logit_scale").asDouble());
+                if (m.has("logit_scale")) scale.add(m.get("logit_scale").asDouble());
+                if (m.has("temp")) temp.add(m.get("temp").asDouble());
+                for (String t : dev.clip4j.pretrain.PretrainOptions.TASKS) {
+                    if (m.has(t)) tasks.computeIfAbsent(t, k -> new ArrayList<>()).add(m.get(t).asDouble());
+                }
                 sps = m.get("samples_per_sec").asDouble();
                 epochs = m.get("epoch").asDouble();
             }
@@ -50,9 +57,14 @@ final class RunReport {
         }
         List<String> plots = new ArrayList<>();
         if (!step.isEmpty()) {
-            plot(run, "loss", "training loss (symmetric InfoNCE)", step, loss, plots);
+            plot(run, "loss", o.pretrain() == null ? "training loss (symmetric InfoNCE)" : "training loss (weighted sum of the tasks)",
+                    step, loss, plots);
+            for (var t : tasks.entrySet()) {
+                if (t.getValue().size() == step.size()) plot(run, "loss_" + t.getKey(), t.getKey().toUpperCase(java.util.Locale.ROOT) + " loss", step, t.getValue(), plots);
+            }
             plot(run, "learning_rate", "learning rate", step, lr, plots);
-            plot(run, "logit_scale", "exp(logit_scale)", step, scale, plots);
+            if (scale.size() == step.size()) plot(run, "logit_scale", "exp(logit_scale)", step, scale, plots);
+            if (temp.size() == step.size()) plot(run, "temperature", "ITA temperature", step, temp, plots);
         }
         if (!evalStep.isEmpty()) plot(run, "zero_shot_top1", "zero-shot top-1", evalStep, evalTop1, plots);
 

@@ -18,13 +18,8 @@ public final class Retrieval {
 
     public static RetrievalResult evaluate(ClipModel model, ImageTextDataset data, int batchSize) {
         int n = data.size();
-        List<String> captions = new ArrayList<>();
-        SplittableRandom fixed = new SplittableRandom(0);
-        for (int i = 0; i < n; i++) captions.add(data.caption(i, fixed.split()));
-        // Identical captions form one group: a text's correct images are the group's images.
-        Map<String, Integer> groupOf = new HashMap<>();
-        int[] group = new int[n];
-        for (int i = 0; i < n; i++) group[i] = groupOf.computeIfAbsent(captions.get(i), c -> groupOf.size());
+        List<String> captions = captions(data);
+        int[] group = groups(captions);
         if (model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE) {
             // FILIP's two directions: images rank texts by imageToText, texts rank images by textToImage
             TokenWiseScores.Matrices m = TokenWiseScores.of(model, data, batchSize, null, captions);
@@ -35,6 +30,22 @@ public final class Retrieval {
         return new RetrievalResult(data.name(), n, recall(Similarity.scores(img, txt), group), recall(Similarity.scores(txt, img), group));
     }
 
+    /** The caption of each example, drawn once with a fixed seed (the same in every evaluation). */
+    public static List<String> captions(ImageTextDataset data) {
+        List<String> captions = new ArrayList<>();
+        SplittableRandom fixed = new SplittableRandom(0);
+        for (int i = 0; i < data.size(); i++) captions.add(data.caption(i, fixed.split()));
+        return captions;
+    }
+
+    /** Identical captions form one group: a text's correct images are the group's images. */
+    public static int[] groups(List<String> captions) {
+        Map<String, Integer> groupOf = new HashMap<>();
+        int[] group = new int[captions.size()];
+        for (int i = 0; i < group.length; i++) group[i] = groupOf.computeIfAbsent(captions.get(i), c -> groupOf.size());
+        return group;
+    }
+
     private static float[][] transpose(float[][] m) {
         int rows = m.length, cols = rows == 0 ? 0 : m[0].length;
         float[][] out = new float[cols][rows];
@@ -43,7 +54,7 @@ public final class Retrieval {
     }
 
     /** For each query (a row of {@code scores} over the candidates), the 1-based rank of the best-ranked candidate in its group. */
-    static RetrievalResult.Recall recall(float[][] scores, int[] group) {
+    public static RetrievalResult.Recall recall(float[][] scores, int[] group) {
         int n = scores.length, r1 = 0, r5 = 0, r10 = 0;
         double rankSum = 0;
         for (int q = 0; q < n; q++) {

@@ -63,6 +63,13 @@ public record ClipConfig(
             throw new IllegalArgumentException("a ViT config needs vision_patch_size");
         }
         boolean vit = visionLayers.length == 1;
+        for (int l : visionLayers) {
+            // a ViT of zero blocks is a single-stream pretraining model's patch embedder
+            if (l < (vit ? 0 : 1) || l > 1024) throw new IllegalArgumentException("vision_layers entries must be " + (vit ? 0 : 1) + "..1024, got " + l);
+        }
+        if (transformerLayers < 1 || transformerLayers > 1024) {
+            throw new IllegalArgumentException("transformer_layers must be 1..1024, got " + transformerLayers);
+        }
         if (vit && imageResolution % visionPatchSize != 0) {
             throw new IllegalArgumentException("image_resolution " + imageResolution + " is not a multiple of the patch size " + visionPatchSize);
         }

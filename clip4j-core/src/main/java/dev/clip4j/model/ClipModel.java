@@ -104,21 +104,40 @@ public final class ClipModel extends Module {
         if (images.dim() != 4 || images.size(1) != 3) {
             throw new IllegalArgumentException("images must be [B, 3, H, W], got " + java.util.Arrays.toString(Tensors.shape(images)));
         }
+        requireUnimodal();
         return visual.encode(images);
     }
 
     /** tokens: [B, L] int64 ids (L ≤ context length, EOT the highest id per row); returns [B, embed_dim]. */
     public Tensor encodeText(Tensor tokens) {
+        requireUnimodal();
         return text.encodeText(tokens);
+    }
+
+    /**
+     * Whether these are a single-stream pretraining model's embedders (an image tower of zero blocks, the text tower
+     * its joint encoder) rather than two unimodal encoders.
+     */
+    public boolean isSingleStream() {
+        return visual instanceof VisionTransformer v && v.transformer().layers() == 0;
+    }
+
+    private void requireUnimodal() {
+        if (isSingleStream()) {
+            throw new dev.clip4j.InputException("this is a single-stream pretraining model: it scores image-text pairs jointly "
+                    + "(ITM) and has no separate image or text features to embed, classify or index with");
+        }
     }
 
     /** Image token features projected into the shared space [B, L, embed_dim] (unnormalised), for {@link Scoring#TOKEN_WISE}. */
     public Tensor encodeImageTokens(Tensor images) {
+        requireUnimodal();
         return visual.encodeTokenFeatures(images);
     }
 
     /** Text token features projected into the shared space [B, L, embed_dim] (unnormalised); padding included. */
     public Tensor encodeTextTokens(Tensor tokens) {
+        requireUnimodal();
         return text.encodeTokenFeatures(tokens);
     }
 

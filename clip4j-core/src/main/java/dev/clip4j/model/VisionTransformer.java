@@ -54,8 +54,26 @@ public final class VisionTransformer extends ImageTower {
         return lnPre.forward(x);
     }
 
+    /**
+     * The patch embeddings without the class token, [B, g², width] (conv1, positions, ln_pre): a single-stream
+     * model's visual tokens.
+     */
+    public Tensor patchEmbeddings(Tensor images) {
+        Tensor x = tokensIn(images);
+        return x.narrow(1, 1, x.size(1) - 1);
+    }
+
+    /** A tower of zero blocks is a single-stream model's patch embedder: it has no image features to give. */
+    private void requireBlocks() {
+        if (layers == 0) {
+            throw new IllegalStateException("this image tower has no transformer blocks (a single-stream model's patch "
+                    + "embedder): it cannot embed images on its own");
+        }
+    }
+
     @Override
     public Tensor encode(Tensor images) {
+        requireBlocks();
         Tensor x = tokensIn(images);
         x = transformer.forwardPooled(x, null, Tensors.zeros(DType.I64, x.size(0))); // the class token
         x = lnPost.forward(x);
@@ -64,6 +82,7 @@ public final class VisionTransformer extends ImageTower {
 
     @Override
     public Tensor encodePooled(Tensor images) {
+        requireBlocks();
         Tensor x = tokensIn(images);
         return lnPost.forward(transformer.forwardPooled(x, null, Tensors.zeros(DType.I64, x.size(0))));
     }
@@ -74,6 +93,7 @@ public final class VisionTransformer extends ImageTower {
 
     @Override
     public Tensor encodeTokens(Tensor images) {
+        requireBlocks();
         return lnPost.forward(transformer.forward(tokensIn(images), null));
     }
 

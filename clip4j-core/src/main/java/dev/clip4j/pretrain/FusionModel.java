@@ -39,11 +39,6 @@ public final class FusionModel extends Module {
         return itmHead.forward(fused.select(1, 0));
     }
 
-    /** The probability that each fused pair matches, [B] (softmax of the ITM scores, column 1). */
-    public Tensor matchProbability(Tensor fused) {
-        return dev.clip4j.torch.NN.softmax(dev.clip4j.torch.Tensors.to(itm(fused), dev.clip4j.torch.DType.F32), 1).select(1, 1);
-    }
-
     @Override
     protected Module blank() {
         return new FusionModel(width, imageWidth, layers, heads, vocab);

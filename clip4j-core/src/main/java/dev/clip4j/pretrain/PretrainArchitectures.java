@@ -15,11 +15,12 @@ import java.util.List;
  * Pretraining architectures as data: a CLIP config (the unimodal towers) plus {@code fusion_layers}. Bundled:
  * {@code fusion-tiny} (tiny-vit's towers, 2 text + 2 fusion layers: learns on 2 cores in minutes) and
  * {@code albef-base} (ALBEF's shapes: ViT-B/16 at 256 px, a 768-wide text stack of 6 layers plus 6 fusion layers,
- * 256-d projections). Any CLIP arch name or config JSON works too; its text tower becomes bidirectional with the
+ * 256-d projections), {@code single-stream-tiny} (a 4-layer 128-wide joint encoder; its image tower is only a patch
+ * embedder, zero blocks). Any CLIP arch name or config JSON works too; its text tower becomes bidirectional with the
  * [MASK] id added ({@link PretrainVocabulary#SIZE}).
  */
 public final class PretrainArchitectures {
-    public static final List<String> BUILT_IN = List.of("fusion-tiny", "albef-base");
+    public static final List<String> BUILT_IN = List.of("fusion-tiny", "albef-base", "single-stream-tiny");
     public static final String DEFAULT = "fusion-tiny";
     private static final ObjectMapper JSON = new ObjectMapper();
 

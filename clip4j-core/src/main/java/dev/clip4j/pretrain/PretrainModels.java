@@ -2,6 +2,7 @@ package dev.clip4j.pretrain;
 
 import dev.clip4j.InputException;
 import dev.clip4j.checkpoint.ClipCheckpoint;
+import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.Tensors;
@@ -25,7 +26,16 @@ public final class PretrainModels {
     private PretrainModels() {}
 
     public static ClipModel create(TrainOptions o) {
-        ClipModel model = ClipModel.create(PretrainArchitectures.resolve(o.arch()).clip());
+        ClipConfig c = PretrainArchitectures.resolve(o.arch()).clip();
+        if (o.pretrain().modelType().equals(PretrainOptions.SINGLE_STREAM)) {
+            // the single-stream model uses the image tower's patch embedding only: a ViT of zero blocks, which also
+            // marks the saved model as one that cannot embed on its own (ClipModel.isSingleStream)
+            if (!c.isVit()) throw new InputException(o.arch() + ": the single-stream model takes ViT patch embeddings; give a ViT arch");
+            c = new ClipConfig(c.name(), c.embedDim(), c.imageResolution(), new int[] {0}, c.visionWidth(), c.visionPatchSize(),
+                    c.visionHeads(), c.contextLength(), c.vocabSize(), c.transformerWidth(), c.transformerHeads(),
+                    c.transformerLayers(), c.textAttention());
+        }
+        ClipModel model = ClipModel.create(c);
         if (o.init() != null) initialiseFrom(model, ClipCheckpoint.loadModel(Path.of(o.init())), o.init());
         return model;
     }
@@ -59,7 +69,7 @@ public final class PretrainModels {
     public static Objective objective(ClipModel model, TrainOptions o) {
         return switch (o.pretrain().modelType()) {
             case PretrainOptions.FUSION -> new FusionObjective(model, o);
-            case PretrainOptions.SINGLE_STREAM -> throw new InputException("the single-stream model is not built yet; use --model-type fusion");
+            case PretrainOptions.SINGLE_STREAM -> new SingleStreamObjective(model, o);
             default -> throw new InputException("unknown model type " + o.pretrain().modelType());
         };
     }

@@ -104,6 +104,9 @@ public record PretrainOptions(String modelType, List<String> tasks, Map<String, 
         if (!(alpha >= 0 && alpha <= 1)) throw new InputException("alpha must be in [0, 1], got " + alpha);
         if (!(mlmProbability > 0 && mlmProbability < 1)) throw new InputException("MLM probability must be in (0, 1), got " + mlmProbability);
         if (!(mfmProbability > 0 && mfmProbability < 1)) throw new InputException("MFM probability must be in (0, 1), got " + mfmProbability);
+        if (modelType.equals(SINGLE_STREAM) && !itmNegatives.equals(SHUFFLE) && has(ITM)) {
+            throw new InputException("the single-stream model has no unimodal features to draw hard ITM negatives from; use shuffle");
+        }
         if (modelType.equals(FUSION) && (fusionLayers < 1 || fusionLayers > 64)) {
             throw new InputException("fusion layers must be 1..64, got " + fusionLayers);
         }
@@ -119,7 +122,9 @@ public record PretrainOptions(String modelType, List<String> tasks, Map<String, 
 
     /** Defaults of {@code ./clip4j pretrain}. */
     public static PretrainOptions defaults(String modelType) {
-        List<String> tasks = modelType.equals(SINGLE_STREAM) ? List.of(ITM, MLM, MFM) : List.of(ITA, ITM, MLM);
-        return new PretrainOptions(modelType, tasks, Map.of(), HARD, 4096, 0.995, 0.4, 0.15, 0.15, 2);
+        boolean single = modelType.equals(SINGLE_STREAM);
+        List<String> tasks = single ? List.of(ITM, MLM, MFM) : List.of(ITA, ITM, MLM);
+        return new PretrainOptions(modelType, tasks, Map.of(), single ? SHUFFLE : HARD, single ? 0 : 4096, 0.995, 0.4, 0.15, 0.15,
+                single ? 0 : 2);
     }
 }

@@ -47,6 +47,8 @@ public final class Trainer {
     private final PrintStream log;
     private final ClipModel model;
     private final ImageTextDataset data;
+    /** Frame-feature data (a video setting, {@link dev.clip4j.data.FrameFeatureDataset}) instead of images; else null. */
+    private final dev.clip4j.data.FrameFeatureDataset frames;
     private final Objective objective;
     private final Map<String, Tensor> trainable;
     private final AdamW optimizer;
@@ -116,11 +118,17 @@ public final class Trainer {
                         : o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
                 this.state = new RunState(0, 0, 0, 0, 0, 0);
             }
-            this.data = Datasets.open(o.data());
-            if (data.size() < o.batchSize()) {
-                throw new DatasetException(o.data() + ": " + data.size() + " examples, fewer than the batch size " + o.batchSize());
+            boolean frameData = dev.clip4j.data.FrameFeatureDataset.isFrameData(o.data());
+            this.frames = frameData ? dev.clip4j.data.FrameFeatureDataset.open(o.data()) : null;
+            this.data = frameData ? null : Datasets.open(o.data());
+            if (frameData && (o.pretrain() == null || !o.pretrain().modelType().equals(dev.clip4j.pretrain.PretrainOptions.SINGLE_STREAM))) {
+                throw new InputException(o.data() + ": frame features train the single-stream model only (pretrain --model-type single-stream)");
             }
-            int perEpoch = data.size() / o.batchSize();
+            if (frameData && o.evalData() != null) throw new InputException("zero-shot evaluation during training needs images, not frame features");
+            if (dataSize() < o.batchSize()) {
+                throw new DatasetException(o.data() + ": " + dataSize() + " examples, fewer than the batch size " + o.batchSize());
+            }
+            int perEpoch = dataSize() / o.batchSize();
             if (resume && o.epochs() > 0 && state.totalSteps() != (long) o.epochs() * perEpoch) {
                 // more (or fewer) epochs than the run was started with: the schedule spans the new total
                 state = new RunState(state.step(), (long) o.epochs() * perEpoch, state.epoch(), state.batchInEpoch(),
@@ -142,6 +150,10 @@ public final class Trainer {
             if (created) removeIfOnlyLock(run);
             throw e;
         }
+    }
+
+    private int dataSize() {
+        return frames != null ? frames.size() : data.size();
     }
 
     /** A new run that failed to start leaves no empty directory behind. */
@@ -214,7 +226,7 @@ public final class Trainer {
     }
 
     private Result train(long stopAt) throws IOException {
-        int perEpoch = data.size() / o.batchSize();
+        int perEpoch = dataSize() / o.batchSize();
         long total = state.totalSteps();
         if (total == 0 && o.epochs() > 0) total = (long) o.epochs() * perEpoch;
         int res = model.imageResolution();
@@ -223,6 +235,7 @@ public final class Trainer {
         double elapsedBefore = state.elapsedSeconds();
         BatchLoader loader = null;
         int loaderEpoch = -1;
+        int[] frameOrder = null;
         String stoppedBy = null;
         final long sessionStart = state.step();
         long savedAt = state.step();
@@ -243,7 +256,13 @@ public final class Trainer {
                 double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
                 if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
                 int epoch = (int) (step / perEpoch), inEpoch = (int) (step % perEpoch);
-                if (epoch != loaderEpoch) {
+                if (frames != null) {
+                    // frame features: the same seeded epoch order; features are read from the file per batch
+                    if (epoch != loaderEpoch) {
+                        frameOrder = BatchLoader.epochOrder(frames.size(), o.seed(), epoch);
+                        loaderEpoch = epoch;
+                    }
+                } else if (epoch != loaderEpoch) {
                     if (loader != null) loader.close();
                     loader = new BatchLoader(data, BatchLoader.epochOrder(data.size(), o.seed(), epoch), inEpoch, o.batchSize(),
                             o.augment() ? new RandomResizedCrop(res) : ImageTransform.evaluation(res),
@@ -251,23 +270,29 @@ public final class Trainer {
                             o.loaderThreads(), 4, false, o.simclrWeight() > 0 ? new RandomResizedCrop(res) : null);
                     loaderEpoch = epoch;
                 }
-                BatchLoader.Batch b = loader.next();
+                BatchLoader.Batch b = frames != null ? null : loader.next();
+                int batchSize = frames != null ? o.batchSize() : b.size();
                 long schedTotal = total == 0 ? TimeBudgetHorizon.provisional(step) : total;
                 double lr = new LearningRateSchedule(o.lr(), o.warmupSteps(), schedTotal).at(step);
                 objective.beforeStep(step, step / (double) perEpoch);
                 TrainStep.Outcome outcome;
                 try (Scope scope = Scope.open()) {
-                    Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
-                    Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
-                    Tensor second = b.secondView() == null ? null : Tensors.fromFloats(b.secondView(), b.size(), 3, res, res);
-                    outcome = TrainStep.run(objective, optimizer, trainable, new TrainBatch(images, tokens, b.labels(), second), lr,
-                            o.clipNorm());
+                    TrainBatch batch;
+                    if (frames != null) {
+                        batch = frameBatch(java.util.Arrays.copyOfRange(frameOrder, inEpoch * o.batchSize(), (inEpoch + 1) * o.batchSize()));
+                    } else {
+                        Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
+                        Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
+                        Tensor second = b.secondView() == null ? null : Tensors.fromFloats(b.secondView(), b.size(), 3, res, res);
+                        batch = new TrainBatch(images, tokens, b.labels(), second);
+                    }
+                    outcome = TrainStep.run(objective, optimizer, trainable, batch, lr, o.clipNorm());
                 }
                 Map<String, Double> losses = outcome.losses();
                 double gradNorm = outcome.gradNorm();
                 lastLoss = losses.getOrDefault("loss", Double.NaN);
                 step++;
-                samples += b.size();
+                samples += batchSize;
                 elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
                 if (budgetOnly) total = horizon.update(step, elapsed, total);
                 state = new RunState(step, total, (int) (step / perEpoch), (int) (step % perEpoch), elapsed, samples);
@@ -294,6 +319,21 @@ public final class Trainer {
             if (loader != null) loader.close();
         }
         return new Result(state, lastLoss, run.resolve(RunCheckpoint.DIR), state.step() - sessionStart, stoppedBy, false);
+    }
+
+    /** A batch of frame-feature clips: their frames, validity and tokenized captions (no images). */
+    private TrainBatch frameBatch(int[] clips) {
+        long[][] rows = new long[clips.length][];
+        dev.clip4j.tokenizer.ClipTokenizer tok = dev.clip4j.tokenizer.ClipTokenizer.getDefault();
+        for (int i = 0; i < clips.length; i++) rows[i] = tok.tokenize(frames.caption(clips[i]), model.contextLength(), true);
+        boolean[] valid = frames.mask(clips);
+        byte[] mask = new byte[valid.length];
+        for (int i = 0; i < valid.length; i++) mask[i] = (byte) (valid[i] ? 1 : 0);
+        Tensor frameMask = Tensors.to(Tensors.fromBytes(java.nio.ByteBuffer.wrap(mask), dev.clip4j.torch.DType.U8, clips.length,
+                frames.frames()), dev.clip4j.torch.DType.BOOL);
+        int[] labels = new int[clips.length];
+        java.util.Arrays.fill(labels, -1);
+        return new TrainBatch(null, Tensors.fromRows(rows), labels, null, frames.features(clips), frameMask);
     }
 
     /** {@code logit_scale.clamp_(0, ln 100)}, as CLIP training does after each step. */
