@@ -126,7 +126,7 @@ public final class TextTransformer extends Module {
      * padding starts. (CLIP's argmax of the ids would find a [MASK] token, whose id is above end-of-text.)
      */
     public static Tensor endOfText(Tensor tokens) {
-        Tensor isEot = tokens.eq(new org.bytedeco.pytorch.Scalar((long) dev.clip4j.tokenizer.ClipTokenizer.EOT));
+        Tensor isEot = dev.clip4j.torch.Ops.eq(tokens, dev.clip4j.tokenizer.ClipTokenizer.EOT);
         if (tokens.numel() > 0 && !isEot.any(1).all().item_bool()) {
             throw new IllegalArgumentException("a token row has no end-of-text token (" + dev.clip4j.tokenizer.ClipTokenizer.EOT + ")");
         }

@@ -4,6 +4,7 @@ import dev.clip4j.nn.Module;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -53,10 +54,10 @@ public final class FeatureQueue extends Module {
                 ptr = (ptr + n - size) % size;
                 n = size;
             }
-            Tensor cols = Tensors.arange(n).add(new org.bytedeco.pytorch.Scalar(ptr)).remainder(new org.bytedeco.pytorch.Scalar((long) size));
+            Tensor cols = Ops.remainder(Ops.add(Tensors.arange(n), ptr), size);
             p("image_queue").index_copy_(1, cols, img.t());
             p("text_queue").index_copy_(1, cols, txt.t());
-            p("queue_ptr").fill_(new org.bytedeco.pytorch.Scalar((ptr + n) % size));
+            Ops.fill_(p("queue_ptr"), (ptr + n) % size);
         });
     }
 

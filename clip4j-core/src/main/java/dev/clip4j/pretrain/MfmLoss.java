@@ -35,7 +35,7 @@ public final class MfmLoss {
         if (normalize) logits = Ops.div(logits, temperature);
         Tensor v = Tensors.to(valid, DType.F32).reshape(-1, 1);
         Tensor pairValid = v.matmul(v.t());
-        Tensor masked = logits.add(Ops.mul(Ops.mul(pairValid, -1.0).add(new org.bytedeco.pytorch.Scalar(1.0)), -1e8));
+        Tensor masked = logits.add(Ops.mul(Ops.add(Ops.mul(pairValid, -1.0), 1.0), -1e8));
         Tensor logpt = NN.logSoftmax(masked, -1).diagonal();
         Tensor nce = logpt.neg().masked_select(Tensors.to(chosen, DType.BOOL).reshape(-1));
         return nce.mean();

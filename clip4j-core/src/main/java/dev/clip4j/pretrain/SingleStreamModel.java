@@ -7,7 +7,6 @@ import dev.clip4j.nn.Linear;
 import dev.clip4j.nn.Module;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
 /**

@@ -144,7 +144,7 @@ public final class SingleStreamObjective implements Objective {
                 if (p.has(PretrainOptions.MFM)) {
                     video = MfmMasking.mask(toBooleans(valid), n, t, p.mfmProbability(), random);
                     Tensor chosen = chosenTensor(video.chosen(), n, t);
-                    visualIn = visual.masked_fill(chosen.unsqueeze(-1), new org.bytedeco.pytorch.Scalar(0.0));
+                    visualIn = Ops.maskedFill(visual, chosen.unsqueeze(-1), 0.0);
                 }
                 Tensor textIn = text == null ? tokens : Tensors.fromLongs(text.inputs(), n, len);
                 Tensor fused = stream.forward(model, visualIn, valid, textIn, eot);

@@ -80,4 +80,29 @@ public final class Ops {
     private static ScalarOptional opt(Double v) {
         return v == null ? new ScalarOptional() : new ScalarOptional(new Scalar(v));
     }
+
+    /** {@code t + v}. */
+    public static Tensor add(Tensor t, double v) {
+        return t.add(new Scalar(v));
+    }
+
+    /** {@code t + v} with an integer scalar (integer tensors stay integer). */
+    public static Tensor add(Tensor t, long v) {
+        return t.add(new Scalar(v));
+    }
+
+    /** {@code t % v} (Python's remainder: the sign of v). */
+    public static Tensor remainder(Tensor t, long v) {
+        return t.remainder(new Scalar(v));
+    }
+
+    /** {@code t == v}, elementwise: a bool tensor. */
+    public static Tensor eq(Tensor t, long v) {
+        return t.eq(new Scalar(v));
+    }
+
+    /** {@code t} with {@code v} where {@code mask} (bool, broadcastable) is true. */
+    public static Tensor maskedFill(Tensor t, Tensor mask, double v) {
+        return t.masked_fill(mask, new Scalar(v));
+    }
 }
