@@ -4,8 +4,9 @@
 #   clip  — ./clip4j train (CLIP's InfoNCE), ranked by ITC
 #   itc   — ./clip4j pretrain --tasks ita --alpha 0 --queue-size 0 (ITC alone: in-batch, no momentum), ranked by ITC
 #   full  — ./clip4j pretrain --tasks ita,itm,mlm (ALBEF's three), ranked by ITC, and by ITC then ITM over the top 16
-# then the step time and peak RSS of each task combination (a short run each; SKIP_STEPS=1 skips them). One JSON line
-# per result goes to $OUT/results.jsonl.
+# then the step time and peak RSS of each task combination, for the fusion model on emoji and for the single-stream
+# model on a synthetic frame-feature file (bench/MakeFrames.java: 2,048 clips of 32 frames of 768),
+# a short run each (SKIP_STEPS=1 skips them). One JSON line per result goes to $OUT/results.jsonl.
 #   bench/pretrain.sh OUT_DIR      (BUDGET=5m, STEP_BUDGET=60s, PRECISION=fp32 by default; bf16 is autocast)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ clip4j pretrain "${common[@]}" --tasks ita,itm,mlm --time-budget "$budget" --out
 retrieval full-itc "$out/full"
 retrieval full-itc+itm16 "$out/full" --rerank-itm 16
 retrieval full-itc+itm16+itc "$out/full" --rerank-itm 16 --rerank-score itm+itc
-[ "${SKIP_STEPS:-0}" = 1 ] && exit 0
+if [ "${SKIP_STEPS:-0}" = 1 ]; then exit 0; fi
 for tasks in ita ita,itm ita,mlm ita,itm,mlm itm,mlm; do
   run="$out/steps-${tasks//,/-}"
   rm -rf "$run"
@@ -52,4 +53,20 @@ late=rows[len(rows)//2:]   # after the first half: warm caches, decoded images k
 ms=sorted(1000*(b['elapsed_s']-a['elapsed_s']) for a,b in zip(late,late[1:]))
 print(json.dumps({'tasks': '$tasks', 'steps': len(rows), 'median_step_ms': round(ms[len(ms)//2],1),
                   'samples_per_s': round(128000/ms[len(ms)//2],1), 'peak_rss_mb': max(r['rss_mb'] for r in rows)}))" | tee -a "$out/results.jsonl"
+done
+# the single-stream model on frame features (the seed's video setting: 32 frames of 768), batch 64
+frames="$out/frames.safetensors"
+[ -f "$frames" ] || java -cp "$jar/clip4j-cli.jar:$(ls "$jar"/lib/*.jar | tr '\n' :)" bench/MakeFrames.java "$frames" 2048 32 768
+for tasks in itm mlm mfm itm,mlm,mfm; do
+  run="$out/steps-ss-${tasks//,/-}"
+  rm -rf "$run"
+  clip4j pretrain --model-type single-stream --data "$frames" --batch-size 64 --lr 1e-3 --threads 2 --seed 0 \
+    --checkpoint-every 500 --precision "$precision" --tasks "$tasks" --time-budget "$step_budget" --out "$run" >"$run.log" 2>&1
+  python3 -c "
+import json
+rows=[json.loads(l) for l in open('$run/metrics.jsonl') if l.strip()]
+late=rows[len(rows)//2:]
+ms=sorted(1000*(b['elapsed_s']-a['elapsed_s']) for a,b in zip(late,late[1:]))
+print(json.dumps({'model': 'single-stream', 'tasks': '$tasks', 'steps': len(rows), 'median_step_ms': round(ms[len(ms)//2],1),
+                  'samples_per_s': round(64000/ms[len(ms)//2],1), 'peak_rss_mb': max(r['rss_mb'] for r in rows)}))" | tee -a "$out/results.jsonl"
 done
