@@ -115,19 +115,24 @@ class CliTest {
     /** train, then eval zero-shot on the run directory, on a tiny two-class folder dataset. */
     /** Class folders of red and blue noise (8 each) and a tiny config with CLIP's vocabulary; returns the config. */
     private Path redBlueDataAndConfig() throws IOException {
+        return redBlueDataAndConfig(tmp);
+    }
+
+    /** Class folders {@code dir/data/red} and {@code dir/data/blue} of 8 noisy 16 px squares each, and a tiny ViT config. */
+    static Path redBlueDataAndConfig(Path dir) throws IOException {
         java.util.Random rng = new java.util.Random(3);
         for (String cls : new String[] {"red", "blue"}) {
-            Path dir = Files.createDirectories(tmp.resolve("data").resolve(cls));
+            Path d = Files.createDirectories(dir.resolve("data").resolve(cls));
             for (int i = 0; i < 8; i++) {
                 java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
                 for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) {
                     int v = rng.nextInt(40);
                     img.setRGB(x, y, cls.equals("red") ? (215 + v) << 16 | v << 8 | v : v << 16 | v << 8 | (215 + v));
                 }
-                javax.imageio.ImageIO.write(img, "png", dir.resolve(i + ".png").toFile());
+                javax.imageio.ImageIO.write(img, "png", d.resolve(i + ".png").toFile());
             }
         }
-        Path config = tmp.resolve("tiny.json");
+        Path config = dir.resolve("tiny.json");
         Files.writeString(config, "{\"name\": \"cli-tiny\", \"embed_dim\": 16, \"image_resolution\": 16, \"vision_layers\": [1],"
                 + " \"vision_width\": 32, \"vision_patch_size\": 8, \"vision_heads\": 1, \"context_length\": 77,"
                 + " \"vocab_size\": 49408, \"transformer_width\": 32, \"transformer_heads\": 1, \"transformer_layers\": 1}");

@@ -16,29 +16,9 @@ class PretrainCliTest {
     @TempDir
     Path tmp;
 
-    private Path redBlue() throws Exception {
-        java.util.Random rng = new java.util.Random(3);
-        for (String cls : new String[] {"red", "blue"}) {
-            Path dir = Files.createDirectories(tmp.resolve("data").resolve(cls));
-            for (int i = 0; i < 8; i++) {
-                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
-                for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) {
-                    int v = rng.nextInt(40);
-                    img.setRGB(x, y, cls.equals("red") ? (215 + v) << 16 | v << 8 | v : v << 16 | v << 8 | (215 + v));
-                }
-                javax.imageio.ImageIO.write(img, "png", dir.resolve(i + ".png").toFile());
-            }
-        }
-        Path config = tmp.resolve("tiny.json");
-        Files.writeString(config, "{\"name\": \"cli-tiny\", \"embed_dim\": 16, \"image_resolution\": 16, \"vision_layers\": [1],"
-                + " \"vision_width\": 32, \"vision_patch_size\": 8, \"vision_heads\": 1, \"context_length\": 77,"
-                + " \"vocab_size\": 49408, \"transformer_width\": 32, \"transformer_heads\": 1, \"transformer_layers\": 1}");
-        return config;
-    }
-
     @Test
     void fusionPretrainThenRerankEmbedAndResumeRules() throws Exception {
-        Path config = redBlue(), data = tmp.resolve("data"), run = tmp.resolve("fusion");
+        Path config = CliTest.redBlueDataAndConfig(tmp), data = tmp.resolve("data"), run = tmp.resolve("fusion");
         CliTest.Result t = CliTest.run("pretrain", "--data", data.toString(), "--arch", config.toString(), "--out", run.toString(),
                 "--epochs", "6", "--batch-size", "8", "--lr", "2e-3", "--warmup", "2", "--threads", "1", "--queue-size", "16",
                 "--fusion-layers", "1", "--task-weights", "mlm=0.5");

@@ -190,12 +190,10 @@ public final class FrameFeatureDataset {
         if (features.length != (long) clips * frames * dim || mask.length != clips * frames || captions.size() != clips) {
             throw new IllegalArgumentException("features, mask and captions disagree on the number of clips");
         }
-        byte[] m = new byte[mask.length];
-        for (int i = 0; i < m.length; i++) m[i] = (byte) (mask[i] ? 1 : 0);
         try (Scope s = Scope.open()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             tensors.put("features", Tensors.fromFloats(features, clips, frames, dim));
-            tensors.put("mask", Tensors.fromBytes(ByteBuffer.wrap(m), DType.U8, clips, frames));
+            tensors.put("mask", Tensors.to(Tensors.fromBooleans(mask, clips, frames), DType.U8));
             Safetensors.write(file, tensors, Map.of("captions", JSON.writeValueAsString(captions)));
         }
     }

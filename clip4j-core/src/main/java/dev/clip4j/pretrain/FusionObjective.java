@@ -57,11 +57,10 @@ public final class FusionObjective implements Objective {
         ita = new ItaState(model.config().embedDim(), p.has(PretrainOptions.ITA) ? p.queueSize() : 0);
         momentum = usesMomentum() ? new MomentumModels(model, fusion) : null;
         fusion.train(true);
-        model.logitScaleParameter().requires_grad_(false);
         ParameterGroups.trainable(model, options.lockImage(), options.lockText()).forEach((k, v) -> {
             if (!k.equals("logit_scale")) trainable.put(k, v);
         });
-        model.logitScaleParameter().requires_grad_(false);
+        model.logitScaleParameter().requires_grad_(false); // after trainable(), which unfreezes the model
         fusion.namedParameters().forEach((k, v) -> trainable.put("fusion." + k, v));
         if (p.has(PretrainOptions.ITA)) trainable.put("ita.temp", ita.temperature());
         else ita.temperature().requires_grad_(false);
@@ -134,15 +133,10 @@ public final class FusionObjective implements Objective {
 
     @Override
     public Map<String, Double> step(TrainBatch batch) {
-        int n = batch.size(), fullLength = (int) batch.tokens().size(1);
-        long[] all = Tensors.toLongs(batch.tokens());
-        int len = PretrainSteps.usedLength(all, n, fullLength);
-        long[] ids = PretrainSteps.trim(all, n, fullLength, len);
-        Tensor tokens = Tensors.fromLongs(ids, n, len);
-        SplittableRandom random = PretrainSteps.random(options.seed(), step);
-        boolean[][] sameCaption = ItmNegatives.sameCaption(ids, batch.labels(), n, len);
-        Map<String, Double> out = new LinkedHashMap<>();
-        Tensor total;
+        PretrainSteps.Text text = PretrainSteps.text(batch, options.seed(), step);
+        int n = text.rows(), len = text.length();
+        Tensor tokens = text.tokens();
+        TaskLosses losses = new TaskLosses(p);
         Encoded m = null;
         try (Autocast ac = options.bf16() ? Autocast.bf16() : null) {
             Tensor eot = TextTransformer.endOfText(tokens);
@@ -151,40 +145,27 @@ public final class FusionObjective implements Objective {
             if (momentum != null) {
                 m = Grad.noGrad(() -> encode(momentum.clip(), batch.images(), tokens, eot));
             }
-            total = null;
-            Tensor temp = ita.temperature();
             ItaLoss.Result itaResult = null;
             if (p.has(PretrainOptions.ITA)) {
                 FeatureQueue q = ita.queue();
                 Tensor imgM = m == null ? e.imageFeature().detach() : m.imageFeature();
                 Tensor txtM = m == null ? e.textFeature().detach() : m.textFeature();
                 itaResult = ItaLoss.of(e.imageFeature(), e.textFeature(), imgM, txtM, q == null ? null : q.images(),
-                        q == null ? null : q.texts(), temp, m == null ? 0 : alphaNow);
-                total = add(total, itaResult.loss(), p.weight(PretrainOptions.ITA), out, PretrainOptions.ITA);
+                        q == null ? null : q.texts(), ita.temperature(), m == null ? 0 : alphaNow);
+                losses.add(PretrainOptions.ITA, itaResult.loss());
             }
             if (p.has(PretrainOptions.ITM)) {
-                total = add(total, itm(e, padding, itaResult, sameCaption, random, n), p.weight(PretrainOptions.ITM), out,
-                        PretrainOptions.ITM);
+                losses.add(PretrainOptions.ITM, itm(e, padding, itaResult, text.sameCaption(), text.random(), n));
             }
             if (p.has(PretrainOptions.MLM)) {
-                Tensor mlm = mlm(e, m, ids, n, len, eot, padding, random);
-                if (mlm != null) total = add(total, mlm, p.weight(PretrainOptions.MLM), out, PretrainOptions.MLM);
+                Tensor mlm = mlm(e, m, text.ids(), n, len, eot, padding, text.random());
+                if (mlm != null) losses.add(PretrainOptions.MLM, mlm);
             }
         }
-        if (total == null) throw new IllegalStateException("no task produced a loss");
-        total.backward();
-        out.put("loss", (double) Tensors.item(total));
+        if (losses.total() == null) throw new IllegalStateException("no task produced a loss");
+        losses.total().backward();
         if (m != null && ita.queue() != null) ita.queue().push(m.imageFeature(), m.textFeature());
-        Map<String, Double> ordered = new LinkedHashMap<>();
-        ordered.put("loss", out.remove("loss"));
-        ordered.putAll(out);
-        return ordered;
-    }
-
-    private static Tensor add(Tensor total, Tensor loss, double weight, Map<String, Double> out, String name) {
-        out.put(name, (double) Tensors.item(loss));
-        Tensor weighted = Ops.mul(loss, weight);
-        return total == null ? weighted : total.add(weighted);
+        return losses.report();
     }
 
     /** ITM: the batch's positive pairs plus one negative image per text and one negative text per image (or the seed's shuffle). */
@@ -213,13 +194,7 @@ public final class FusionObjective implements Objective {
     private Tensor mlm(Encoded e, Encoded m, long[] ids, int n, int len, Tensor eot, Tensor padding, SplittableRandom random) {
         MlmMasking.Masked masked = MlmMasking.mask(ids, n, len, p.mlmProbability(), random);
         if (masked.chosen() == 0) return null;
-        long[] positions = new long[masked.chosen()], targets = new long[masked.chosen()];
-        for (int i = 0, k = 0; i < masked.labels().length; i++) {
-            if (masked.labels()[i] != MlmMasking.IGNORE) {
-                positions[k] = i;
-                targets[k++] = masked.labels()[i];
-            }
-        }
+        long[] positions = masked.positions(), targets = masked.targets();
         Tensor inputs = Tensors.fromLongs(masked.inputs(), n, len), rows = Tensors.fromLongs(positions, positions.length);
         Tensor scores = mlmScores(model, fusion, inputs, eot, padding, e.imageTokens(), rows);
         Tensor soft = null;

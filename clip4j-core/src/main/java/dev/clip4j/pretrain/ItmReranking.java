@@ -96,8 +96,10 @@ public final class ItmReranking {
         List<String> captions = Retrieval.captions(data);
         int[] group = Retrieval.groups(captions);
         long[][] rows = ClipTokenizer.getDefault().tokenize(captions, model.contextLength(), true);
-        int len = 1;
-        for (long[] r : rows) len = Math.max(len, MlmMasking.endOfText(r, 0, r.length) + 1);
+        int ctx = model.contextLength();
+        long[] all = new long[n * ctx];
+        for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, all, i * ctx, ctx);
+        int len = PretrainSteps.usedLength(all, n, ctx);
         long tokensPerImage = (long) Math.pow(model.imageResolution() / (double) model.config().visionPatchSize(), 2) + 1;
         long bytes = 4L * n * (tokensPerImage * vision.width() + (long) len * model.config().transformerWidth());
         if (bytes > MAX_CACHE_BYTES) {
@@ -124,9 +126,7 @@ public final class ItmReranking {
                 }
             }
         }
-        long[] flat = new long[n * len];
-        for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, flat, i * len, len);
-        Tensor tokens = Tensors.fromLongs(flat, n, len);
+        Tensor tokens = Tensors.fromLongs(PretrainSteps.trim(all, n, ctx, len), n, len);
         Tensor eot = TextTransformer.endOfText(tokens), padding = TextTransformer.paddingAfter(eot, len);
         Tensor states = Tensors.empty(DType.F32, n, len, model.config().transformerWidth());
         TextTransformer text = model.text();

@@ -14,7 +14,21 @@ public final class MlmMasking {
     private MlmMasking() {}
 
     /** The corrupted rows, their labels ({@link #IGNORE} where not chosen), and how many positions were chosen. */
-    public record Masked(long[] inputs, long[] labels, int chosen) {}
+    public record Masked(long[] inputs, long[] labels, int chosen) {
+        /** The flat positions ({@code row · length + column}) that were chosen, in order. */
+        public long[] positions() {
+            long[] out = new long[chosen];
+            for (int i = 0, k = 0; i < labels.length; i++) if (labels[i] != IGNORE) out[k++] = i;
+            return out;
+        }
+
+        /** The original ids at {@link #positions}. */
+        public long[] targets() {
+            long[] out = new long[chosen];
+            for (int i = 0, k = 0; i < labels.length; i++) if (labels[i] != IGNORE) out[k++] = labels[i];
+            return out;
+        }
+    }
 
     /** tokens: {@code rows × length} ids, row-major, each row with an end-of-text token. */
     public static Masked mask(long[] tokens, int rows, int length, double probability, SplittableRandom random) {

@@ -1,5 +1,9 @@
 package dev.clip4j.pretrain;
 
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.train.TrainBatch;
+import org.bytedeco.pytorch.Tensor;
+
 import java.util.SplittableRandom;
 
 /**
@@ -9,6 +13,21 @@ import java.util.SplittableRandom;
  */
 public final class PretrainSteps {
     private PretrainSteps() {}
+
+    /**
+     * A batch's text as a pretraining step uses it: the ids trimmed to {@link #usedLength} columns ({@code rows × length},
+     * also as a tensor), the step's generator, and which pairs share a caption or a class label.
+     */
+    public record Text(long[] ids, int rows, int length, Tensor tokens, SplittableRandom random, boolean[][] sameCaption) {}
+
+    public static Text text(TrainBatch batch, long seed, long step) {
+        int n = batch.size(), full = (int) batch.tokens().size(1);
+        long[] all = Tensors.toLongs(batch.tokens());
+        int len = usedLength(all, n, full);
+        long[] ids = trim(all, n, full, len);
+        return new Text(ids, n, len, Tensors.fromLongs(ids, n, len), random(seed, step),
+                ItmNegatives.sameCaption(ids, batch.labels(), n, len));
+    }
 
     /** The generator of step {@code step} of a run seeded {@code seed}. */
     public static SplittableRandom random(long seed, long step) {

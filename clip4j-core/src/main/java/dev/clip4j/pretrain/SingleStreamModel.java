@@ -44,10 +44,6 @@ public final class SingleStreamModel extends Module {
         itmHead = child("itm_head", new Linear(width, 2));
     }
 
-    public int maxVisual() {
-        return maxVisual;
-    }
-
     /** Where the joint sequence keeps things, for T visual tokens. */
     public static int visualStart() {
         return 1;

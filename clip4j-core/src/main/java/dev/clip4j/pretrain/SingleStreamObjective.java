@@ -18,7 +18,6 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * The seed's pretraining of a single-stream model: MLM, MFM and ITM, any subset, weighted. Visual tokens are the
@@ -116,15 +115,10 @@ public final class SingleStreamObjective implements Objective {
 
     @Override
     public Map<String, Double> step(TrainBatch batch) {
-        int n = batch.size(), fullLength = (int) batch.tokens().size(1);
-        long[] all = Tensors.toLongs(batch.tokens());
-        int len = PretrainSteps.usedLength(all, n, fullLength);
-        long[] ids = PretrainSteps.trim(all, n, fullLength, len);
-        Tensor tokens = Tensors.fromLongs(ids, n, len);
-        SplittableRandom random = PretrainSteps.random(options.seed(), step);
-        boolean[][] same = ItmNegatives.sameCaption(ids, batch.labels(), n, len);
-        Map<String, Double> out = new LinkedHashMap<>();
-        Tensor total = null;
+        PretrainSteps.Text text = PretrainSteps.text(batch, options.seed(), step);
+        int n = text.rows(), len = text.length();
+        Tensor tokens = text.tokens();
+        TaskLosses losses = new TaskLosses(p);
         try (Autocast ac = options.bf16() ? Autocast.bf16() : null) {
             Tensor eot = TextTransformer.endOfText(tokens);
             Tensor visual, valid;
@@ -138,75 +132,44 @@ public final class SingleStreamObjective implements Objective {
             }
             int t = (int) visual.size(1);
             if (p.has(PretrainOptions.MLM) || p.has(PretrainOptions.MFM)) {
-                MlmMasking.Masked text = p.has(PretrainOptions.MLM) ? MlmMasking.mask(ids, n, len, p.mlmProbability(), random) : null;
+                MlmMasking.Masked words = p.has(PretrainOptions.MLM) ? MlmMasking.mask(text.ids(), n, len, p.mlmProbability(), text.random()) : null;
                 MfmMasking.Masked video = null;
-                Tensor visualIn = visual;
+                Tensor visualIn = visual, chosen = null;
                 if (p.has(PretrainOptions.MFM)) {
-                    video = MfmMasking.mask(toBooleans(valid), n, t, p.mfmProbability(), random);
-                    Tensor chosen = chosenTensor(video.chosen(), n, t);
+                    video = MfmMasking.mask(Tensors.toBooleans(valid), n, t, p.mfmProbability(), text.random());
+                    chosen = Tensors.fromBooleans(video.chosen(), n, t);
                     visualIn = Ops.maskedFill(visual, chosen.unsqueeze(-1), 0.0);
                 }
-                Tensor textIn = text == null ? tokens : Tensors.fromLongs(text.inputs(), n, len);
+                Tensor textIn = words == null ? tokens : Tensors.fromLongs(words.inputs(), n, len);
                 Tensor fused = stream.forward(model, visualIn, valid, textIn, eot);
-                if (text != null && text.chosen() > 0) {
-                    total = add(total, mlm(fused, text, n, len, t), PretrainOptions.MLM, out);
-                }
+                if (words != null && words.chosen() > 0) losses.add(PretrainOptions.MLM, mlm(fused, words, len, t));
                 if (video != null && video.count() > 0) {
-                    Tensor loss = MfmLoss.of(stream.mfm(fused, t), visual, valid, chosenTensor(video.chosen(), n, t), false, 0.1);
-                    total = add(total, loss, PretrainOptions.MFM, out);
+                    losses.add(PretrainOptions.MFM, MfmLoss.of(stream.mfm(fused, t), visual, valid, chosen, false, 0.1));
                 }
             }
             if (p.has(PretrainOptions.ITM)) {
-                ItmNegatives.Pairs pairs = ItmNegatives.shufflePairs(n, same);
+                ItmNegatives.Pairs pairs = ItmNegatives.shufflePairs(n, text.sameCaption());
                 Tensor fused = stream.forward(model, pairs.selectVisual(visual), pairs.selectVisual(valid), pairs.selectText(tokens),
                         pairs.selectText(eot));
-                Tensor loss = NN.crossEntropy(Tensors.to(stream.itm(fused), DType.F32), pairs.labelTensor());
-                total = add(total, loss, PretrainOptions.ITM, out);
+                losses.add(PretrainOptions.ITM, NN.crossEntropy(Tensors.to(stream.itm(fused), DType.F32), pairs.labelTensor()));
             }
         }
-        if (total == null) {
-            // nothing was chosen to mask in this batch and there is no ITM: a step without a loss changes nothing
-            out.put("loss", 0.0);
-            return out;
-        }
-        total.backward();
-        Map<String, Double> ordered = new LinkedHashMap<>();
-        ordered.put("loss", (double) Tensors.item(total));
-        ordered.putAll(out);
-        return ordered;
-    }
-
-    private Tensor add(Tensor total, Tensor loss, String task, Map<String, Double> out) {
-        out.put(task, (double) Tensors.item(loss));
-        Tensor weighted = Ops.mul(loss, p.weight(task));
-        return total == null ? weighted : total.add(weighted);
+        // nothing chosen to mask in this batch and no ITM: a step without a loss changes nothing
+        if (losses.total() != null) losses.total().backward();
+        return losses.report();
     }
 
     /** MLM at the chosen text positions of the joint sequence (text token j sits at 1 + T + j for j ≥ 1). */
-    private Tensor mlm(Tensor fused, MlmMasking.Masked text, int n, int len, int t) {
+    private Tensor mlm(Tensor fused, MlmMasking.Masked words, int len, int t) {
         long joint = fused.size(1);
-        long[] rows = new long[text.chosen()], targets = new long[text.chosen()];
-        for (int i = 0, k = 0; i < text.labels().length; i++) {
-            if (text.labels()[i] == MlmMasking.IGNORE) continue;
-            int b = i / len, j = i % len; // j ≥ 1: [CLS] (j = 0) is never chosen
-            rows[k] = b * joint + SingleStreamModel.textPosition(t, j);
-            targets[k++] = text.labels()[i];
+        long[] rows = words.positions();
+        for (int k = 0; k < rows.length; k++) {
+            long b = rows[k] / len, j = rows[k] % len; // j ≥ 1: [CLS] (j = 0) is never chosen
+            rows[k] = b * joint + SingleStreamModel.textPosition(t, (int) j);
         }
         Tensor hidden = fused.reshape(-1, fused.size(2)).index_select(0, Tensors.fromLongs(rows, rows.length));
         Tensor scores = stream.mlm(hidden, model.text().tokenEmbedding().weight());
+        long[] targets = words.targets();
         return MlmLoss.of(scores, Tensors.fromLongs(targets, targets.length), null, 0);
-    }
-
-    private static boolean[] toBooleans(Tensor mask) {
-        long[] v = Tensors.toLongs(Tensors.to(mask, DType.I64).contiguous());
-        boolean[] out = new boolean[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = v[i] != 0;
-        return out;
-    }
-
-    private static Tensor chosenTensor(boolean[] chosen, int n, int t) {
-        byte[] b = new byte[chosen.length];
-        for (int i = 0; i < b.length; i++) b[i] = (byte) (chosen[i] ? 1 : 0);
-        return Tensors.to(Tensors.fromBytes(java.nio.ByteBuffer.wrap(b), DType.U8, n, t), DType.BOOL);
     }
 }

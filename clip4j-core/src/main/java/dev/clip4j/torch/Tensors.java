@@ -78,6 +78,21 @@ public final class Tensors {
         return fromLongs(flat, rows.length, cols);
     }
 
+    /** A bool tensor of the given shape from row-major values. */
+    public static Tensor fromBooleans(boolean[] values, long... shape) {
+        byte[] b = new byte[values.length];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) (values[i] ? 1 : 0);
+        return to(fromBytes(ByteBuffer.wrap(b), DType.U8, shape), DType.BOOL);
+    }
+
+    /** A bool (or 0/1) tensor's values, row-major. */
+    public static boolean[] toBooleans(Tensor t) {
+        long[] v = toLongs(to(t, DType.I64).contiguous());
+        boolean[] out = new boolean[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = v[i] != 0;
+        return out;
+    }
+
     /** Copies little-endian raw bytes (e.g. a safetensors slice) into a new tensor. */
     public static Tensor fromBytes(ByteBuffer raw, DType dtype, long... shape) {
         long count = count(shape);

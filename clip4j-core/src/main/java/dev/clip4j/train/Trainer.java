@@ -326,11 +326,7 @@ public final class Trainer {
         long[][] rows = new long[clips.length][];
         dev.clip4j.tokenizer.ClipTokenizer tok = dev.clip4j.tokenizer.ClipTokenizer.getDefault();
         for (int i = 0; i < clips.length; i++) rows[i] = tok.tokenize(frames.caption(clips[i]), model.contextLength(), true);
-        boolean[] valid = frames.mask(clips);
-        byte[] mask = new byte[valid.length];
-        for (int i = 0; i < valid.length; i++) mask[i] = (byte) (valid[i] ? 1 : 0);
-        Tensor frameMask = Tensors.to(Tensors.fromBytes(java.nio.ByteBuffer.wrap(mask), dev.clip4j.torch.DType.U8, clips.length,
-                frames.frames()), dev.clip4j.torch.DType.BOOL);
+        Tensor frameMask = Tensors.fromBooleans(frames.mask(clips), clips.length, frames.frames());
         int[] labels = new int[clips.length];
         java.util.Arrays.fill(labels, -1);
         return new TrainBatch(null, Tensors.fromRows(rows), labels, null, frames.features(clips), frameMask);
