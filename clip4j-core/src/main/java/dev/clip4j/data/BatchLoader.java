@@ -35,6 +35,7 @@ public final class BatchLoader implements AutoCloseable {
     private final boolean keepLast;
     private final ImageTransform secondView;
     private final long seed;
+    private final Shard shard;
     private final ExecutorService pool;
     private final ArrayDeque<Future<Batch>> queue = new ArrayDeque<>();
     private int nextStart;
@@ -52,8 +53,13 @@ public final class BatchLoader implements AutoCloseable {
      * view through that transform (SimCLR's pairs), drawn from the sample's generator after the first view and the
      * caption, so those are the same as in a run without it.
      */
-    public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, ImageTransform image, TextTransform text,
-                       Collator collator, long seed, int threads, int prefetch, boolean keepLast, ImageTransform secondView) {
+    private BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, ImageTransform image, TextTransform text,
+                        Collator collator, long seed, int threads, int prefetch, boolean keepLast, ImageTransform secondView, Shard shard) {
+        if (batchSize % shard.count() != 0) {
+            throw new IllegalArgumentException("batch size " + batchSize + " does not split into " + shard.count() + " equal shards");
+        }
+        if (keepLast && shard.count() > 1) throw new IllegalArgumentException("a sharded loader drops the last partial batch");
+        this.shard = shard;
         this.data = data;
         this.order = order;
         this.batchSize = batchSize;
@@ -70,6 +76,30 @@ public final class BatchLoader implements AutoCloseable {
             return t;
         });
         for (int i = 0; i < Math.max(1, prefetch); i++) submitNext();
+    }
+
+    /**
+     * This process's part of every batch in a data-parallel run: of each batch of {@code batchSize} (the global batch),
+     * the {@code index}-th of {@code count} equal slices. Its samples are made exactly as in the whole batch (the
+     * generators are seeded by the global position), so the ranks together see what one process would.
+     */
+    public record Shard(int index, int count) {
+        public static final Shard WHOLE = new Shard(0, 1);
+
+        public Shard {
+            if (count < 1 || index < 0 || index >= count) throw new IllegalArgumentException("shard " + index + " of " + count);
+        }
+    }
+
+    /** The same, keeping only this process's {@link Shard} of each (global) batch; the last partial batch is dropped. */
+    public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, ImageTransform image, TextTransform text,
+                       Collator collator, long seed, int threads, int prefetch, ImageTransform secondView, Shard shard) {
+        this(data, order, firstBatch, batchSize, image, text, collator, seed, threads, prefetch, false, secondView, shard);
+    }
+
+    public BatchLoader(ImageTextDataset data, int[] order, int firstBatch, int batchSize, ImageTransform image, TextTransform text,
+                       Collator collator, long seed, int threads, int prefetch, boolean keepLast, ImageTransform secondView) {
+        this(data, order, firstBatch, batchSize, image, text, collator, seed, threads, prefetch, keepLast, secondView, Shard.WHOLE);
     }
 
     /** Every example in dataset order through the evaluation transform, the last batch kept; captions only if asked. */
@@ -118,12 +148,13 @@ public final class BatchLoader implements AutoCloseable {
         }
     }
 
-    private Batch make(int start, int count) {
+    private Batch make(int start, int whole) {
+        int count = whole / shard.count(), first = start + shard.index() * count;
         RasterImage[] images = new RasterImage[count], second = secondView == null ? null : new RasterImage[count];
         long[][] rows = text == null ? null : new long[count][];
         int[] labels = new int[count];
         for (int i = 0; i < count; i++) {
-            int idx = order[start + i];
+            int idx = order[first + i];
             SplittableRandom rng = new SplittableRandom(seed ^ (0xC2B2AE3D27D4EB4FL * (idx + 1)) ^ ((long) start << 32));
             images[i] = image.apply(data.image(idx), rng); // the crop draws first, then the caption
             if (text != null) rows[i] = text.apply(data.caption(idx, rng));

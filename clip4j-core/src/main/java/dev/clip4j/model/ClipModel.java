@@ -42,11 +42,16 @@ public final class ClipModel extends Module {
     public record Features(Tensor image, Tensor text, Tensor logitScale) {
         /** CLIP's logits: cosine similarities of the normalised features (in float32) times the logit scale. */
         public Logits logits() {
-            Tensor img = NN.l2Normalize(Tensors.to(image, DType.F32));
-            Tensor txt = NN.l2Normalize(Tensors.to(text, DType.F32));
+            Tensor img = NN.l2Normalize(atLeastFloat32(image));
+            Tensor txt = NN.l2Normalize(atLeastFloat32(text));
             Tensor perImage = logitScale.mul(img.matmul(txt.t()));
             return new Logits(perImage, perImage.t());
         }
+    }
+
+    /** Half-precision features in float32 (autocast's bf16); float32 and float64 kept. */
+    public static Tensor atLeastFloat32(Tensor t) {
+        return Tensors.dtype(t) == DType.F64 ? t : Tensors.to(t, DType.F32);
     }
 
     private ClipModel(ClipConfig c) {

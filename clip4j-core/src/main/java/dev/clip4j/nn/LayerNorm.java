@@ -5,7 +5,10 @@ import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
-/** CLIP's LayerNorm subclass: computed in float32 whatever the input type (eps 1e-5), cast back after; stays float32. */
+/**
+ * CLIP's LayerNorm subclass: computed in float32 whatever the input type (eps 1e-5), cast back after; stays float32.
+ * A float64 model (exactness tests) keeps float64 throughout.
+ */
 public final class LayerNorm extends Module {
     static final double EPS = 1e-5;
     private final int width;
@@ -18,7 +21,7 @@ public final class LayerNorm extends Module {
 
     public Tensor forward(Tensor x) {
         DType type = Tensors.dtype(x);
-        if (type == DType.F32) return NN.layerNorm(x, p("weight"), p("bias"), EPS);
+        if (type == DType.F32 || type == DType.F64) return NN.layerNorm(x, p("weight"), p("bias"), EPS);
         return Tensors.to(NN.layerNorm(Tensors.to(x, DType.F32), p("weight"), p("bias"), EPS), type);
     }
 

@@ -145,7 +145,8 @@ public abstract class Module {
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
             DType d = Tensors.dtype(t);
-            if (!d.isFloatingPoint() || d == dtype || keepsFloat32(e.getKey())) continue;
+            // norms keep float32 in half-precision models; a float64 model is float64 throughout
+            if (!d.isFloatingPoint() || d == dtype || (dtype.bytes < 4 && keepsFloat32(e.getKey()))) continue;
             Tensor converted = Scope.escape(Tensors.to(t, dtype).detach());
             if (params) converted.requires_grad_(t.requires_grad());
             e.setValue(converted);

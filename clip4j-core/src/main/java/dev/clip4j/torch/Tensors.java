@@ -55,6 +55,13 @@ public final class Tensors {
         return t;
     }
 
+    public static Tensor fromDoubles(double[] data, long... shape) {
+        checkCount(data.length, shape);
+        Tensor t = empty(DType.F64, shape);
+        new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).put(data);
+        return t;
+    }
+
     public static Tensor fromLongs(long[] data, long... shape) {
         checkCount(data.length, shape);
         Tensor t = empty(DType.I64, shape);
@@ -138,6 +145,13 @@ public final class Tensors {
         Tensor c = t.detach().to(DType.F32.scalarType).contiguous();
         float[] out = new float[Math.toIntExact(c.numel())];
         if (out.length > 0) new FloatPointer(c.data_ptr()).capacity(out.length).get(out);
+        return out;
+    }
+
+    public static double[] toDoubles(Tensor t) {
+        Tensor c = t.detach().to(DType.F64.scalarType).contiguous();
+        double[] out = new double[Math.toIntExact(c.numel())];
+        if (out.length > 0) new org.bytedeco.javacpp.DoublePointer(c.data_ptr()).capacity(out.length).get(out);
         return out;
     }
 

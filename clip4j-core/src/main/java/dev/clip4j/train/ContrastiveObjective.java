@@ -19,6 +19,8 @@ public class ContrastiveObjective implements Objective {
     private final Map<String, Tensor> trainable;
     /** SimCLR's head when the run adds its image-pair loss ({@code simclrWeight > 0}), else null. */
     private final SimClrHead simclr;
+    /** The group of a distributed run (the loss is then over the global batch), else null. */
+    private dev.clip4j.dist.DataParallel dp;
 
     public ContrastiveObjective(ClipModel model, TrainOptions options) {
         this.model = model;
@@ -96,8 +98,23 @@ public class ContrastiveObjective implements Objective {
         return model.decays(name);
     }
 
+    /** CLIP's InfoNCE over the global batch; the other losses and SimCLR's pairs still train on one process. */
+    @Override
+    public void distribute(dev.clip4j.dist.DataParallel group) {
+        if (!options.loss().equals(TrainOptions.LOSS_INFONCE)) {
+            throw new dev.clip4j.InputException("--loss " + options.loss() + " trains on one process only; distributed training "
+                    + "computes CLIP's InfoNCE (--loss infonce) over the global batch");
+        }
+        if (simclr != null) throw new dev.clip4j.InputException("--simclr-weight trains on one process only (its pairs are not gathered across ranks)");
+        this.dp = group;
+    }
+
     @Override
     public Map<String, Double> step(TrainBatch batch) {
+        if (dp != null) {
+            return Map.of("loss", dev.clip4j.dist.GlobalContrastiveStep.run(dp, model, batch.images(), batch.tokens(),
+                    options.microBatch(), options.bf16(), model::encodeImage, model::encodeText));
+        }
         if (options.loss().equals(TrainOptions.LOSS_MULTI_POSITIVE)) {
             int n = batch.size(), len = (int) batch.tokens().size(1);
             MultiPositiveLoss.Mask mask = MultiPositiveLoss.mask(batch.labels(), Tensors.toLongs(batch.tokens()), n, len);

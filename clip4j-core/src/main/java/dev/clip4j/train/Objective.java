@@ -36,6 +36,14 @@ public interface Objective {
      */
     default void beforeStep(long step, double epoch) {}
 
+    /**
+     * Makes the objective compute its losses over the global batch of a data-parallel run ({@link Trainer#distributed}),
+     * or refuses with an {@link dev.clip4j.InputException} saying why; by default objectives train on one process only.
+     */
+    default void distribute(dev.clip4j.dist.DataParallel dp) {
+        throw new dev.clip4j.InputException("this objective trains on one process only (no distributed form yet)");
+    }
+
     /** Once, at the start of a new run (never on resume): e.g. a loss's own initial temperature. */
     default void initializeFresh() {}
 

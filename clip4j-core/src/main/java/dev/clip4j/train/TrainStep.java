@@ -19,10 +19,17 @@ public final class TrainStep {
 
     public static Outcome run(Objective objective, AdamW optimizer, Map<String, Tensor> trainable, TrainBatch batch,
                               double lr, double clipNorm) {
+        return run(objective, optimizer, trainable, batch, lr, clipNorm, null);
+    }
+
+    /** The same on one rank of a data-parallel run: the gradients are summed over the ranks before clipping. */
+    public static Outcome run(Objective objective, AdamW optimizer, Map<String, Tensor> trainable, TrainBatch batch,
+                              double lr, double clipNorm, dev.clip4j.dist.DataParallel dp) {
         try (Scope scope = Scope.open()) {
             optimizer.zeroGrad();
             optimizer.setLearningRate(lr);
             Map<String, Double> losses = objective.step(batch);
+            if (dp != null) dp.sumGradients(trainable.values());
             double gradNorm = clipNorm > 0 ? Autograd.clipGradNorm(trainable.values(), clipNorm) : Double.NaN;
             optimizer.step();
             objective.afterOptimizerStep();

@@ -53,6 +53,8 @@ public final class Trainer {
     private final Map<String, Tensor> trainable;
     private final AdamW optimizer;
     private final List<TrainingListener> extraListeners = new java.util.ArrayList<>();
+    /** The data-parallel group of a distributed run (null on one process); only its rank 0 writes. */
+    private final dev.clip4j.dist.DataParallel dp;
     private final RunLock lock;
     private RunState state;
     private static final String METRICS = "metrics.jsonl";
@@ -67,37 +69,54 @@ public final class Trainer {
 
     /** Starts a new run in {@code run} (which must not hold a checkpoint), or resumes the one there unchanged. */
     public Trainer(TrainOptions options, Path run, boolean resume, PrintStream log) throws IOException {
-        this(resume ? null : options, run, resume, null, log, Objectives::create);
+        this(resume ? null : options, run, resume, null, log, Objectives::create, null);
+    }
+
+    /**
+     * Starts (or, with {@code resume}, continues) one rank of a data-parallel run over {@code dp}: --batch-size is the
+     * global batch, each rank computes its shard, and the result equals one process training on the whole batch. Every
+     * rank must see {@code run} (a shared directory across machines); rank 0 alone writes it. {@code amend} applies on
+     * resume as in {@link #resume}.
+     */
+    public static Trainer distributed(TrainOptions options, Path run, boolean resume, UnaryOperator<TrainOptions> amend,
+                                      PrintStream log, dev.clip4j.dist.DataParallel dp) throws IOException {
+        return new Trainer(resume ? null : options, run, resume, amend, log, Objectives::create, dp);
     }
 
     /** Starts a new run of {@code objective} (CLIP's contrastive one by default). */
     public static Trainer start(TrainOptions options, Path run, PrintStream log, Objective.Factory objective) throws IOException {
-        return new Trainer(options, run, false, null, log, objective);
+        return new Trainer(options, run, false, null, log, objective, null);
     }
 
     /** Resumes the run in {@code run}; {@code amend} may change what can change (time budget, epochs, intervals). */
     public static Trainer resume(Path run, UnaryOperator<TrainOptions> amend, PrintStream log) throws IOException {
-        return new Trainer(null, run, true, amend, log, Objectives::create);
+        return new Trainer(null, run, true, amend, log, Objectives::create, null);
     }
 
     /** Resumes a run of {@code objective} (the one it was started with). */
     public static Trainer resume(Path run, UnaryOperator<TrainOptions> amend, PrintStream log, Objective.Factory objective)
             throws IOException {
-        return new Trainer(null, run, true, amend, log, objective);
+        return new Trainer(null, run, true, amend, log, objective, null);
     }
 
     private Trainer(TrainOptions options, Path run, boolean resume, UnaryOperator<TrainOptions> amend, PrintStream log,
-                    Objective.Factory factory) throws IOException {
+                    Objective.Factory factory, dev.clip4j.dist.DataParallel dp) throws IOException {
         this.run = run;
         this.log = log;
+        this.dp = dp;
+        boolean leader = dp == null || dp.isLeader();
         boolean created = !Files.exists(run);
         if (resume && created) throw new InputException(run + ": no such run directory to resume");
         if (!resume) options.validate();
-        this.lock = RunLock.acquire(run);
+        if (dp != null && !resume) dp.localBatch(options.batchSize());
+        this.lock = leader ? RunLock.acquire(run) : null;
         try {
-            int removed = RunCheckpoint.tidy(run);
-            if (removed > 0) log.println("clip4j: removed " + removed + " leftover checkpoint director" + (removed == 1 ? "y" : "ies")
-                    + " of an interrupted save in " + run);
+            if (leader) {
+                int removed = RunCheckpoint.tidy(run);
+                if (removed > 0) log.println("clip4j: removed " + removed + " leftover checkpoint director" + (removed == 1 ? "y" : "ies")
+                        + " of an interrupted save in " + run);
+            }
+            if (dp != null) dp.barrier(); // the others read the run only once rank 0 has tidied it
             Path existing = RunCheckpoint.find(run);
             if (resume) {
                 if (existing == null) throw new InputException(run + ": no checkpoint to resume from");
@@ -112,7 +131,7 @@ public final class Trainer {
                 }
                 this.o = options;
                 // A run that crashed before its first checkpoint left metrics of steps that will run again.
-                Files.deleteIfExists(run.resolve(METRICS));
+                if (leader) Files.deleteIfExists(run.resolve(METRICS));
                 Torch.manualSeed(o.seed());
                 this.model = o.pretrain() != null ? dev.clip4j.pretrain.PretrainModels.create(o)
                         : o.init() != null ? ClipCheckpoint.loadModel(Path.of(o.init())) : ClipModel.create(config(o.arch()));
@@ -143,11 +162,19 @@ public final class Trainer {
             this.optimizer = ParameterGroups.optimizer(trainable, objective::decays, o.lr(), o.weightDecay());
             if (resume) {
                 RunCheckpoint.restoreOptimizer(existing, optimizer);
-                trimMetrics(run.resolve(METRICS), state.step());
+                if (leader) trimMetrics(run.resolve(METRICS), state.step());
+            }
+            if (dp != null) {
+                dp.localBatch(o.batchSize());
+                objective.distribute(dp);
+                // identical replicas from the start: rank 0's weights and extra modules (equal already with one seed)
+                java.util.List<Tensor> shared = new java.util.ArrayList<>(model.stateDict().values());
+                objective.extraModules().values().forEach(m -> shared.addAll(m.stateDict().values()));
+                dp.broadcastFromLeader(shared);
             }
         } catch (IOException | RuntimeException | Error e) {
-            lock.close();
-            if (created) removeIfOnlyLock(run);
+            if (lock != null) lock.close();
+            if (created && leader) removeIfOnlyLock(run);
             throw e;
         }
     }
@@ -211,7 +238,7 @@ public final class Trainer {
             }
             return train(stopAt);
         } finally {
-            lock.close();
+            if (lock != null) lock.close();
         }
     }
 
@@ -239,21 +266,34 @@ public final class Trainer {
         String stoppedBy = null;
         final long sessionStart = state.step();
         long savedAt = state.step();
-        try (MetricsLog metrics = new MetricsLog(run.resolve(METRICS))) {
-            List<TrainingListener> listeners = new java.util.ArrayList<>(List.of(metrics, new ProgressBar(log, o.timeBudgetSeconds())));
-            if (o.evalData() != null && o.evalEvery() > 0) listeners.add(new PeriodicZeroShot(model, o.evalData(), o.evalEvery(), metrics));
-            listeners.addAll(extraListeners);
+        boolean leader = dp == null || dp.isLeader();
+        dev.clip4j.data.BatchLoader.Shard shard = dp == null ? dev.clip4j.data.BatchLoader.Shard.WHOLE : dp.shard();
+        try (MetricsLog metrics = leader ? new MetricsLog(run.resolve(METRICS)) : null) {
+            List<TrainingListener> listeners = new java.util.ArrayList<>();
+            if (leader) {
+                // in a distributed run the other ranks write nothing: one metrics log, one progress bar
+                listeners.addAll(List.of(metrics, new ProgressBar(log, o.timeBudgetSeconds())));
+                if (o.evalData() != null && o.evalEvery() > 0) listeners.add(new PeriodicZeroShot(model, o.evalData(), o.evalEvery(), metrics));
+                listeners.addAll(extraListeners);
+            }
             long step = state.step();
             final boolean budgetOnly = o.epochs() <= 0 && o.timeBudgetSeconds() > 0;
             TimeBudgetHorizon horizon = new TimeBudgetHorizon(o.timeBudgetSeconds(), step);
             long samples = state.samplesSeen();
             while ((total == 0 || step < total || budgetOnly) && step < stopAt) {
-                if (StopSignal.requested()) {
+                boolean stop = StopSignal.requested();
+                double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
+                if (dp != null) {
+                    // every rank takes the same decision: a stop on any rank stops all, the budget counts rank by rank's max
+                    dev.clip4j.dist.DataParallel.Agreement a = dp.agree(stop, elapsed);
+                    stop = a.stop();
+                    elapsed = a.elapsedSeconds();
+                }
+                if (stop) {
                     // between steps: no native call is running; the checkpoint below makes the run resumable
-                    stoppedBy = StopSignal.reason();
+                    stoppedBy = StopSignal.requested() ? StopSignal.reason() : "a stop on another rank";
                     break;
                 }
-                double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
                 if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
                 int epoch = (int) (step / perEpoch), inEpoch = (int) (step % perEpoch);
                 if (frames != null) {
@@ -267,11 +307,11 @@ public final class Trainer {
                     loader = new BatchLoader(data, BatchLoader.epochOrder(data.size(), o.seed(), epoch), inEpoch, o.batchSize(),
                             o.augment() ? new RandomResizedCrop(res) : ImageTransform.evaluation(res),
                             TextTransform.clip(model.contextLength()), new Collator(res, model.contextLength()), o.seed() + epoch,
-                            o.loaderThreads(), 4, false, o.simclrWeight() > 0 ? new RandomResizedCrop(res) : null);
+                            o.loaderThreads(), 4, o.simclrWeight() > 0 ? new RandomResizedCrop(res) : null, shard);
                     loaderEpoch = epoch;
                 }
                 BatchLoader.Batch b = frames != null ? null : loader.next();
-                int batchSize = frames != null ? o.batchSize() : b.size();
+                int batchSize = o.batchSize(); // the global batch: every rank counts all ranks' samples
                 long schedTotal = total == 0 ? TimeBudgetHorizon.provisional(step) : total;
                 double lr = new LearningRateSchedule(o.lr(), o.warmupSteps(), schedTotal).at(step);
                 objective.beforeStep(step, step / (double) perEpoch);
@@ -279,14 +319,15 @@ public final class Trainer {
                 try (Scope scope = Scope.open()) {
                     TrainBatch batch;
                     if (frames != null) {
-                        batch = frameBatch(java.util.Arrays.copyOfRange(frameOrder, inEpoch * o.batchSize(), (inEpoch + 1) * o.batchSize()));
+                        int local = o.batchSize() / shard.count(), from = inEpoch * o.batchSize() + shard.index() * local;
+                        batch = frameBatch(java.util.Arrays.copyOfRange(frameOrder, from, from + local));
                     } else {
                         Tensor images = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
                         Tensor tokens = Tensors.fromLongs(b.tokens(), b.size(), b.textLength());
                         Tensor second = b.secondView() == null ? null : Tensors.fromFloats(b.secondView(), b.size(), 3, res, res);
                         batch = new TrainBatch(images, tokens, b.labels(), second);
                     }
-                    outcome = TrainStep.run(objective, optimizer, trainable, batch, lr, o.clipNorm());
+                    outcome = TrainStep.run(objective, optimizer, trainable, batch, lr, o.clipNorm(), dp);
                 }
                 Map<String, Double> losses = outcome.losses();
                 double gradNorm = outcome.gradNorm();
@@ -294,6 +335,7 @@ public final class Trainer {
                 step++;
                 samples += batchSize;
                 elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
+                if (dp != null) elapsed = dp.agree(false, elapsed).elapsedSeconds(); // one schedule on every rank
                 if (budgetOnly) total = horizon.update(step, elapsed, total);
                 state = new RunState(step, total, (int) (step / perEpoch), (int) (step % perEpoch), elapsed, samples);
                 TrainingListener.Step event = new TrainingListener.Step(step, total, step / (double) perEpoch, losses, lr, gradNorm,
@@ -301,17 +343,19 @@ public final class Trainer {
                 for (TrainingListener l : listeners) l.onStep(event);
                 if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) {
                     for (TrainingListener l : listeners) l.beforeCheckpoint(step);
-                    RunCheckpoint.save(run, objective, optimizer, o, state);
+                    if (leader) RunCheckpoint.save(run, objective, optimizer, o, state);
                     savedAt = step;
                 }
             }
             state = new RunState(state.step(), total, state.epoch(), state.batchInEpoch(), state.elapsedSeconds(), state.samplesSeen());
             for (TrainingListener l : listeners) l.beforeCheckpoint(state.step());
-            if (state.step() > savedAt) {
+            if (state.step() > savedAt && leader) {
                 RunCheckpoint.save(run, objective, optimizer, o, state);
             }
+            // the others leave once rank 0's checkpoint is complete (a launcher may stop the group when one exits)
+            if (dp != null) dp.barrier();
             for (TrainingListener l : listeners) l.onEnd(state);
-            if (stoppedBy != null) {
+            if (stoppedBy != null && leader) {
                 log.println("clip4j: stopped by " + stoppedBy + " after step " + state.step()
                         + (state.step() > 0 ? "; checkpoint written, continue with resume" : "; nothing to save"));
             }
