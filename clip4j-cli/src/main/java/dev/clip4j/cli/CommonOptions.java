@@ -10,14 +10,27 @@ import java.nio.file.Path;
 final class CommonOptions {
     private CommonOptions() {}
 
-    /** {@code --threads}: libtorch's intra-op threads; 0 is one per core. */
+    /** {@code --threads}: libtorch's intra-op threads; 0 is one per core, or {@code CLIP4J_THREADS} where set. */
     static final class Threads {
-        @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core).")
+        /** Set by {@code ./clip4j launch} for each rank (its --threads-per-proc), so ranks do not oversubscribe cores. */
+        static final String ENV = "CLIP4J_THREADS";
+
+        @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (default: one per core, or "
+                + "$CLIP4J_THREADS).")
         int threads;
 
         /** Validates and applies the setting. */
         void apply() {
-            Torch.setThreads(Options.threads(threads));
+            int n = threads;
+            String env = System.getenv(ENV);
+            if (n == 0 && env != null && !env.isBlank()) {
+                try {
+                    n = Integer.parseInt(env.trim());
+                } catch (NumberFormatException e) {
+                    throw new UserError(ENV + " must be an integer, got '" + env + "'");
+                }
+            }
+            Torch.setThreads(Options.threads(n));
         }
     }
 

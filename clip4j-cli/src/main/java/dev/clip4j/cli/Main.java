@@ -13,7 +13,7 @@ import java.io.PrintStream;
         scope = CommandLine.ScopeType.INHERIT, description = "CLIP vision-language models on the JVM (libtorch).",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, ClassifyCommand.class, BenchCommand.class, AdaptCommand.class,
                 TrainCommand.class, PretrainCommand.class, EvalCommand.class, QuickstartCommand.class, WiseFtCommand.class, IndexCommand.class,
-                SearchCommand.class, ServeCommand.class})
+                SearchCommand.class, ServeCommand.class, LaunchCommand.class})
 public final class Main implements Runnable {
     /** Exit code when standard output could not be written (a full disk, /dev/full, a closed pipe). */
     static final int EXIT_OUTPUT_FAILED = 74; // EX_IOERR
@@ -28,6 +28,7 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         Signals.install();
+        ParentWatch.install();
         System.exit(execute(args));
     }
 

@@ -32,6 +32,7 @@ final class Signals {
         return switch (signal) {
             case "SIGINT" -> 130;
             case "SIGTERM" -> 143;
+            case dev.clip4j.train.Trainer.PEER_STOP -> 143; // a distributed run stops on every rank at once
             default -> 1;
         };
     }

@@ -69,11 +69,18 @@ final class TrainingFlags {
     Trainer open(CommandLine.Model.CommandSpec spec, TrainOptions asked, Map<String, Function<TrainOptions, Object>> moreFixed)
             throws java.io.IOException {
         threads.apply();
-        if (resume) return Trainer.resume(out, saved -> amend(spec, asked, saved, moreFixed), System.err);
-        if (data == null) throw new UserError("--data is required (unless --resume)");
-        if (dev.clip4j.checkpoint.ModelLocator.newestCheckpoint(out) != null) {
+        // a rank of a distributed run (./clip4j launch, torchrun or a cluster's launcher set these variables)
+        dev.clip4j.dist.DistEnv env = dev.clip4j.dist.DistEnv.fromSystem();
+        dev.clip4j.dist.DataParallel dp = null;
+        if (!resume && data == null) throw new UserError("--data is required (unless --resume)");
+        if (!resume && dev.clip4j.checkpoint.ModelLocator.newestCheckpoint(out) != null) {
             throw new UserError(out + " already holds a training run; continue it with --resume, or use another --out");
         }
+        if (env != null && env.worldSize() > 1) dp = dev.clip4j.dist.DataParallel.join(env);
+        if (dp != null) {
+            return Trainer.distributed(asked, out, resume, saved -> amend(spec, asked, saved, moreFixed), System.err, dp);
+        }
+        if (resume) return Trainer.resume(out, saved -> amend(spec, asked, saved, moreFixed), System.err);
         return new Trainer(asked, out, false, System.err);
     }
 
@@ -121,6 +128,10 @@ final class TrainingFlags {
     /** Runs to the end (or a signal), writes the report, prints the result line; the exit code. */
     int runAndReport(Trainer trainer) throws java.io.IOException {
         Trainer.Result r = trainer.run();
+        if (!trainer.isLeader()) {
+            // the other ranks of a distributed run: rank 0 reports (and wrote the run)
+            return r.stoppedBy() == null || r.alreadyFinished() ? 0 : Signals.exitCode(r.stoppedBy());
+        }
         if (r.alreadyFinished()) {
             System.out.println(Json.write(Map.of("steps", r.state().step(), "finished", true,
                     "message", "the run in " + out + " already finished; give a larger --epochs or --time-budget to extend it")));

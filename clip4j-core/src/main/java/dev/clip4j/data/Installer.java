@@ -68,8 +68,9 @@ public final class Installer {
             Path result = step.into(tmp);
             try {
                 Files.move(result, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                // another process finished first; theirs is as good as ours
+            } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                // another process (a parallel rank, say) finished first; theirs is as good as ours
+                if (!Files.isDirectory(target)) throw e;
             }
             DataFiles.deleteTree(tmp);
             return target;

@@ -58,6 +58,8 @@ public final class Trainer {
     private final RunLock lock;
     private RunState state;
     private static final String METRICS = "metrics.jsonl";
+    /** {@link Result#stoppedBy} of a rank that stopped because another rank of its distributed run was asked to. */
+    public static final String PEER_STOP = "a stop on another rank";
 
     /**
      * What {@link #run()} leaves: the final state, the last loss, the checkpoint; {@code stoppedBy} names the signal
@@ -222,6 +224,11 @@ public final class Trainer {
         return model;
     }
 
+    /** Whether this process writes the run: always on one process, rank 0 in a distributed run. */
+    public boolean isLeader() {
+        return dp == null || dp.isLeader();
+    }
+
     public TrainOptions options() {
         return o;
     }
@@ -291,7 +298,7 @@ public final class Trainer {
                 }
                 if (stop) {
                     // between steps: no native call is running; the checkpoint below makes the run resumable
-                    stoppedBy = StopSignal.requested() ? StopSignal.reason() : "a stop on another rank";
+                    stoppedBy = StopSignal.requested() ? StopSignal.reason() : PEER_STOP;
                     break;
                 }
                 if (o.timeBudgetSeconds() > 0 && elapsed >= o.timeBudgetSeconds()) break;
