@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "embed", description = "Write image and text features (encode_image / encode_text) as JSON.")
+@Command(name = "embed", description = "Write image and text features (encode_image / encode_text) as JSON; with --images"
+        + " DIR, one JSON line per image of the folder (the embeddings file index build --embeddings reads).")
 final class EmbedCommand implements Callable<Integer> {
     @Mixin
     CommonOptions.Model model;
@@ -23,6 +24,14 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Option(names = "--text", description = "Text (repeatable).")
     List<String> texts = new ArrayList<>();
+
+    @Option(names = "--images", description = "A folder of images (recursively): one JSON line per image, normalised (path, "
+            + "embedding, width, height, size, modified, sha256, error, model); unreadable images get their error.")
+    Path folder;
+
+    @Option(names = "--shard", description = "With --images: only shard i of n (0-based, every n-th image in sorted order),"
+            + " to split a folder over processes or machines, e.g. 0/4.")
+    String shard;
 
     @Option(names = "--normalize", description = "L2-normalise the features.")
     boolean normalize;
@@ -41,6 +50,8 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (folder != null) return embedFolder();
+        if (shard != null) throw new UserError("--shard splits a folder: give --images DIR");
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
         threads.apply();
@@ -62,5 +73,73 @@ final class EmbedCommand implements Callable<Integer> {
         if (output != null) AtomicFiles.writeString(output, json + "\n");
         else System.out.println(json);
         return 0;
+    }
+
+    /** {@code --images DIR [--shard i/n]}: the folder's images (this shard's) as embedding rows, in sorted order. */
+    private int embedFolder() throws java.io.IOException {
+        if (!images.isEmpty() || !texts.isEmpty()) throw new UserError("--images DIR embeds a folder; give --image/--text separately");
+        int[] part = shard == null ? new int[] {0, 1} : parseShard(shard);
+        Options.batchSize(batch);
+        threads.apply();
+        if (!java.nio.file.Files.isDirectory(folder)) throw new UserError(folder + ": not a folder");
+        List<dev.clip4j.index.IndexSource.Skipped> skipped = new ArrayList<>();
+        List<dev.clip4j.index.IndexSource.Entry> all = dev.clip4j.index.IndexSource.of(folder).list(skipped);
+        dev.clip4j.index.ImageEmbedder embedder = dev.clip4j.index.ImageEmbedder.load(model.model, precision.get());
+        List<dev.clip4j.index.ImageEmbedding> rows = new ArrayList<>();
+        for (dev.clip4j.index.IndexSource.Skipped k : skipped) {
+            if (Math.floorMod(k.path().hashCode(), part[1]) == part[0]) {
+                rows.add(new dev.clip4j.index.ImageEmbedding(k.path(), null, 0, 0, 0, 0, "", k.reason(), embedder.fingerprint()));
+            }
+        }
+        List<dev.clip4j.index.ImageEmbedder.Source> batchOf = new ArrayList<>();
+        for (int i = part[0]; i < all.size(); i += part[1]) {
+            dev.clip4j.io.StopSignal.check();
+            Path f = all.get(i).file();
+            try {
+                batchOf.add(new dev.clip4j.index.ImageEmbedder.Source(f.toString(), readLimited(f),
+                        java.nio.file.Files.getLastModifiedTime(f).toMillis()));
+            } catch (java.io.IOException | dev.clip4j.InputException e) {
+                rows.add(new dev.clip4j.index.ImageEmbedding(f.toString(), null, 0, 0, 0, 0, "", "cannot read: " + e.getMessage(),
+                        embedder.fingerprint()));
+            }
+            if (batchOf.size() == batch) {
+                rows.addAll(embedder.embed(batchOf));
+                batchOf.clear();
+            }
+        }
+        rows.addAll(embedder.embed(batchOf));
+        if (output != null) {
+            dev.clip4j.index.EmbeddingsFile.writeJsonLines(output, rows);
+        } else {
+            Path tmp = java.nio.file.Files.createTempFile("clip4j-embed", ".jsonl");
+            try {
+                dev.clip4j.index.EmbeddingsFile.writeJsonLines(tmp, rows);
+                System.out.print(java.nio.file.Files.readString(tmp));
+            } finally {
+                java.nio.file.Files.deleteIfExists(tmp);
+            }
+        }
+        long errors = rows.stream().filter(r -> r.error() != null).count();
+        System.err.println("clip4j: embedded " + (rows.size() - errors) + " image" + (rows.size() - errors == 1 ? "" : "s")
+                + (errors > 0 ? ", " + errors + " unreadable (their rows say why)" : "")
+                + (shard != null ? " (shard " + part[0] + "/" + part[1] + " of " + all.size() + ")" : ""));
+        return 0;
+    }
+
+    private static byte[] readLimited(Path f) throws java.io.IOException {
+        long max = dev.clip4j.io.InputLimits.MAX_IMAGE_FILE_BYTES.get();
+        if (java.nio.file.Files.size(f) > max) {
+            throw new dev.clip4j.InputException("larger than " + max + " bytes (" + dev.clip4j.io.InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")");
+        }
+        return java.nio.file.Files.readAllBytes(f);
+    }
+
+    /** {@code i/n} with 0 <= i < n <= 100000. */
+    static int[] parseShard(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})/(\\d{1,6})").matcher(s.trim());
+        if (!m.matches()) throw new UserError("--shard must be i/n (e.g. 0/4), got '" + s + "'");
+        int i = Integer.parseInt(m.group(1)), n = Integer.parseInt(m.group(2));
+        if (n < 1 || n > 100000 || i >= n) throw new UserError("--shard " + s + ": need 0 <= i < n <= 100000");
+        return new int[] {i, n};
     }
 }

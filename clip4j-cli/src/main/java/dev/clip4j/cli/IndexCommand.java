@@ -40,8 +40,12 @@ final class IndexCommand implements Runnable {
         @Mixin
         CommonOptions.Model model;
 
-        @Option(names = "--images", required = true, description = "A folder of images (PNG, JPEG, GIF, BMP), or a captions file (TSV, CSV, JSONL).")
+        @Option(names = "--images", description = "A folder of images (PNG, JPEG, GIF, BMP), or a captions file (TSV, CSV, JSONL).")
         Path images;
+
+        @Option(names = "--embeddings", description = "Instead of --images: an embeddings file made with this model (embed --images"
+                + "'s JSON lines, or spark-embed's Parquet); nothing is embedded again.")
+        Path embeddings;
 
         @Option(names = "--out", required = true, description = "The index directory (new or empty, or an interrupted build of the same images).")
         Path out;
@@ -65,6 +69,15 @@ final class IndexCommand implements Runnable {
             Options.batchSize(batch);
             threads.apply();
             IndexProgressBar bar = new IndexProgressBar(System.err);
+            if ((images == null) == (embeddings == null)) throw new UserError("give --images (to embed) or --embeddings (embedded already)");
+            if (embeddings != null) {
+                if (!store.equals(dev.clip4j.index.VectorStores.EMBEDDED)) throw new UserError("--embeddings builds an embedded (lucene) index");
+                try (ImageIndex index = ImageIndex.fromEmbeddings(model.model, embeddings, out, null, bar)) {
+                    bar.end();
+                    print("indexed", index.directory(), index.report());
+                }
+                return 0;
+            }
             try (ImageIndex index = ImageIndex.build(model.model, IndexSource.of(images), out, precision.get(), batch, bar, store)) {
                 bar.end();
                 print("indexed", index.directory(), index.report());

@@ -32,11 +32,28 @@ public final class Main implements Runnable {
         System.exit(execute(args));
     }
 
+    /**
+     * The command line with more subcommands (another module's, such as clip4j-spark's {@code spark-embed}), run as
+     * {@link #main} runs it: signals, the launcher watch, one-line errors, the exit code.
+     */
+    public static void mainWith(java.util.Map<String, Object> extra, String[] args) {
+        Signals.install();
+        ParentWatch.install();
+        System.exit(execute(extra, args));
+    }
+
     /** Runs one command line; the exit code also reports a failed write to standard output. */
     static int execute(String... args) {
+        return execute(java.util.Map.of(), args);
+    }
+
+    /** One command line with {@code extra} subcommands, as {@link #mainWith} runs it but returning the exit code. */
+    public static int execute(java.util.Map<String, Object> extra, String... args) {
         int code;
         try {
-            code = commandLine().execute(args);
+            CommandLine cl = commandLine();
+            extra.forEach(cl::addSubcommand);
+            code = cl.execute(args);
         } catch (OutOfMemoryError | StackOverflowError e) {
             // picocli hands only Exceptions to the handler; an Error would end the JVM with a stack trace
             if (System.getenv("CLIP4J_DEBUG") != null) e.printStackTrace();

@@ -24,6 +24,8 @@ public final class DataParallel implements AutoCloseable {
     static final long BUCKET_BYTES = 25L << 20;
 
     private final ProcessGroup group;
+    /** Time spent in collectives and the bytes this rank handed to them, since the start (for the metrics log). */
+    private long commNanos, commBytes;
 
     public DataParallel(ProcessGroup group) {
         this.group = group;
@@ -76,6 +78,7 @@ public final class DataParallel implements AutoCloseable {
         Grad.noGrad(() -> {
             for (Tensor t : tensors) {
                 try (Scope s = Scope.open()) {
+                    long t0 = System.nanoTime();
                     if (t.is_contiguous()) {
                         group.broadcast(t, 0);
                     } else {
@@ -83,6 +86,7 @@ public final class DataParallel implements AutoCloseable {
                         group.broadcast(c, 0);
                         t.copy_(c);
                     }
+                    count(t0, t.nbytes());
                 }
             }
         });
@@ -91,13 +95,23 @@ public final class DataParallel implements AutoCloseable {
     /** Sums the gradients of {@code parameters} over the ranks (those that have one; the same on every rank). */
     public void sumGradients(Collection<Tensor> parameters) {
         List<Tensor> grads = new ArrayList<>();
-        for (Tensor p : parameters) if (Autograd.hasGrad(p)) grads.add(p.grad());
+        long bytes = 0;
+        for (Tensor p : parameters) {
+            if (Autograd.hasGrad(p)) {
+                grads.add(p.grad());
+                bytes += p.grad().nbytes();
+            }
+        }
+        long t0 = System.nanoTime();
         Grad.noGrad(() -> group.allreduceSum(grads, BUCKET_BYTES));
+        count(t0, bytes);
     }
 
     /** Sums {@code t} over the ranks, in place. */
     public void sum(Tensor t) {
+        long t0 = System.nanoTime();
         group.allreduceSum(t);
+        count(t0, t.nbytes());
     }
 
     /** The sum over the ranks of each value. */
@@ -111,7 +125,22 @@ public final class DataParallel implements AutoCloseable {
 
     /** Every rank's rows of {@code local} (same shape everywhere), in rank order. */
     public Tensor gather(Tensor local) {
-        return group.allgather(local.contiguous());
+        long t0 = System.nanoTime();
+        Tensor all = group.allgather(local.contiguous());
+        count(t0, local.nbytes());
+        return all;
+    }
+
+    private void count(long startNanos, long bytes) {
+        commNanos += System.nanoTime() - startNanos;
+        commBytes += bytes;
+    }
+
+    /** Seconds spent in collectives (waiting for peers included) and bytes sent into them, since this rank joined. */
+    public record Traffic(double seconds, long bytes) {}
+
+    public Traffic traffic() {
+        return new Traffic(commNanos / 1e9, commBytes);
     }
 
     /** What all ranks agree on before a step: stop if any rank was asked to, and the largest elapsed time. */

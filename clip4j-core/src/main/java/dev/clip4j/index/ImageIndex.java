@@ -97,6 +97,84 @@ public final class ImageIndex implements AutoCloseable {
         return sync(abs, manifest, new Clip(model, Precision.parse(manifest.precision())), batchSize, progress);
     }
 
+    /**
+     * Builds a new index at {@code dir} from an embeddings file ({@link EmbeddingsFile}: {@code embed --images}'s JSON
+     * lines, {@code spark-embed}'s Parquet) instead of running the model over the images again. Every row must come
+     * from {@code modelPath}'s weights (its recorded fingerprint) and have the model's dimension; rows with an error are
+     * listed in {@code skipped.tsv}. The index's source is {@code source}, or the folder that holds all the rows' files,
+     * so that {@code index update} later embeds only what changed there (the rows' sizes and times are kept).
+     */
+    public static ImageIndex fromEmbeddings(Path modelPath, Path embeddings, Path dir, IndexSource source, IndexProgress progress) {
+        Path abs = dir.toAbsolutePath().normalize();
+        ClipModel model = loadModel(modelPath);
+        String sha = ModelFingerprint.of(model);
+        int dim = embedDim(model);
+        try {
+            if (Files.exists(abs) && (!Files.isDirectory(abs) || nonEmpty(abs))) {
+                throw new IndexException(abs + ": exists and is not empty; give a new or empty directory");
+            }
+            List<IndexSource.Skipped> skipped = new ArrayList<>();
+            Map<String, IndexedImage> seen = new HashMap<>();
+            Path[] common = {null};
+            Path tmp = abs.resolveSibling("." + abs.getFileName() + ".importing-" + ProcessHandle.current().pid());
+            if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
+            Files.createDirectories(tmp);
+            long[] rows = {0};
+            try (LuceneVectorStore store = LuceneVectorStore.openForWriting(tmp.resolve(STORE_DIR), dim)) {
+                EmbeddingsFile.forEach(embeddings, r -> {
+                    rows[0]++;
+                    if (!sha.equals(r.model())) {
+                        throw new IndexException(embeddings + ": row " + rows[0] + " (" + r.path() + ") was embedded by another model"
+                                + " (sha256 " + abbreviate(r.model()) + "…, not " + modelPath + "'s " + abbreviate(sha) + "…)");
+                    }
+                    Path file = Path.of(r.path()).toAbsolutePath().normalize();
+                    Path parent = file.getParent();
+                    common[0] = common[0] == null ? parent : commonAncestor(common[0], parent);
+                    if (r.error() != null || r.embedding() == null) {
+                        skipped.add(new IndexSource.Skipped(file.toString(), r.error() == null ? "no embedding" : r.error()));
+                        return;
+                    }
+                    if (r.embedding().length != dim) {
+                        throw new IndexException(embeddings + ": row " + rows[0] + " has " + r.embedding().length
+                                + " dimensions; the model's embeddings have " + dim);
+                    }
+                    for (float f : r.embedding()) {
+                        if (!Float.isFinite(f)) throw new IndexException(embeddings + ": row " + rows[0] + " has a non-finite value");
+                    }
+                    IndexedImage image = new IndexedImage(file.toString(), r.size(), r.modified(), r.sha256(), "");
+                    if (seen.put(image.path(), image) == null) store.put(image, r.embedding());
+                    if (seen.size() % 1000 == 0) store.commit();
+                });
+                store.commit();
+            }
+            if (rows[0] == 0) throw new IndexException(embeddings + ": no rows");
+            IndexSource src = source != null ? source : IndexSource.of(common[0]);
+            IndexManifest manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, dim,
+                    Precision.FP32.name().toLowerCase(java.util.Locale.ROOT), List.of(src), VectorStores.EMBEDDED);
+            manifest.write(tmp);
+            StringBuilder b = new StringBuilder("path\treason\n");
+            for (IndexSource.Skipped k : skipped) b.append(k.path().replace('\t', ' ')).append('\t').append(k.reason().replace('\t', ' ')).append('\n');
+            Files.writeString(tmp.resolve(IndexSync.SKIPPED_FILE), b.toString());
+            if (Files.isDirectory(abs)) Files.delete(abs); // the empty directory the user named
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            progress.progress(seen.size(), seen.size());
+            IndexReport report = new IndexReport((int) rows[0], 0, 0, seen.size(), 0, List.copyOf(skipped), seen.size());
+            return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), dim, false), new Clip(model, Precision.FP32), report);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String abbreviate(String sha) {
+        return sha == null || sha.isEmpty() ? "unknown" : sha.substring(0, Math.min(12, sha.length()));
+    }
+
+    private static Path commonAncestor(Path a, Path b) {
+        Path p = a;
+        while (p != null && !b.startsWith(p)) p = p.getParent();
+        return p == null ? a.getRoot() : p;
+    }
+
     /** Walks the index's sources again: new and changed files are embedded, deleted ones removed; then opens it. */
     public static ImageIndex update(Path dir, Path model, int batchSize, IndexProgress progress) {
         Path abs = dir.toAbsolutePath().normalize();

@@ -287,6 +287,7 @@ public final class Trainer {
             final boolean budgetOnly = o.epochs() <= 0 && o.timeBudgetSeconds() > 0;
             TimeBudgetHorizon horizon = new TimeBudgetHorizon(o.timeBudgetSeconds(), step);
             long samples = state.samplesSeen();
+            double commBefore = dp == null ? 0 : dp.traffic().seconds();
             while ((total == 0 || step < total || budgetOnly) && step < stopAt) {
                 boolean stop = StopSignal.requested();
                 double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
@@ -345,8 +346,16 @@ public final class Trainer {
                 if (dp != null) elapsed = dp.agree(false, elapsed).elapsedSeconds(); // one schedule on every rank
                 if (budgetOnly) total = horizon.update(step, elapsed, total);
                 state = new RunState(step, total, (int) (step / perEpoch), (int) (step % perEpoch), elapsed, samples);
+                Map<String, Double> stepMetrics = objective.metrics();
+                if (dp != null) {
+                    // rank 0's time in collectives this step (waits for slower ranks included): the communication share
+                    stepMetrics = new java.util.LinkedHashMap<>(stepMetrics);
+                    double comm = dp.traffic().seconds();
+                    stepMetrics.put("comm_seconds", comm - commBefore);
+                    commBefore = comm;
+                }
                 TrainingListener.Step event = new TrainingListener.Step(step, total, step / (double) perEpoch, losses, lr, gradNorm,
-                        samples / Math.max(1e-9, elapsed), elapsed, objective.metrics());
+                        samples / Math.max(1e-9, elapsed), elapsed, stepMetrics);
                 for (TrainingListener l : listeners) l.onStep(event);
                 if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) {
                     for (TrainingListener l : listeners) l.beforeCheckpoint(step);

@@ -1,0 +1,83 @@
+package dev.clip4j.index;
+
+import dev.clip4j.Clip;
+import dev.clip4j.image.ImageDecoder;
+import dev.clip4j.image.ImageInput;
+import dev.clip4j.image.RasterImage;
+import dev.clip4j.io.InputLimits;
+import dev.clip4j.io.Sha256;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Embeds images given as bytes, a batch at a time, into {@link ImageEmbedding} rows: each image is decoded and resized
+ * on its own (an unreadable one gets its error in its row and does not fail the batch), the rest go through the model
+ * together, normalised. The one path of {@code embed --images} and the Spark job, so their vectors are the same.
+ * Thread-safe.
+ */
+public final class ImageEmbedder {
+    private final Clip clip;
+    private final String fingerprint;
+
+    private ImageEmbedder(Clip clip, String fingerprint) {
+        this.clip = clip;
+        this.fingerprint = fingerprint;
+    }
+
+    /** The model at {@code modelPath} (checkpoint, model or run directory) at {@code precision}. */
+    public static ImageEmbedder load(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
+        dev.clip4j.model.ClipModel m = dev.clip4j.checkpoint.ClipCheckpoint.loadModel(
+                dev.clip4j.checkpoint.ModelLocator.resolve(modelPath)).train(false);
+        if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
+        String sha = dev.clip4j.checkpoint.ModelFingerprint.of(m); // of the float32 weights, as the index records
+        return new ImageEmbedder(new Clip(m, precision), sha);
+    }
+
+    /** The weights' SHA-256 recorded in every row. */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    /** An image to embed: its name (path), bytes and modification time (0 if unknown). */
+    public record Source(String path, byte[] bytes, long modified) {}
+
+    public List<ImageEmbedding> embed(List<Source> batch) {
+        List<ImageEmbedding> rows = new ArrayList<>(batch.size());
+        List<ImageInput> inputs = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        long maxBytes = InputLimits.MAX_IMAGE_FILE_BYTES.get();
+        for (Source s : batch) {
+            String hash = Sha256.hex(s.bytes());
+            if (s.bytes().length > maxBytes) {
+                rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash,
+                        "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")", fingerprint));
+                continue;
+            }
+            try {
+                RasterImage decoded = ImageDecoder.decode(s.bytes(), s.path());
+                RasterImage input = clip.preprocessor().resizeAndCrop(decoded);
+                at.add(rows.size());
+                inputs.add(new ImageInput(s.path(), () -> input));
+                rows.add(new ImageEmbedding(s.path(), null, decoded.width(), decoded.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
+            } catch (RuntimeException e) { // a hostile or broken file: the decoder's message names the problem
+                String m = e.getMessage() == null ? e.toString() : e.getMessage().replace('\n', ' ');
+                if (m.startsWith(s.path() + ": ")) m = m.substring(s.path().length() + 2); // the row names the file already
+                rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, fingerprint));
+            }
+        }
+        if (!inputs.isEmpty()) {
+            float[][] vectors;
+            // decoding runs on every calling thread (Spark's tasks); the model runs one batch at a time, on all of
+            // libtorch's threads, so tasks sharing a JVM never oversubscribe the cores
+            synchronized (clip) {
+                vectors = clip.encode(inputs, true);
+            }
+            for (int i = 0; i < vectors.length; i++) {
+                ImageEmbedding r = rows.get(at.get(i));
+                rows.set(at.get(i), new ImageEmbedding(r.path(), vectors[i], r.width(), r.height(), r.size(), r.modified(), r.sha256(), null, fingerprint));
+            }
+        }
+        return rows;
+    }
+}
