@@ -119,50 +119,61 @@ public final class ImageIndex implements AutoCloseable {
             Path tmp = abs.resolveSibling("." + abs.getFileName() + ".importing-" + ProcessHandle.current().pid());
             if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
-            long[] rows = {0};
-            try (LuceneVectorStore store = LuceneVectorStore.openForWriting(tmp.resolve(STORE_DIR), dim)) {
-                EmbeddingsFile.forEach(embeddings, r -> {
-                    rows[0]++;
-                    if (!sha.equals(r.model())) {
-                        throw new IndexException(embeddings + ": row " + rows[0] + " (" + r.path() + ") was embedded by another model"
-                                + " (sha256 " + abbreviate(r.model()) + "…, not " + modelPath + "'s " + abbreviate(sha) + "…)");
-                    }
-                    Path file = Path.of(r.path()).toAbsolutePath().normalize();
-                    Path parent = file.getParent();
-                    common[0] = common[0] == null ? parent : commonAncestor(common[0], parent);
-                    if (r.error() != null || r.embedding() == null) {
-                        skipped.add(new IndexSource.Skipped(file.toString(), r.error() == null ? "no embedding" : r.error()));
-                        return;
-                    }
-                    if (r.embedding().length != dim) {
-                        throw new IndexException(embeddings + ": row " + rows[0] + " has " + r.embedding().length
-                                + " dimensions; the model's embeddings have " + dim);
-                    }
-                    for (float f : r.embedding()) {
-                        if (!Float.isFinite(f)) throw new IndexException(embeddings + ": row " + rows[0] + " has a non-finite value");
-                    }
-                    IndexedImage image = new IndexedImage(file.toString(), r.size(), r.modified(), r.sha256(), "");
-                    if (seen.put(image.path(), image) == null) store.put(image, r.embedding());
-                    if (seen.size() % 1000 == 0) store.commit();
-                });
-                store.commit();
+            try {
+                return importRows(modelPath, embeddings, abs, tmp, source, progress, model, sha, dim, skipped, seen, common);
+            } catch (RuntimeException | IOException | Error e) {
+                DataFiles.deleteTree(tmp); // a refused file leaves nothing behind
+                throw e;
             }
-            if (rows[0] == 0) throw new IndexException(embeddings + ": no rows");
-            IndexSource src = source != null ? source : IndexSource.of(common[0]);
-            IndexManifest manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, dim,
-                    Precision.FP32.name().toLowerCase(java.util.Locale.ROOT), List.of(src), VectorStores.EMBEDDED);
-            manifest.write(tmp);
-            StringBuilder b = new StringBuilder("path\treason\n");
-            for (IndexSource.Skipped k : skipped) b.append(k.path().replace('\t', ' ')).append('\t').append(k.reason().replace('\t', ' ')).append('\n');
-            Files.writeString(tmp.resolve(IndexSync.SKIPPED_FILE), b.toString());
-            if (Files.isDirectory(abs)) Files.delete(abs); // the empty directory the user named
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            progress.progress(seen.size(), seen.size());
-            IndexReport report = new IndexReport((int) rows[0], 0, 0, seen.size(), 0, List.copyOf(skipped), seen.size());
-            return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), dim, false), new Clip(model, Precision.FP32), report);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static ImageIndex importRows(Path modelPath, Path embeddings, Path abs, Path tmp, IndexSource source, IndexProgress progress,
+                                         ClipModel model, String sha, int dim, List<IndexSource.Skipped> skipped,
+                                         Map<String, IndexedImage> seen, Path[] common) throws IOException {
+        long[] rows = {0};
+        try (LuceneVectorStore store = LuceneVectorStore.openForWriting(tmp.resolve(STORE_DIR), dim)) {
+            EmbeddingsFile.forEach(embeddings, r -> {
+                rows[0]++;
+                if (!sha.equals(r.model())) {
+                    throw new IndexException(embeddings + ": row " + rows[0] + " (" + r.path() + ") was embedded by another model"
+                            + " (sha256 " + abbreviate(r.model()) + "…, not " + modelPath + "'s " + abbreviate(sha) + "…)");
+                }
+                Path file = Path.of(r.path()).toAbsolutePath().normalize();
+                Path parent = file.getParent();
+                common[0] = common[0] == null ? parent : commonAncestor(common[0], parent);
+                if (r.error() != null || r.embedding() == null) {
+                    skipped.add(new IndexSource.Skipped(file.toString(), r.error() == null ? "no embedding" : r.error()));
+                    return;
+                }
+                if (r.embedding().length != dim) {
+                    throw new IndexException(embeddings + ": row " + rows[0] + " has " + r.embedding().length
+                            + " dimensions; the model's embeddings have " + dim);
+                }
+                for (float f : r.embedding()) {
+                    if (!Float.isFinite(f)) throw new IndexException(embeddings + ": row " + rows[0] + " has a non-finite value");
+                }
+                IndexedImage image = new IndexedImage(file.toString(), r.size(), r.modified(), r.sha256(), "");
+                if (seen.put(image.path(), image) == null) store.put(image, r.embedding());
+                if (seen.size() % 1000 == 0) store.commit();
+            });
+            store.commit();
+        }
+        if (rows[0] == 0) throw new IndexException(embeddings + ": no rows");
+        IndexSource src = source != null ? source : IndexSource.of(common[0]);
+        IndexManifest manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, dim,
+                Precision.FP32.name().toLowerCase(java.util.Locale.ROOT), List.of(src), VectorStores.EMBEDDED);
+        manifest.write(tmp);
+        StringBuilder b = new StringBuilder("path\treason\n");
+        for (IndexSource.Skipped k : skipped) b.append(k.path().replace('\t', ' ')).append('\t').append(k.reason().replace('\t', ' ')).append('\n');
+        Files.writeString(tmp.resolve(IndexSync.SKIPPED_FILE), b.toString());
+        if (Files.isDirectory(abs)) Files.delete(abs); // the empty directory the user named
+        Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+        progress.progress(seen.size(), seen.size());
+        IndexReport report = new IndexReport((int) rows[0], 0, 0, seen.size(), 0, List.copyOf(skipped), seen.size());
+        return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), dim, false), new Clip(model, Precision.FP32), report);
     }
 
     private static String abbreviate(String sha) {
