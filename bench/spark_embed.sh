@@ -15,7 +15,7 @@ export OPENBLAS_NUM_THREADS=1
 if [ ! -d "$work/images" ]; then
   (cd "$work" && npm pack --silent emoji-datasource-google@16.0.0 >/dev/null && tar -xzf emoji-datasource-google-16.0.0.tgz)
   mkdir -p "$work/images"
-  ls "$work/package/img/google/64/"*.png | head -n "$COUNT" | xargs -I{} cp {} "$work/images/"
+  find "$work/package/img/google/64/" -name "*.png" | sort | sed -n "1,${COUNT}p" | xargs -I{} cp {} "$work/images/"
 fi
 n=$(ls "$work/images" | wc -l)
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F); $n images"

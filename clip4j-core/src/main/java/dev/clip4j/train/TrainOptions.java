@@ -81,6 +81,24 @@ public record TrainOptions(
         return new Builder(this);
     }
 
+    /** The saved form, as JSON text (to hand the options to another process, e.g. a Spark task). */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The options from {@link #toJson}'s text. */
+    public static TrainOptions fromJson(String json) {
+        try {
+            return fromJson(JSON.readTree(json));
+        } catch (java.io.IOException e) {
+            throw new InputException("not training options: " + e.getMessage());
+        }
+    }
+
     /** Reads the saved form; fields a newer clip4j added take their defaults. */
     static TrainOptions fromJson(JsonNode node) throws java.io.IOException {
         if (node == null || !node.isObject()) throw new InputException("trainer.json holds no options");
