@@ -11,15 +11,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 public final class Parity {
     private Parity() {}
 
-    public static double relativeError(Tensor actual, Tensor expected) {
-        assertThat(Tensors.shape(actual)).as("shape").containsExactly(Tensors.shape(expected));
-        float[] a = Tensors.toFloats(actual), e = Tensors.toFloats(expected);
+    /** The same over float arrays: the largest difference relative to the largest element of {@code expected}. */
+    public static double relativeError(float[] a, float[] e) {
+        assertThat(a).hasSameSizeAs(e);
         double maxDiff = 0, maxAbs = 0;
         for (int i = 0; i < e.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs((double) a[i] - e[i]));
             maxAbs = Math.max(maxAbs, Math.abs(e[i]));
         }
         return maxAbs == 0 ? maxDiff : maxDiff / maxAbs;
+    }
+
+    public static double relativeError(Tensor actual, Tensor expected) {
+        assertThat(Tensors.shape(actual)).as("shape").containsExactly(Tensors.shape(expected));
+        return relativeError(Tensors.toFloats(actual), Tensors.toFloats(expected));
     }
 
     public static void assertClose(String what, Tensor actual, Tensor expected, double tolerance) {

@@ -111,13 +111,8 @@ final class EmbedCommand implements Callable<Integer> {
         if (output != null) {
             dev.clip4j.index.EmbeddingsFile.writeJsonLines(output, rows);
         } else {
-            Path tmp = java.nio.file.Files.createTempFile("clip4j-embed", ".jsonl");
-            try {
-                dev.clip4j.index.EmbeddingsFile.writeJsonLines(tmp, rows);
-                System.out.print(java.nio.file.Files.readString(tmp));
-            } finally {
-                java.nio.file.Files.deleteIfExists(tmp);
-            }
+            dev.clip4j.index.EmbeddingsFile.writeJsonLines(System.out, rows);
+            System.out.flush();
         }
         long errors = rows.stream().filter(r -> r.error() != null).count();
         System.err.println("clip4j: embedded " + (rows.size() - errors) + " image" + (rows.size() - errors == 1 ? "" : "s")

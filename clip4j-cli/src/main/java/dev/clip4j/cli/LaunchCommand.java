@@ -9,8 +9,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -193,7 +191,7 @@ final class LaunchCommand implements Callable<Integer> {
         Thread t = new Thread(() -> {
             try {
                 if (rank == 0 && !stdout) {
-                    in.transferTo(new NonClosing(System.err));
+                    in.transferTo(System.err); // System.err flushes every write; transferTo leaves it open
                     return;
                 }
                 BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
@@ -212,25 +210,6 @@ final class LaunchCommand implements Callable<Integer> {
         t.setDaemon(true);
         t.start();
         return t;
-    }
-
-    private static final class NonClosing extends OutputStream {
-        private final PrintStream out;
-
-        NonClosing(PrintStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(int b) {
-            out.write(b);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            out.write(b, off, len);
-            out.flush();
-        }
     }
 
     static int freePort() throws IOException {

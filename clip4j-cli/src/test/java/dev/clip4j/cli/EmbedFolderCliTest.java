@@ -1,6 +1,5 @@
 package dev.clip4j.cli;
 
-import dev.clip4j.index.EmbeddingsFile;
 import dev.clip4j.index.ImageEmbedding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,9 +23,7 @@ class EmbedFolderCliTest {
     Path tmp;
 
     private static Map<String, ImageEmbedding> rows(Path f) throws Exception {
-        Map<String, ImageEmbedding> m = new TreeMap<>();
-        EmbeddingsFile.forEach(f, r -> m.put(r.path(), r));
-        return m;
+        return dev.clip4j.index.EmbeddingRows.byPath(f);
     }
 
     @Test

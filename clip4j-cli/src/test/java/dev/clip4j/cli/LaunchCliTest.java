@@ -91,13 +91,7 @@ class LaunchCliTest {
     }
 
     private static List<Double> losses(Path run) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        List<Double> out = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
-            var node = json.readTree(line);
-            if (node.has("loss")) out.add(node.get("loss").asDouble());
-        }
-        return out;
+        return dev.clip4j.train.TinyData.losses(run);
     }
 
     private static void waitForSteps(Path run, int steps, Launch l) throws Exception {

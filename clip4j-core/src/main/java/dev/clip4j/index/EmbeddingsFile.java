@@ -89,7 +89,8 @@ public final class EmbeddingsFile {
         AtomicFiles.write(file, out -> writeJsonLines(out, rows));
     }
 
-    private static void writeJsonLines(OutputStream out, Iterable<ImageEmbedding> rows) throws IOException {
+    /** Writes rows as JSON lines to {@code out} (left open). */
+    public static void writeJsonLines(OutputStream out, Iterable<ImageEmbedding> rows) throws IOException {
         JsonGenerator g = JSON.getFactory().createGenerator(out);
         g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
         for (ImageEmbedding r : rows) {

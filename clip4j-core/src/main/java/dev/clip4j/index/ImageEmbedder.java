@@ -61,8 +61,7 @@ public final class ImageEmbedder {
                 inputs.add(new ImageInput(s.path(), () -> input));
                 rows.add(new ImageEmbedding(s.path(), null, decoded.width(), decoded.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
             } catch (RuntimeException e) { // a hostile or broken file: the decoder's message names the problem
-                String m = e.getMessage() == null ? e.toString() : e.getMessage().replace('\n', ' ');
-                if (m.startsWith(s.path() + ": ")) m = m.substring(s.path().length() + 2); // the row names the file already
+                String m = IndexSync.oneLine(e.getMessage() == null ? e.toString() : e.getMessage(), s.path());
                 rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, fingerprint));
             }
         }

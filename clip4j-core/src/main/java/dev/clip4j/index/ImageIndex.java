@@ -166,9 +166,7 @@ public final class ImageIndex implements AutoCloseable {
         IndexManifest manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, dim,
                 Precision.FP32.name().toLowerCase(java.util.Locale.ROOT), List.of(src), VectorStores.EMBEDDED);
         manifest.write(tmp);
-        StringBuilder b = new StringBuilder("path\treason\n");
-        for (IndexSource.Skipped k : skipped) b.append(k.path().replace('\t', ' ')).append('\t').append(k.reason().replace('\t', ' ')).append('\n');
-        Files.writeString(tmp.resolve(IndexSync.SKIPPED_FILE), b.toString());
+        IndexSync.writeSkipped(tmp, skipped);
         if (Files.isDirectory(abs)) Files.delete(abs); // the empty directory the user named
         Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
         progress.progress(seen.size(), seen.size());

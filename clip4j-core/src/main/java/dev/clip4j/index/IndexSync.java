@@ -187,14 +187,17 @@ final class IndexSync {
         return n;
     }
 
-    private static String oneLine(String message, String path) {
+    /** A decoder's message on one line, without the file's name in front (the row or list names the file). */
+    static String oneLine(String message, String path) {
         String m = message.replace('\n', ' ').replace('\t', ' ');
         return m.startsWith(path + ": ") ? m.substring(path.length() + 2) : m;
     }
 
-    private static void writeSkipped(Path dir, List<IndexSource.Skipped> skipped) throws IOException {
+    static void writeSkipped(Path dir, List<IndexSource.Skipped> skipped) throws IOException {
         StringBuilder b = new StringBuilder("path\treason\n");
-        for (IndexSource.Skipped s : skipped) b.append(s.path().replace('\t', ' ')).append('\t').append(s.reason()).append('\n');
+        for (IndexSource.Skipped s : skipped) {
+            b.append(s.path().replace('\t', ' ')).append('\t').append(s.reason().replace('\t', ' ')).append('\n');
+        }
         AtomicFiles.write(dir.resolve(SKIPPED_FILE), out -> out.write(b.toString().getBytes(StandardCharsets.UTF_8)));
     }
 }

@@ -1,6 +1,5 @@
 package dev.clip4j.dist;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clip4j.Parity;
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.checkpoint.Safetensors;
@@ -20,7 +19,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -84,13 +82,7 @@ class DistributedTrainingTest {
     }
 
     private static List<Double> losses(Path run) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        List<Double> out = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
-            var node = json.readTree(line);
-            if (node.has("loss")) out.add(node.get("loss").asDouble());
-        }
-        return out;
+        return dev.clip4j.train.TinyData.losses(run);
     }
 
     private static void assertSameLosses(Path expected, Path actual) throws Exception {

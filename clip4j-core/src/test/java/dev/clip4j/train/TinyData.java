@@ -45,6 +45,17 @@ public final class TinyData {
         return f;
     }
 
+    /** Each step's loss from a run's metrics.jsonl, in order (evaluation lines have none). */
+    public static java.util.List<Double> losses(Path run) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.List<Double> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            var node = json.readTree(line);
+            if (node.has("loss")) out.add(node.get("loss").asDouble());
+        }
+        return out;
+    }
+
     public static TrainOptions options(Path data, Path config, int epochs, int batch, int microBatch, int checkpointEvery) {
         return TrainOptions.builder().data(data.toString()).arch(config.toString()).epochs(epochs).batchSize(batch)
                 .microBatch(microBatch).lr(1e-3).warmupSteps(2).weightDecay(0.2).clipNorm(1.0).seed(42)

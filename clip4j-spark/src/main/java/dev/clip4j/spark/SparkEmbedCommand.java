@@ -3,8 +3,6 @@ package dev.clip4j.spark;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clip4j.InputException;
 import dev.clip4j.checkpoint.ModelLocator;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,18 +59,13 @@ public final class SparkEmbedCommand implements Callable<Integer> {
         SparkSession spark = Sessions.start(m, threads);
         try {
             double startup = (System.nanoTime() - t0) / 1e9;
-            Dataset<Row> images = SparkEmbedding.images(spark, input);
-            if (partitions > 0) images = images.repartition(partitions);
-            SparkEmbedding.Settings settings = new SparkEmbedding.Settings(modelPath.toString(), precision, batch, threads);
-            Dataset<Row> rows = SparkEmbedding.embed(images, settings);
-            rows.write().mode("errorifexists").parquet(output);
-            Dataset<Row> written = spark.read().parquet(output);
-            long total = written.count(), errors = written.filter("error IS NOT NULL").count();
+            SparkEmbedding.Written w = SparkEmbedding.run(spark, input, output,
+                    new SparkEmbedding.Settings(modelPath.toString(), precision, batch, threads), partitions);
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("output", output);
-            result.put("rows", total);
-            result.put("embedded", total - errors);
-            result.put("errors", errors);
+            result.put("rows", w.rows());
+            result.put("embedded", w.rows() - w.errors());
+            result.put("errors", w.errors());
             result.put("startup_seconds", Math.round(startup * 100) / 100.0);
             result.put("seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
             System.out.println(new ObjectMapper().writeValueAsString(result));

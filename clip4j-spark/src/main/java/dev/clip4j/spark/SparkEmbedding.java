@@ -71,11 +71,23 @@ public final class SparkEmbedding {
         return images.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> new Batches(rows, settings), Encoders.row(SCHEMA));
     }
 
-    /** {@code images(input)} embedded and written to {@code output} (which must not exist); the number of rows. */
-    public static long run(SparkSession spark, String input, String output, Settings settings) {
-        Dataset<Row> out = embed(images(spark, input), settings);
-        out.write().mode("errorifexists").parquet(output);
-        return spark.read().parquet(output).count();
+    /** What a run wrote: its rows, and those with an error instead of an embedding. */
+    public record Written(long rows, long errors) {}
+
+    /**
+     * {@code images(input)} (repartitioned into {@code partitions} tasks if positive) embedded and written to
+     * {@code output}, which must not exist.
+     */
+    public static Written run(SparkSession spark, String input, String output, Settings settings, int partitions) {
+        Dataset<Row> images = images(spark, input);
+        if (partitions > 0) images = images.repartition(partitions);
+        embed(images, settings).write().mode("errorifexists").parquet(output);
+        Row counts = spark.read().parquet(output).selectExpr("count(*)", "count(error)").first();
+        return new Written(counts.getLong(0), counts.getLong(1));
+    }
+
+    public static Written run(SparkSession spark, String input, String output, Settings settings) {
+        return run(spark, input, output, settings, 0);
     }
 
     /** Each executor JVM's models, loaded once and shared by its tasks. */

@@ -1,7 +1,6 @@
 package dev.clip4j.spark;
 
 import dev.clip4j.cli.Main;
-import dev.clip4j.index.EmbeddingsFile;
 import dev.clip4j.index.ImageEmbedding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,9 +39,7 @@ class SparkEmbedCommandTest {
     }
 
     private static Map<String, ImageEmbedding> rows(Path f) throws Exception {
-        Map<String, ImageEmbedding> m = new TreeMap<>();
-        EmbeddingsFile.forEach(f, r -> m.put(r.path(), r));
-        return m;
+        return dev.clip4j.index.EmbeddingRows.byPath(f);
     }
 
     @Test
@@ -68,12 +64,7 @@ class SparkEmbedCommandTest {
             assertThat(s.sha256()).isEqualTo(e.sha256());
             assertThat(s.model()).isEqualTo(e.model());
             if (e.embedding() == null) return;
-            double diff = 0, max = 0;
-            for (int i = 0; i < e.embedding().length; i++) {
-                diff = Math.max(diff, Math.abs(s.embedding()[i] - e.embedding()[i]));
-                max = Math.max(max, Math.abs(e.embedding()[i]));
-            }
-            assertThat(diff / max).as(path).isLessThanOrEqualTo(1e-6);
+            assertThat(dev.clip4j.Parity.relativeError(s.embedding(), e.embedding())).as(path).isLessThanOrEqualTo(1e-6);
         });
 
         // an existing output is refused (Spark would fail half-way otherwise)
