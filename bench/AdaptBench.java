@@ -29,8 +29,12 @@ import java.util.Map;
  * The few-shot benchmark (issue 9): zero-shot, CoOp, CoCoOp, Tip-Adapter, Tip-Adapter-F and the linear probe at
  * 1/2/4/8/16 shots over seeds, then base-to-new (CoOp and CoCoOp trained on base classes, scored on base and new).
  * The test split's image features are computed once; every adapter is trained through the same code as the CLI.
- * Args: MODEL TRAIN_DATA TEST_DATA OUT_DIR [SHOTS=1,2,4,8,16] [SEEDS=1,2,3]. Writes OUT_DIR/results.jsonl,
- * OUT_DIR/table.md and OUT_DIR/few_shot.png.
+ * Args: MODEL TRAIN_DATA TEST_DATA OUT_DIR [SHOTS=1,2,4,8,16] [SEEDS=1,2,3] [BASE_TO_NEW=coop-ctxv1,cocoop]. SHOTS
+ * "b2n:K" runs only base-to-new at K shots. Base-to-new variants: coop (16 random context vectors, the CoOp paper's
+ * few-shot recipe), coop-ctxv1 ("a photo of a", 200 epochs at batch 32: the CoOp run CoCoOp's paper compares with,
+ * {@code vit_b16_ctxv1}), cocoop; a "+aug" suffix trains on a new augmented view of every shot each epoch (the
+ * reference's loader) instead of cached features. Writes OUT_DIR/results.jsonl, OUT_DIR/table.md and
+ * OUT_DIR/few_shot.png.
  */
 public class AdaptBench {
     static final List<String> METHODS = List.of("coop", "cocoop", "tip-adapter", "tip-adapter-f", "linear-probe");
@@ -38,8 +42,11 @@ public class AdaptBench {
     public static void main(String[] args) throws Exception {
         Path model = Path.of(args[0]), out = Path.of(args[3]);
         String trainSpec = args[1], testSpec = args[2];
-        int[] shotsList = parse(args.length > 4 ? args[4] : "1,2,4,8,16");
+        String shotsArg = args.length > 4 ? args[4] : "1,2,4,8,16";
+        boolean sweep = !shotsArg.startsWith("b2n:");
+        int[] shotsList = parse(sweep ? shotsArg : shotsArg.substring(4));
         int[] seeds = parse(args.length > 5 ? args[5] : "1,2,3");
+        List<String> b2nVariants = List.of((args.length > 6 ? args[6] : "coop-ctxv1,cocoop").split(","));
         Files.createDirectories(out);
         PrintStream log = new PrintStream(Files.newOutputStream(out.resolve("adapt.log")), true);
         PrintStream results = new PrintStream(Files.newOutputStream(out.resolve("results.jsonl")), true);
@@ -52,7 +59,7 @@ public class AdaptBench {
         emit(results, "zero-shot", 0, 0, "all", "all", zeroShot, 0);
         Map<String, Map<Integer, List<Double>>> acc = new LinkedHashMap<>();
         Map<String, Map<Integer, List<Double>>> secs = new LinkedHashMap<>();
-        for (int k : shotsList) {
+        for (int k : sweep ? shotsList : new int[0]) {
             for (int seed : seeds) {
                 for (String m : METHODS) {
                     Path dir = out.resolve(m + "-" + k + "shot-seed" + seed);
@@ -71,37 +78,42 @@ public class AdaptBench {
         int k = shotsList[shotsList.length - 1];
         List<Integer> base = ClassSplit.BASE.classes(classes.size()), fresh = ClassSplit.NEW.classes(classes.size());
         Map<String, double[][]> b2n = new LinkedHashMap<>();
-        double[][] zs = new double[seeds.length][2];
+        double[][] zs = new double[seeds.length][3];
         for (int s = 0; s < seeds.length; s++) {
             zs[s][0] = subsetTop1(Similarity.scores(features, ZeroShot.classEmbeddings(clip, synonyms(test), test.templates())), labels, base);
             zs[s][1] = subsetTop1(Similarity.scores(features, ZeroShot.classEmbeddings(clip, synonyms(test), test.templates())), labels, fresh);
         }
         b2n.put("zero-shot", zs);
-        for (String m : List.of("coop", "cocoop")) {
-            double[][] r = new double[seeds.length][2];
+        for (String m : b2nVariants) {
+            double[][] r = new double[seeds.length][3];
             for (int s = 0; s < seeds.length; s++) {
                 Path dir = out.resolve(m + "-base-" + k + "shot-seed" + seeds[s]);
                 DataFilesUtil.delete(dir);
-                run(Adaptation.prepare(model, trainSpec, k, ClassSplit.BASE, seeds[s], dir), m, k, seeds[s], log);
+                Map<String, Object> summary = run(Adaptation.prepare(model, trainSpec, k, ClassSplit.BASE, seeds[s], dir), m, k, seeds[s], log);
+                r[s][2] = ((Number) summary.get("seconds")).doubleValue();
                 Adapter ad = Adapter.load(dir);
                 r[s][0] = subsetTop1(ad, features, labels, classes, base);
                 r[s][1] = subsetTop1(ad, features, labels, classes, fresh);
-                emit(results, m, k, seeds[s], "base", "base", r[s][0], 0);
-                emit(results, m, k, seeds[s], "base", "new", r[s][1], 0);
+                emit(results, m, k, seeds[s], "base", "base", r[s][0], r[s][2]);
+                emit(results, m, k, seeds[s], "base", "new", r[s][1], r[s][2]);
             }
             b2n.put(m, r);
         }
-        writeTable(out, testSpec, zeroShot, shotsList, acc, secs, b2n, k);
-        plot(out.resolve("few_shot.png"), testSpec, zeroShot, shotsList, acc);
+        writeTable(out, testSpec, zeroShot, sweep ? shotsList : new int[0], acc, secs, b2n, k);
+        if (sweep) plot(out.resolve("few_shot.png"), testSpec, zeroShot, shotsList, acc);
     }
 
-    static Map<String, Object> run(Adaptation a, String m, int k, int seed, PrintStream log) throws Exception {
+    static Map<String, Object> run(Adaptation a, String variant, int k, int seed, PrintStream log) throws Exception {
+        boolean aug = variant.endsWith("+aug");
+        String m = aug ? variant.substring(0, variant.length() - 4) : variant;
         return switch (m) {
-            case "coop" -> a.coop(CoOp.Settings.paper(k, 16, null, false, ClassPosition.END, 0, seed), log);
-            case "cocoop" -> a.cocoop(CoCoOp.Settings.paper("a photo of a", 4, 0, 0, seed), log);
+            case "coop" -> a.coop(CoOp.Settings.paper(k, 16, null, false, ClassPosition.END, 0, seed, aug), log);
+            case "coop-ctxv1" -> a.coop(CoOp.Settings.paper(k, 4, "a photo of a", false, ClassPosition.END, 200, seed, aug), log);
+            case "cocoop" -> a.cocoop(CoCoOp.Settings.paper("a photo of a", 4, 0, 0, seed, aug), log);
             case "tip-adapter" -> a.tipAdapter(TipAdapter.Settings.paper(false, seed), log);
             case "tip-adapter-f" -> a.tipAdapter(TipAdapter.Settings.paper(true, seed), log);
-            default -> a.linearProbe(log);
+            case "linear-probe" -> a.linearProbe(log);
+            default -> throw new IllegalArgumentException("unknown method " + variant);
         };
     }
 
@@ -169,31 +181,35 @@ public class AdaptBench {
 
     static void writeTable(Path out, String test, double zeroShot, int[] shotsList, Map<String, Map<Integer, List<Double>>> acc,
                            Map<String, Map<Integer, List<Double>>> secs, Map<String, double[][]> b2n, int k) throws Exception {
-        StringBuilder sb = new StringBuilder("| method (" + test + ") |");
-        for (int s : shotsList) sb.append(" ").append(s).append(" shot").append(s == 1 ? "" : "s").append(" |");
-        sb.append(" seconds at ").append(shotsList[shotsList.length - 1]).append(" shots |\n|---|");
-        for (int s : shotsList) sb.append("---|");
-        sb.append("---|\n| zero-shot |");
-        for (int s : shotsList) sb.append(String.format(Locale.ROOT, " %.1f |", 100 * zeroShot));
-        sb.append(" 0 |\n");
-        for (String m : acc.keySet()) {
-            sb.append("| ").append(m).append(" |");
-            for (int s : shotsList) {
-                List<Double> v = acc.get(m).get(s);
-                sb.append(String.format(Locale.ROOT, " %.1f ± %.1f |", 100 * mean(v), 100 * std(v)));
+        StringBuilder sb = new StringBuilder();
+        if (shotsList.length > 0) {
+            sb.append("| method (" + test + ") |");
+            for (int s : shotsList) sb.append(" ").append(s).append(" shot").append(s == 1 ? "" : "s").append(" |");
+            sb.append(" seconds at ").append(shotsList[shotsList.length - 1]).append(" shots |\n|---|");
+            for (int s : shotsList) sb.append("---|");
+            sb.append("---|\n| zero-shot |");
+            for (int s : shotsList) sb.append(String.format(Locale.ROOT, " %.1f |", 100 * zeroShot));
+            sb.append(" 0 |\n");
+            for (String m : acc.keySet()) {
+                sb.append("| ").append(m).append(" |");
+                for (int s : shotsList) {
+                    List<Double> v = acc.get(m).get(s);
+                    sb.append(String.format(Locale.ROOT, " %.1f ± %.1f |", 100 * mean(v), 100 * std(v)));
+                }
+                sb.append(String.format(Locale.ROOT, " %.1f |%n", mean(secs.get(m).get(shotsList[shotsList.length - 1]))));
             }
-            sb.append(String.format(Locale.ROOT, " %.1f |%n", mean(secs.get(m).get(shotsList[shotsList.length - 1]))));
         }
-        sb.append("\n| base-to-new (").append(k).append(" shots) | base | new | harmonic mean |\n|---|---|---|---|\n");
+        sb.append("\n| base-to-new (").append(k).append(" shots, ").append(test).append(") | base | new | harmonic mean | seconds |\n|---|---|---|---|---|\n");
         for (Map.Entry<String, double[][]> e : b2n.entrySet()) {
-            List<Double> base = new ArrayList<>(), fresh = new ArrayList<>(), h = new ArrayList<>();
+            List<Double> base = new ArrayList<>(), fresh = new ArrayList<>(), h = new ArrayList<>(), t = new ArrayList<>();
             for (double[] r : e.getValue()) {
                 base.add(r[0]);
                 fresh.add(r[1]);
                 h.add(2 * r[0] * r[1] / (r[0] + r[1]));
+                t.add(r[2]);
             }
-            sb.append(String.format(Locale.ROOT, "| %s | %.1f ± %.1f | %.1f ± %.1f | %.1f ± %.1f |%n", e.getKey(), 100 * mean(base),
-                    100 * std(base), 100 * mean(fresh), 100 * std(fresh), 100 * mean(h), 100 * std(h)));
+            sb.append(String.format(Locale.ROOT, "| %s | %.1f ± %.1f | %.1f ± %.1f | %.1f ± %.1f | %.1f |%n", e.getKey(), 100 * mean(base),
+                    100 * std(base), 100 * mean(fresh), 100 * std(fresh), 100 * mean(h), 100 * std(h), mean(t)));
         }
         Files.writeString(out.resolve("table.md"), sb.toString());
         System.out.print(sb);

@@ -56,6 +56,9 @@ final class AdaptCommand implements Runnable {
         String classPosition;
         @Option(names = "--epochs", defaultValue = "0", description = "Epochs (default: the paper's, 50 / 100 / 200 by shots).")
         int epochs;
+        @Option(names = "--augment", negatable = true, defaultValue = "false", fallbackValue = "true",
+                description = "Train on a new augmented view of every shot each epoch (random resized crop 0.08-1, flip: the reference's loader) instead of features cached once.")
+        boolean augment;
         @Mixin
         CommonOptions.Threads threads;
 
@@ -66,7 +69,7 @@ final class AdaptCommand implements Runnable {
             ClassPosition position = ClassPosition.parse(classPosition);
             if (ctxInit != null && ctxInit.isBlank()) throw new UserError("--ctx-init is empty");
             Adaptation run = fs.prepare(model.model);
-            CoOp.Settings s = CoOp.Settings.paper(fs.shots, nCtx, ctxInit, csc, position, epochs, fs.seed);
+            CoOp.Settings s = CoOp.Settings.paper(fs.shots, nCtx, ctxInit, csc, position, epochs, fs.seed, augment);
             System.err.printf("clip4j adapt coop: %d classes × %d shots of %s, %d epochs%n", run.shots().classNames().size(), fs.shots,
                     run.datasetName(), s.epochs());
             System.out.println(Json.write(run.coop(s, System.err)));
@@ -85,6 +88,9 @@ final class AdaptCommand implements Runnable {
         String ctxInit;
         @Option(names = "--epochs", defaultValue = "0", description = "Epochs (default: the paper's 10).") int epochs;
         @Option(names = "--batch-size", defaultValue = "0", description = "Images per step (default: the paper's 1).") int batch;
+        @Option(names = "--augment", negatable = true, defaultValue = "false", fallbackValue = "true",
+                description = "Train on a new augmented view of every shot each epoch (random resized crop 0.08-1, flip: the reference's loader) instead of features cached once.")
+        boolean augment;
         @Mixin
         CommonOptions.Threads threads;
 
@@ -95,7 +101,7 @@ final class AdaptCommand implements Runnable {
             if (batch < 0 || batch > 65536) throw new UserError("--batch-size must be 0 (the paper's) to 65536, got " + batch);
             Adaptation run = fs.prepare(model.model);
             dev.clip4j.adapt.CoCoOp.Settings s = dev.clip4j.adapt.CoCoOp.Settings.paper(ctxInit.isBlank() ? null : ctxInit, nCtx,
-                    epochs, batch, fs.seed);
+                    epochs, batch, fs.seed, augment);
             System.err.printf("clip4j adapt cocoop: %d classes × %d shots of %s, %d epochs%n", run.shots().classNames().size(), fs.shots,
                     run.datasetName(), s.epochs());
             System.out.println(Json.write(run.cocoop(s, System.err)));

@@ -238,7 +238,8 @@ class CliTest {
         assertThat(wrong.err()).contains("use the model it was trained on");
         assertThat(tmp.resolve("x")).doesNotExist();
 
-        for (String[] method : new String[][] {{"cocoop", "--epochs", "1"}, {"tip-adapter", "--augment-views", "2"},
+        for (String[] method : new String[][] {{"cocoop", "--epochs", "1", "--augment"}, {"coop", "--epochs", "2", "--no-augment"},
+                {"tip-adapter", "--augment-views", "2"},
                 {"tip-adapter", "--finetune", "--augment-views", "2", "--epochs", "2"}, {"linear-probe"}}) {
             Path out = tmp.resolve(String.join("-", method).replace("--", ""));
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("adapt"));
@@ -251,6 +252,8 @@ class CliTest {
             assertThat(ev.code()).as(ev.err()).isZero();
             assertThat(ev.out()).contains("top-1");
         }
+        assertThat(Files.readString(tmp.resolve("cocoop-epochs-1-augment").resolve("adapter.json"))).contains("random resized crop 0.08-1");
+        assertThat(Files.readString(tmp.resolve("coop-epochs-2-no-augment").resolve("adapter.json"))).contains("no augmentation");
         Result unknownClass = run("eval", "adapter", "--adapter", tmp.resolve("linear-probe").toString(), "--data",
                 tmp.resolve("data").toString(), "--classes", "new");
         assertThat(unknownClass.code()).isEqualTo(1);

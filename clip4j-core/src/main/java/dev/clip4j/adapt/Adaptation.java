@@ -69,14 +69,14 @@ public final class Adaptation {
         CoOp.Result r = CoOp.train(clip, sample, s, log);
         Map<String, Object> settings = s.toMap();
         settings.put("n_ctx", r.learner().contextCount());
-        return save(AdapterMethods.COOP, settings, fit(r.finalLoss(), r.trainAccuracy()), r.seconds(), CACHED, Map.of("ctx", r.learner().ctx()));
+        return save(AdapterMethods.COOP, settings, fit(r.finalLoss(), r.trainAccuracy()), r.seconds(), s.imageFeatures(), Map.of("ctx", r.learner().ctx()));
     }
 
     public Map<String, Object> cocoop(CoCoOp.Settings s, PrintStream log) throws IOException {
         CoCoOp.Result r = CoCoOp.train(clip, sample, s, log);
         Map<String, Object> settings = s.toMap();
         settings.put("n_ctx", r.learner().contextCount());
-        return save(AdapterMethods.COCOOP, settings, fit(r.finalLoss(), r.trainAccuracy()), r.seconds(), CACHED, r.learner().stateDict());
+        return save(AdapterMethods.COCOOP, settings, fit(r.finalLoss(), r.trainAccuracy()), r.seconds(), s.schedule().imageFeatures(), r.learner().stateDict());
     }
 
     public Map<String, Object> tipAdapter(TipAdapter.Settings s, PrintStream log) throws IOException {

@@ -85,9 +85,10 @@ public final class CoCoOp {
     }
 
     public record Settings(int nCtx, String ctxInit, int epochs, int batchSize, double lr, double momentum,
-                           double weightDecay, double warmupLr, long seed) {
-        public static Settings paper(String ctxInit, int nCtx, int epochs, int batchSize, long seed) {
-            return new Settings(nCtx, ctxInit, epochs > 0 ? epochs : 10, batchSize > 0 ? batchSize : 1, 0.002, 0.9, 5e-4, 1e-5, seed);
+                           double weightDecay, double warmupLr, long seed, boolean augment) {
+        public static Settings paper(String ctxInit, int nCtx, int epochs, int batchSize, long seed, boolean augment) {
+            return new Settings(nCtx, ctxInit, epochs > 0 ? epochs : 10, batchSize > 0 ? batchSize : 1, 0.002, 0.9, 5e-4, 1e-5, seed,
+                    augment);
         }
 
         public java.util.Map<String, Object> toMap() {
@@ -101,11 +102,12 @@ public final class CoCoOp {
             m.put("weight_decay", weightDecay);
             m.put("warmup_lr", warmupLr);
             m.put("seed", seed);
+            m.put("augment", augment);
             return m;
         }
 
         CoOp.Settings schedule() {
-            return new CoOp.Settings(nCtx, ctxInit, false, ClassPosition.END, epochs, batchSize, lr, momentum, weightDecay, warmupLr, seed);
+            return new CoOp.Settings(nCtx, ctxInit, false, ClassPosition.END, epochs, batchSize, lr, momentum, weightDecay, warmupLr, seed, augment);
         }
     }
 

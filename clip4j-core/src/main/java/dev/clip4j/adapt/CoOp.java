@@ -1,6 +1,7 @@
 package dev.clip4j.adapt;
 
 import dev.clip4j.eval.FeatureExtractor;
+import dev.clip4j.image.RandomResizedCrop;
 import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.Grad;
@@ -28,12 +29,16 @@ public final class CoOp {
     private CoOp() {}
 
     public record Settings(int nCtx, String ctxInit, boolean classSpecific, ClassPosition position, int epochs,
-                           int batchSize, double lr, double momentum, double weightDecay, double warmupLr, long seed) {
-        /** The paper's recipe for {@code shots} shots; {@code epochs} 0 picks the paper's count. */
+                           int batchSize, double lr, double momentum, double weightDecay, double warmupLr, long seed,
+                           boolean augment) {
+        /**
+         * The paper's recipe for {@code shots} shots; {@code epochs} 0 picks the paper's count; {@code augment} draws a
+         * new augmented view of every shot each epoch, as Dassl's loader does, instead of caching one plain feature.
+         */
         public static Settings paper(int shots, int nCtx, String ctxInit, boolean classSpecific, ClassPosition position,
-                                     int epochs, long seed) {
+                                     int epochs, long seed, boolean augment) {
             return new Settings(nCtx, ctxInit, classSpecific, position, epochs > 0 ? epochs : epochsFor(shots), 32, 0.002,
-                    0.9, 5e-4, 1e-5, seed);
+                    0.9, 5e-4, 1e-5, seed, augment);
         }
 
         public Map<String, Object> toMap() {
@@ -49,9 +54,18 @@ public final class CoOp {
             m.put("weight_decay", weightDecay);
             m.put("warmup_lr", warmupLr);
             m.put("seed", seed);
+            m.put("augment", augment);
             return m;
         }
+
+        /** What {@code adapter.json} says of the image features the prompts were trained on. */
+        public String imageFeatures() {
+            return augment ? AUGMENTED : Adaptation.CACHED;
+        }
     }
+
+    /** The reference's training views (Dassl's {@code random_resized_crop} at its default scale, {@code random_flip}). */
+    static final String AUGMENTED = "a new view of every shot each epoch: random resized crop 0.08-1, flip (Dassl's)";
 
     /** The paper's epochs: 50 for 1 shot, 100 for 2 to 4, 200 for 8 and more. */
     public static int epochsFor(int shots) {
@@ -80,8 +94,9 @@ public final class CoOp {
     }
 
     /**
-     * The prompt-learning loop CoOp and CoCoOp share, CLIP frozen: the shots' normalised features computed once, a
-     * seeded order per epoch, batches of {@code s.batchSize()} (Dassl drops the last, smaller batch), the learning
+     * The prompt-learning loop CoOp and CoCoOp share, CLIP frozen: the shots' normalised features computed once (or,
+     * with {@code s.augment()}, of a new seeded augmented view of every shot each epoch, as the reference's loader
+     * gives: random resized crop at torchvision's default scale 0.08–1 and a horizontal flip), a seeded order per epoch, batches of {@code s.batchSize()} (Dassl drops the last, smaller batch), the learning
      * rate of {@link #learningRate} per epoch, cross-entropy of {@code logitsOf(image features)}, an SGD step. Returns
      * the last epoch's {mean loss, training accuracy}.
      */
@@ -90,14 +105,16 @@ public final class CoOp {
         double[] last = {Double.NaN, Double.NaN};
         FrozenClip.run(clip, () -> {
             int[] labels = new int[shots.size()];
-            float[][] features = FeatureExtractor.images(clip, shots, 256, labels); // normalised, computed once
+            float[][] features = s.augment() ? null : FeatureExtractor.images(clip, shots, 256, labels); // normalised
+            RandomResizedCrop views = new RandomResizedCrop(clip.imageResolution(), 0.08, true);
             SplittableRandom rng = new SplittableRandom(s.seed());
-            int n = features.length, per = Math.min(s.batchSize(), n);
+            int n = shots.size(), per = Math.min(s.batchSize(), n);
             int batches = n >= s.batchSize() ? n / s.batchSize() : 1;
             AdaptProgress progress = new AdaptProgress(log, (long) s.epochs() * batches);
             long step = 0;
             for (int e = 0; e < s.epochs(); e++) {
                 sgd.setLearningRate(learningRate(s, e));
+                if (s.augment()) features = FeatureExtractor.images(clip, shots, 256, labels, views, s.seed() * 1_000_003L + e);
                 int[] order = permutation(n, rng);
                 double lossSum = 0;
                 int correct = 0, seen = 0;

@@ -114,7 +114,7 @@ class AdaptersTest {
     void eachMethodBeatsZeroShotWithClipUnchanged() throws Exception {
         String before = ModelFingerprint.of(clip);
         Map<String, Adaptation.Runner> methods = new java.util.LinkedHashMap<>();
-        methods.put("cocoop", a -> a.cocoop(CoCoOp.Settings.paper("a photo of a", 4, 20, 1, 1), AdaptFixture.QUIET));
+        methods.put("cocoop", a -> a.cocoop(CoCoOp.Settings.paper("a photo of a", 4, 20, 1, 1, false), AdaptFixture.QUIET));
         methods.put("tip-adapter", a -> a.tipAdapter(new TipAdapter.Settings(3, false, 20, 1e-3, 1), AdaptFixture.QUIET));
         methods.put("tip-adapter-f", a -> a.tipAdapter(new TipAdapter.Settings(3, true, 20, 1e-3, 1), AdaptFixture.QUIET));
         methods.put("linear-probe", a -> a.linearProbe(AdaptFixture.QUIET));

@@ -126,7 +126,7 @@ class CoOpTest {
 
     @Test
     void learningRateFollowsDasslsWarmupAndCosine() {
-        CoOp.Settings s = CoOp.Settings.paper(16, 16, null, false, ClassPosition.END, 0, 1);
+        CoOp.Settings s = CoOp.Settings.paper(16, 16, null, false, ClassPosition.END, 0, 1, false);
         assertThat(s.epochs()).isEqualTo(200);
         assertThat(CoOp.epochsFor(1)).isEqualTo(50);
         assertThat(CoOp.epochsFor(4)).isEqualTo(100);
@@ -144,7 +144,7 @@ class CoOpTest {
         ImageTextDataset d = Datasets.open(data.toString());
         ClassSubset shots = FewShot.sample(d, ClassSplit.ALL.classes(3), 4, 1);
         String before = ModelFingerprint.of(clip);
-        CoOp.Settings s = CoOp.Settings.paper(4, 4, null, false, ClassPosition.END, 60, 1);
+        CoOp.Settings s = CoOp.Settings.paper(4, 4, null, false, ClassPosition.END, 60, 1, false);
         CoOp.Result r = CoOp.train(clip, shots, s, QUIET);
         assertThat(ModelFingerprint.of(clip)).isEqualTo(before);
         clip.parameters().forEach((k, v) -> assertThat(v.grad() == null || !v.grad().defined()).as("no gradient reached " + k).isTrue());
@@ -164,10 +164,30 @@ class CoOpTest {
         assertThat(probs[0][0] + probs[0][1] + probs[0][2]).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-5f));
     }
 
+    /**
+     * With {@code augment} every epoch trains on a new seeded augmented view of each shot (the reference's loader): the
+     * same seed trains the same context bit for bit, and it differs from training on features cached once.
+     */
+    @Test
+    void augmentedTrainingIsSeededAndDiffersFromCachedFeatures() {
+        ImageTextDataset d = Datasets.open(data.toString());
+        ClassSubset shots = FewShot.sample(d, ClassSplit.ALL.classes(3), 4, 1);
+        CoOp.Settings augmented = CoOp.Settings.paper(4, 4, null, false, ClassPosition.END, 3, 1, true);
+        CoOp.Settings cached = CoOp.Settings.paper(4, 4, null, false, ClassPosition.END, 3, 1, false);
+        float[] a = Tensors.toFloats(CoOp.train(clip, shots, augmented, QUIET).learner().ctx().detach());
+        float[] b = Tensors.toFloats(CoOp.train(clip, shots, augmented, QUIET).learner().ctx().detach());
+        float[] c = Tensors.toFloats(CoOp.train(clip, shots, cached, QUIET).learner().ctx().detach());
+        Parity.assertBitIdentical("seeded augmented ctx", b, a);
+        assertThat(a).isNotEqualTo(c);
+        assertThat(augmented.imageFeatures()).contains("random resized crop 0.08-1, flip");
+        assertThat(cached.imageFeatures()).contains("no augmentation");
+        assertThat(augmented.toMap()).containsEntry("augment", true);
+    }
+
     @Test
     void anAdapterRefusesAnotherModelAndUnknownClasses() throws Exception {
         PromptLearner p = new PromptLearner(clip, NAMES, 4, null, true, ClassPosition.END);
-        CoOp.Settings s = CoOp.Settings.paper(4, 4, null, true, ClassPosition.END, 1, 1);
+        CoOp.Settings s = CoOp.Settings.paper(4, 4, null, true, ClassPosition.END, 1, 1, false);
         AdapterFiles.save(tmp.resolve("csc"), new AdapterFiles.Meta("coop", NAMES, model.toString(), ModelFingerprint.of(clip),
                 s.toMap(), Map.of()), Map.of("ctx", p.ctx()));
         assertThatThrownBy(() -> AdapterFiles.save(tmp.resolve("csc"), null, Map.of())).hasMessageContaining("never overwritten");
