@@ -22,7 +22,9 @@ import java.nio.file.Path;
 
 /**
  * Reads PNG, JPEG, BMP and GIF files into the PIL mode PIL would open them in, taking raw samples (never
- * ImageIO's colour-converted RGB, which would, for example, gamma-map grayscale).
+ * ImageIO's colour-converted RGB, which would, for example, gamma-map grayscale). JPEG and plain 8-bit PNG go through
+ * OpenCV's libjpeg-turbo and libpng where they load ({@link OpenCvDecoder}: PIL's pixels exactly, and faster); the
+ * rest, and everything when OpenCV is unavailable, through ImageIO.
  */
 public final class ImageDecoder {
     private ImageDecoder() {}
@@ -49,6 +51,31 @@ public final class ImageDecoder {
      * @param name what the error messages call the image (its path, or an upload's name)
      */
     public static RasterImage decode(byte[] bytes, String name) {
+        OpenCvDecoder.Header header = OpenCvDecoder.supported(bytes);
+        if (header != null && OpenCvDecoder.available()) {
+            checkPixels(header.width(), header.height(), name);
+            try {
+                RasterImage native_ = OpenCvDecoder.decode(bytes, header);
+                if (native_ != null) return native_;
+            } catch (OutOfMemoryError e) {
+                throw new ImageException(name + ": image too large to decode in the Java heap (raise -Xmx in CLIP4J_JAVA_OPTS)");
+            }
+        }
+        return decodeWithImageIO(bytes, name);
+    }
+
+    /** PIL's DecompressionBombError, from the header's size before any pixel memory is taken. */
+    private static void checkPixels(long w, long h, String name) {
+        long max = InputLimits.MAX_IMAGE_PIXELS.get();
+        if (w <= 0 || h <= 0) throw new ImageException(name + ": image has no pixels");
+        if (w * h > max) {
+            throw new ImageException(name + ": " + w + "x" + h + " = " + w * h + " pixels is over the image limit of "
+                    + max + " (" + InputLimits.MAX_IMAGE_PIXELS.hint() + ")");
+        }
+    }
+
+    /** Java's own decoders: every format and mode, and the truncation check, for what OpenCV's path does not take. */
+    static RasterImage decodeWithImageIO(byte[] bytes, String name) {
         BufferedImage img;
         // An in-memory stream: ImageIO.createImageInputStream would spool to a temporary file by default.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
@@ -59,12 +86,7 @@ public final class ImageDecoder {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
-                long w = reader.getWidth(0), h = reader.getHeight(0), max = InputLimits.MAX_IMAGE_PIXELS.get();
-                if (w <= 0 || h <= 0) throw new ImageException(name + ": image has no pixels");
-                if (w * h > max) {
-                    throw new ImageException(name + ": " + w + "x" + h + " = " + w * h + " pixels is over the image limit of "
-                            + max + " (" + InputLimits.MAX_IMAGE_PIXELS.hint() + ")");
-                }
+                checkPixels(reader.getWidth(0), reader.getHeight(0), name);
                 List<String> truncated = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> {
                     if (warning != null && warning.toLowerCase(java.util.Locale.ROOT).contains("premature end")) truncated.add(warning);

@@ -1,0 +1,169 @@
+package dev.clip4j.image;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.global.opencv_imgcodecs;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * JPEG and plain 8-bit PNG decoding through OpenCV's imgcodecs (Bytedeco's opencv preset: libjpeg-turbo and libpng).
+ * PIL decodes JPEG with libjpeg-turbo too, with the same defaults (islow IDCT, fancy upsampling), so the pixels are
+ * PIL's bit for bit, where ImageIO's own JPEG decoder differs by ±1 here and there; and it is 2–3× faster than ImageIO
+ * for both formats.
+ *
+ * <p>Only files whose PIL mode OpenCV reproduces exactly are taken: JPEG with 8-bit samples and 1 or 3 components
+ * (L, RGB) that ends with its EOI marker, and PNG of 8-bit grey, RGB or RGBA ending with IEND. A grey or RGB PNG's
+ * tRNS chunk is left out before decoding: PIL keeps such an image in mode L or RGB (the transparency only in its
+ * {@code info}, which {@code convert("RGB")} ignores), where libpng would add an alpha band. Everything else
+ * (palette, grey + alpha, 16-bit or CMYK images, truncated files) gets {@code null}, and the caller uses ImageIO's
+ * path, which reproduces PIL's mode or PIL's error.
+ * OpenCV's {@code IMREAD_UNCHANGED} ignores EXIF orientation, as PIL's {@code Image.open} does. The natives load on
+ * first use; where they cannot load (or {@code -Dclip4j.imageDecoder=imageio}), every call gets {@code null}.
+ */
+final class OpenCvDecoder {
+    private OpenCvDecoder() {}
+
+    /**
+     * The pixel layout a header promises: dimensions and the PIL mode; and a PNG's tRNS chunk to leave out
+     * ({@code cutLength} bytes from {@code cutFrom}; 0 for none).
+     */
+    record Header(int width, int height, PixelMode mode, int cutFrom, int cutLength) {
+        Header(int width, int height, PixelMode mode) {
+            this(width, height, mode, 0, 0);
+        }
+    }
+
+    /** Holder idiom: the natives are loaded by the first decode, never when only ImageIO is wanted. */
+    private static final class Natives {
+        static final boolean LOADED = load();
+
+        private static boolean load() {
+            if ("imageio".equals(System.getProperty("clip4j.imageDecoder", "auto"))) return false;
+            try {
+                org.bytedeco.javacpp.Loader.load(opencv_imgcodecs.class);
+                opencv_core.setNumThreads(1); // decoding is one image per thread; no pool of its own beside libtorch's
+                return true;
+            } catch (Throwable e) { // UnsatisfiedLinkError, NoClassDefFoundError...: fall back to ImageIO
+                System.err.println("clip4j: OpenCV's image decoders are not available (" + e + "); using ImageIO");
+                return false;
+            }
+        }
+    }
+
+    /** Whether OpenCV's decoders are in use in this JVM (loads them on first call). */
+    static boolean available() {
+        return Natives.LOADED;
+    }
+
+    /** The header of a JPEG or PNG that OpenCV decodes exactly as PIL would, or null for ImageIO's path. */
+    static Header supported(byte[] b) {
+        if (b.length > 4 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8) return jpeg(b);
+        if (b.length > 45 && (b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return png(b);
+        return null;
+    }
+
+    /**
+     * Decodes {@code bytes} if {@link #supported} and the natives are available, else null. The caller has checked the
+     * pixel limit against {@code header}; a file OpenCV refuses or decodes to another shape also gets null.
+     */
+    static RasterImage decode(byte[] bytes, Header header) {
+        if (header == null || !available()) return null;
+        try (PointerScope scope = new PointerScope()) {
+            int n = bytes.length - header.cutLength();
+            BytePointer data = new BytePointer(n);
+            data.put(bytes, 0, header.cutFrom() > 0 ? header.cutFrom() : n);
+            if (header.cutLength() > 0) {
+                data.position(header.cutFrom()).put(bytes, header.cutFrom() + header.cutLength(), n - header.cutFrom()).position(0);
+            }
+            Mat encoded = new Mat(1, n, opencv_core.CV_8UC1, data);
+            Mat m = opencv_imgcodecs.imdecode(encoded, opencv_imgcodecs.IMREAD_UNCHANGED);
+            int bands = header.mode().bands;
+            if (m == null || m.empty() || m.depth() != opencv_core.CV_8U || m.channels() != bands || m.cols() != header.width()
+                    || m.rows() != header.height() || !m.isContinuous()) {
+                return null;
+            }
+            byte[] px = new byte[header.width() * header.height() * bands];
+            m.data().get(px);
+            if (bands >= 3) { // OpenCV's BGR(A) to RGB(A)
+                for (int i = 0; i < px.length; i += bands) {
+                    byte t = px[i];
+                    px[i] = px[i + 2];
+                    px[i + 2] = t;
+                }
+            }
+            return new RasterImage(header.mode(), header.width(), header.height(), px, null);
+        }
+    }
+
+    /** Walks the markers to the frame header: 8-bit samples, 1 or 3 components, and an EOI at the very end. */
+    private static Header jpeg(byte[] b) {
+        int n = b.length;
+        if ((b[n - 2] & 0xFF) != 0xFF || (b[n - 1] & 0xFF) != 0xD9) return null; // truncated, or trailing data
+        int at = 2;
+        while (at + 4 <= n) {
+            if ((b[at] & 0xFF) != 0xFF) return null;
+            int marker = b[at + 1] & 0xFF;
+            if (marker == 0xFF) { // fill byte
+                at++;
+                continue;
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) { // no length
+                at += 2;
+                continue;
+            }
+            int len = ((b[at + 2] & 0xFF) << 8) | (b[at + 3] & 0xFF);
+            if (len < 2 || at + 2 + len > n) return null;
+            boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+            if (sof) {
+                if (len < 8) return null;
+                int precision = b[at + 4] & 0xFF;
+                int h = ((b[at + 5] & 0xFF) << 8) | (b[at + 6] & 0xFF), w = ((b[at + 7] & 0xFF) << 8) | (b[at + 8] & 0xFF);
+                int components = b[at + 9] & 0xFF;
+                if (precision != 8 || w == 0 || h == 0) return null;
+                return components == 1 ? new Header(w, h, PixelMode.L) : components == 3 ? new Header(w, h, PixelMode.RGB) : null;
+            }
+            if (marker == 0xDA || marker == 0xD9) return null; // scan or end before any frame header
+            at += 2 + len;
+        }
+        return null;
+    }
+
+    /** IHDR of an 8-bit grey, RGB or RGBA image (any tRNS before the image data to be cut), IEND the last chunk. */
+    private static Header png(byte[] b) {
+        if (b[4] != 0x0D || b[5] != 0x0A || b[6] != 0x1A || b[7] != 0x0A) return null;
+        if (!type(b, 12, "IHDR") || !type(b, b.length - 8, "IEND")) return null;
+        long w = u32(b, 16), h = u32(b, 20);
+        int depth = b[24] & 0xFF, colour = b[25] & 0xFF;
+        if (depth != 8 || w <= 0 || h <= 0 || w > Integer.MAX_VALUE || h > Integer.MAX_VALUE) return null;
+        PixelMode mode = switch (colour) {
+            case 0 -> PixelMode.L;
+            case 2 -> PixelMode.RGB;
+            case 6 -> PixelMode.RGBA;
+            default -> null; // palette (P) and grey + alpha (LA) keep ImageIO's path
+        };
+        if (mode == null) return null;
+        int cutFrom = 0, cutLength = 0;
+        for (long at = 8; at + 8 <= b.length; ) {
+            long len = u32(b, (int) at);
+            if (type(b, (int) at + 4, "tRNS")) {
+                if (mode == PixelMode.RGBA || cutLength > 0 || at + 12 + len > b.length) return null;
+                cutFrom = (int) at;
+                cutLength = (int) (12 + len);
+            }
+            if (type(b, (int) at + 4, "IDAT")) return new Header((int) w, (int) h, mode, cutFrom, cutLength);
+            at += 12 + len;
+        }
+        return null;
+    }
+
+    private static long u32(byte[] b, int at) {
+        return ((long) (b[at] & 0xFF) << 24) | ((b[at + 1] & 0xFF) << 16) | ((b[at + 2] & 0xFF) << 8) | (b[at + 3] & 0xFF);
+    }
+
+    private static boolean type(byte[] b, int at, String t) {
+        if (at < 0 || at + 4 > b.length) return false;
+        for (int i = 0; i < 4; i++) if (b[at + i] != t.charAt(i)) return false;
+        return true;
+    }
+}
