@@ -1,6 +1,6 @@
 """clip._transform(224) with PIL + NumPy (torchvision's Resize/CenterCrop/ToTensor/Normalize, same arithmetic),
-timed over the given images, one thread. --decode-only times Image.open + load alone. Prints median and best
-images/s of 10 passes. Usage: python3 bench/python_preprocess.py [--decode-only] IMAGE..."""
+timed over the given images, one thread. --decode-only times Image.open + load alone. After one untimed pass, prints
+median and best images/s of 10 passes. Usage: python3 bench/python_preprocess.py [--decode-only] IMAGE..."""
 import json, sys, time
 import numpy as np
 from PIL import Image
@@ -33,6 +33,8 @@ def main():
     decode_only = sys.argv[1:2] == ["--decode-only"]
     paths = sys.argv[2:] if decode_only else sys.argv[1:]
     work = decode if decode_only else transform
+    for p in paths:  # one untimed pass, as clip4j's bench warms up
+        work(p)
     rates = []
     for rep in range(10):
         t0 = time.perf_counter()

@@ -36,10 +36,9 @@ public final class ClipPreprocessor {
             newH = size;
             newW = (int) ((double) ((long) size * w) / h);
         }
-        RasterImage resized = PilResize.bicubic(img, newW, newH);
         int top = (int) Math.rint((newH - size) / 2.0);   // Python round(): half to even
         int left = (int) Math.rint((newW - size) / 2.0);
-        return crop(resized, left, top, size, size);
+        return PilResize.bicubic(img, newW, newH, left, top, size, size); // only the crop's pixels are computed
     }
 
     /** The {@code w x h} region at ({@code left}, {@code top}). */
@@ -67,15 +66,42 @@ public final class ClipPreprocessor {
         };
     }
 
-    /** ToTensor + Normalize into CHW float32 values. */
+    /** {@code (v / 255f - MEAN[c]) / STD[c]} for every byte value v and channel c: the same float operations, once. */
+    private static final float[][] NORMALIZED = new float[3][256];
+
+    static {
+        for (int c = 0; c < 3; c++) for (int v = 0; v < 256; v++) NORMALIZED[c][v] = ((float) v / 255f - MEAN[c]) / STD[c];
+    }
+
+    /** ToTensor + Normalize into CHW float32 values (convert("RGB") first: grey replicated, alpha dropped, palette looked up). */
     public static float[] normalize(RasterImage img) {
-        int w = img.width(), h = img.height(), plane = w * h;
+        int plane = img.width() * img.height(), bands = img.mode().bands;
         float[] out = new float[3 * plane];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int[] c = rgb(img, x, y);
-                for (int ch = 0; ch < 3; ch++) {
-                    out[ch * plane + y * w + x] = ((float) c[ch] / 255f - MEAN[ch]) / STD[ch];
+        byte[] s = img.samples();
+        float[] r = NORMALIZED[0], g = NORMALIZED[1], b = NORMALIZED[2];
+        switch (img.mode()) {
+            case L, LA -> {
+                for (int i = 0, p = 0; i < plane; i++, p += bands) {
+                    int v = s[p] & 0xFF;
+                    out[i] = r[v];
+                    out[plane + i] = g[v];
+                    out[2 * plane + i] = b[v];
+                }
+            }
+            case RGB, RGBA -> {
+                for (int i = 0, p = 0; i < plane; i++, p += bands) {
+                    out[i] = r[s[p] & 0xFF];
+                    out[plane + i] = g[s[p + 1] & 0xFF];
+                    out[2 * plane + i] = b[s[p + 2] & 0xFF];
+                }
+            }
+            case P -> {
+                int[] palette = img.palette();
+                for (int i = 0; i < plane; i++) {
+                    int c = palette[s[i] & 0xFF];
+                    out[i] = r[(c >> 16) & 0xFF];
+                    out[plane + i] = g[(c >> 8) & 0xFF];
+                    out[2 * plane + i] = b[c & 0xFF];
                 }
             }
         }

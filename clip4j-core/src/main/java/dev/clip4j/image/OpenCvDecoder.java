@@ -25,12 +25,19 @@ final class OpenCvDecoder {
     private OpenCvDecoder() {}
 
     /**
-     * The pixel layout a header promises: dimensions and the PIL mode; and a PNG's tRNS chunk to leave out
+     * The pixel layout a header promises: dimensions and the PIL mode; whether it is a JPEG (decoded straight to RGB or
+     * grey, EXIF orientation ignored; a PNG is read unchanged, as BGR(A)); and a PNG's tRNS chunk to leave out
      * ({@code cutLength} bytes from {@code cutFrom}; 0 for none).
      */
-    record Header(int width, int height, PixelMode mode, int cutFrom, int cutLength) {
-        Header(int width, int height, PixelMode mode) {
-            this(width, height, mode, 0, 0);
+    record Header(int width, int height, PixelMode mode, boolean jpeg, int cutFrom, int cutLength) {
+        Header(int width, int height, PixelMode mode, boolean jpeg) {
+            this(width, height, mode, jpeg, 0, 0);
+        }
+
+        int imreadFlags() {
+            if (!jpeg) return opencv_imgcodecs.IMREAD_UNCHANGED; // 8-bit, alpha kept, no orientation applied
+            return (mode == PixelMode.L ? opencv_imgcodecs.IMREAD_GRAYSCALE : opencv_imgcodecs.IMREAD_COLOR_RGB)
+                    | opencv_imgcodecs.IMREAD_IGNORE_ORIENTATION;
         }
     }
 
@@ -77,7 +84,7 @@ final class OpenCvDecoder {
                 data.position(header.cutFrom()).put(bytes, header.cutFrom() + header.cutLength(), n - header.cutFrom()).position(0);
             }
             Mat encoded = new Mat(1, n, opencv_core.CV_8UC1, data);
-            Mat m = opencv_imgcodecs.imdecode(encoded, opencv_imgcodecs.IMREAD_UNCHANGED);
+            Mat m = opencv_imgcodecs.imdecode(encoded, header.imreadFlags());
             int bands = header.mode().bands;
             if (m == null || m.empty() || m.depth() != opencv_core.CV_8U || m.channels() != bands || m.cols() != header.width()
                     || m.rows() != header.height() || !m.isContinuous()) {
@@ -85,7 +92,7 @@ final class OpenCvDecoder {
             }
             byte[] px = new byte[header.width() * header.height() * bands];
             m.data().get(px);
-            if (bands >= 3) { // OpenCV's BGR(A) to RGB(A)
+            if (bands >= 3 && !header.jpeg()) { // a PNG's BGR(A) to RGB(A)
                 for (int i = 0; i < px.length; i += bands) {
                     byte t = px[i];
                     px[i] = px[i + 2];
@@ -121,7 +128,7 @@ final class OpenCvDecoder {
                 int h = ((b[at + 5] & 0xFF) << 8) | (b[at + 6] & 0xFF), w = ((b[at + 7] & 0xFF) << 8) | (b[at + 8] & 0xFF);
                 int components = b[at + 9] & 0xFF;
                 if (precision != 8 || w == 0 || h == 0) return null;
-                return components == 1 ? new Header(w, h, PixelMode.L) : components == 3 ? new Header(w, h, PixelMode.RGB) : null;
+                return components == 1 ? new Header(w, h, PixelMode.L, true) : components == 3 ? new Header(w, h, PixelMode.RGB, true) : null;
             }
             if (marker == 0xDA || marker == 0xD9) return null; // scan or end before any frame header
             at += 2 + len;
@@ -151,7 +158,7 @@ final class OpenCvDecoder {
                 cutFrom = (int) at;
                 cutLength = (int) (12 + len);
             }
-            if (type(b, (int) at + 4, "IDAT")) return new Header((int) w, (int) h, mode, cutFrom, cutLength);
+            if (type(b, (int) at + 4, "IDAT")) return new Header((int) w, (int) h, mode, false, cutFrom, cutLength);
             at += 12 + len;
         }
         return null;

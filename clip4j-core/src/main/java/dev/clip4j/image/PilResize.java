@@ -14,12 +14,26 @@ public final class PilResize {
     private PilResize() {}
 
     public static RasterImage bicubic(RasterImage in, int outW, int outH) {
+        return bicubic(in, outW, outH, 0, 0, outW, outH);
+    }
+
+    /**
+     * The {@code cw × ch} window at ({@code left}, {@code top}) of the {@code outW × outH} resize, computing only the
+     * pixels the window needs: the same values as resizing in full and then cropping (each output sample depends on
+     * its own coefficients alone), so {@code clip._transform}'s centre crop costs no work outside it.
+     */
+    public static RasterImage bicubic(RasterImage in, int outW, int outH, int left, int top, int cw, int ch) {
         if (outW <= 0 || outH <= 0) throw new IllegalArgumentException("target size must be positive");
-        if (outW == in.width() && outH == in.height()) return in; // PIL returns a copy
+        if (left < 0 || top < 0 || cw <= 0 || ch <= 0 || left + cw > outW || top + ch > outH) {
+            throw new IllegalArgumentException("crop window outside the resized image");
+        }
+        if (outW == in.width() && outH == in.height()) { // PIL returns a copy
+            return cw == outW && ch == outH ? in : ClipPreprocessor.crop(in, left, top, cw, ch);
+        }
         return switch (in.mode()) {
-            case P -> nearest(in, outW, outH);
-            case L, RGB -> resample(in, outW, outH);
-            case LA, RGBA -> unpremultiply(resample(premultiply(in), outW, outH));
+            case P -> ClipPreprocessor.crop(nearest(in, outW, outH), left, top, cw, ch);
+            case L, RGB -> resample(in, outW, outH, left, top, cw, ch);
+            case LA, RGBA -> unpremultiply(resample(premultiply(in), outW, outH, left, top, cw, ch));
         };
     }
 
@@ -74,42 +88,96 @@ public final class PilResize {
         return v >> PRECISION_BITS;
     }
 
-    private static RasterImage resample(RasterImage in, int outW, int outH) {
+    /**
+     * Pillow's two passes, horizontal first into an 8-bit intermediate, restricted to the window: the horizontal pass
+     * computes only the window's columns, on only the rows the vertical pass reads (Pillow's own row box), and the
+     * vertical pass only the window's rows. Integer sums, so the order of the terms cannot change a result.
+     */
+    private static RasterImage resample(RasterImage in, int outW, int outH, int left, int top, int cw, int ch) {
         int bands = in.mode().bands;
         byte[] src = in.samples();
         int w = in.width(), h = in.height();
-        if (outW != w) {
-            Coefficients c = coefficients(w, outW);
-            byte[] dst = new byte[outW * h * bands];
-            for (int y = 0; y < h; y++) {
-                int row = y * w * bands;
-                for (int xx = 0; xx < outW; xx++) {
-                    int xmin = c.bounds[xx * 2], xmax = c.bounds[xx * 2 + 1], koff = xx * c.ksize;
+        boolean horizontal = outW != w, vertical = outH != h;
+        Coefficients cv = vertical ? coefficients(h, outH) : null;
+        // the source rows the output window needs
+        int rowFrom = vertical ? cv.bounds[top * 2] : top;
+        int rowTo = vertical ? cv.bounds[(top + ch - 1) * 2] + cv.bounds[(top + ch - 1) * 2 + 1] : top + ch;
+        int rows = rowTo - rowFrom;
+        byte[] mid;
+        int midW;
+        if (horizontal) {
+            mid = horizontalPass(src, w, bands, coefficients(w, outW), left, cw, rowFrom, rows);
+            midW = cw;
+        } else {
+            mid = src; // the full width; the window's columns are taken below
+            midW = w;
+        }
+        int colFrom = horizontal ? 0 : left;
+        byte[] dst = new byte[cw * ch * bands];
+        if (vertical) {
+            verticalPass(mid, midW, bands, cv, top, ch, horizontal ? rowFrom : 0, colFrom, cw, dst);
+        } else {
+            for (int y = 0; y < ch; y++) {
+                int from = horizontal ? y : top + y;
+                System.arraycopy(mid, (from * midW + colFrom) * bands, dst, y * cw * bands, cw * bands);
+            }
+        }
+        return new RasterImage(in.mode(), cw, ch, dst, in.palette());
+    }
+
+    /** Columns [left, left + cw) of the horizontal resize of source rows [rowFrom, rowFrom + rows). */
+    private static byte[] horizontalPass(byte[] src, int w, int bands, Coefficients c, int left, int cw, int rowFrom, int rows) {
+        byte[] dst = new byte[cw * rows * bands];
+        int[] k = c.weights;
+        final int half = 1 << (PRECISION_BITS - 1);
+        for (int y = 0; y < rows; y++) {
+            int row = (rowFrom + y) * w * bands, out = y * cw * bands;
+            for (int xx = 0; xx < cw; xx++) {
+                int xmin = c.bounds[(left + xx) * 2], xmax = c.bounds[(left + xx) * 2 + 1], koff = (left + xx) * c.ksize;
+                int p = row + xmin * bands;
+                if (bands == 3) {
+                    int s0 = half, s1 = half, s2 = half;
+                    for (int x = 0; x < xmax; x++, p += 3) {
+                        int wt = k[koff + x];
+                        s0 += (src[p] & 0xFF) * wt;
+                        s1 += (src[p + 1] & 0xFF) * wt;
+                        s2 += (src[p + 2] & 0xFF) * wt;
+                    }
+                    dst[out++] = (byte) clip8(s0);
+                    dst[out++] = (byte) clip8(s1);
+                    dst[out++] = (byte) clip8(s2);
+                } else {
                     for (int b = 0; b < bands; b++) {
-                        int ss = 1 << (PRECISION_BITS - 1);
-                        for (int x = 0; x < xmax; x++) ss += (src[row + (x + xmin) * bands + b] & 0xFF) * c.weights[koff + x];
-                        dst[(y * outW + xx) * bands + b] = (byte) clip8(ss);
+                        int ss = half;
+                        for (int x = 0, q = p + b; x < xmax; x++, q += bands) ss += (src[q] & 0xFF) * k[koff + x];
+                        dst[out++] = (byte) clip8(ss);
                     }
                 }
             }
-            src = dst;
-            w = outW;
         }
-        if (outH != h) {
-            Coefficients c = coefficients(h, outH);
-            byte[] dst = new byte[w * outH * bands];
-            int stride = w * bands;
-            for (int yy = 0; yy < outH; yy++) {
-                int ymin = c.bounds[yy * 2], ymax = c.bounds[yy * 2 + 1], koff = yy * c.ksize;
-                for (int i = 0; i < stride; i++) {
-                    int ss = 1 << (PRECISION_BITS - 1);
-                    for (int y = 0; y < ymax; y++) ss += (src[(y + ymin) * stride + i] & 0xFF) * c.weights[koff + y];
-                    dst[yy * stride + i] = (byte) clip8(ss);
-                }
+        return dst;
+    }
+
+    /**
+     * Output rows [top, top + ch) of the vertical resize, columns [colFrom, colFrom + cw) of {@code src} (whose first
+     * row is source row {@code rowOffset}), into {@code dst}: each output row accumulated row by row over contiguous
+     * samples (a loop the JIT vectorises), not column by column as Pillow's C loop runs.
+     */
+    private static void verticalPass(byte[] src, int srcW, int bands, Coefficients c, int top, int ch, int rowOffset,
+                                     int colFrom, int cw, byte[] dst) {
+        int n = cw * bands;
+        int[] acc = new int[n];
+        final int half = 1 << (PRECISION_BITS - 1);
+        for (int yy = 0; yy < ch; yy++) {
+            int ymin = c.bounds[(top + yy) * 2], ymax = c.bounds[(top + yy) * 2 + 1], koff = (top + yy) * c.ksize;
+            java.util.Arrays.fill(acc, half);
+            for (int y = 0; y < ymax; y++) {
+                int wt = c.weights[koff + y], row = ((ymin + y - rowOffset) * srcW + colFrom) * bands;
+                for (int i = 0; i < n; i++) acc[i] += (src[row + i] & 0xFF) * wt;
             }
-            src = dst;
+            int out = yy * n;
+            for (int i = 0; i < n; i++) dst[out + i] = (byte) clip8(acc[i]);
         }
-        return new RasterImage(in.mode(), outW, outH, src, in.palette());
     }
 
     /** PIL's RGBA -> RGBa (and LA -> La): colour times alpha / 255 with PIL's rounding (MULDIV255). */

@@ -83,7 +83,7 @@ class NativeDecoderTest {
 
         java.awt.image.BufferedImage grey = new java.awt.image.BufferedImage(3, 2, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
         byte[] plain = png(grey);
-        assertThat(OpenCvDecoder.supported(plain)).isEqualTo(new OpenCvDecoder.Header(3, 2, PixelMode.L));
+        assertThat(OpenCvDecoder.supported(plain)).isEqualTo(new OpenCvDecoder.Header(3, 2, PixelMode.L, false));
         java.awt.image.BufferedImage palette = new java.awt.image.BufferedImage(3, 2, java.awt.image.BufferedImage.TYPE_BYTE_INDEXED);
         assertThat(OpenCvDecoder.supported(png(palette))).as("palette PNG (PIL mode P)").isNull();
         java.awt.image.BufferedImage deep = new java.awt.image.BufferedImage(3, 2, java.awt.image.BufferedImage.TYPE_USHORT_GRAY);
