@@ -61,7 +61,7 @@ final class TrainingFlags {
                 .timeBudgetSeconds(timeBudget == null ? 0 : TrainOptions.parseDuration(timeBudget)).batchSize(batchSize)
                 .microBatch(microBatch).lr(lr).warmupSteps(warmup).weightDecay(weightDecay).clipNorm(clipNorm).seed(seed)
                 .checkpointEvery(checkpointEvery).lockImage(lockImage).lockText(lockText)
-                .bf16(dev.clip4j.Precision.parse(precision) == dev.clip4j.Precision.BF16).augment(!noAugment)
+                .bf16(dev.clip4j.Precision.explicit(precision) == dev.clip4j.Precision.BF16).augment(!noAugment)
                 .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads);
     }
 

@@ -88,6 +88,34 @@ class CliTest {
         assertThat(norm).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-5));
     }
 
+    /**
+     * Inference defaults to --precision auto, which the suite fixes to fp32 (CLIP4J_AUTO_PRECISION in pom.xml): the
+     * default's features are fp32's exactly; bf16's are close; an unknown precision names the three choices.
+     */
+    @Test
+    void embedDefaultsToAutoPrecision() throws Exception {
+        double[][] f = new double[3][];
+        String[][] precision = {{}, {"--precision", "fp32"}, {"--precision", "bf16"}};
+        for (int i = 0; i < 3; i++) {
+            Path out = tmp.resolve("features" + i + ".json");
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("embed", "--model", fixture("vit/model_jit.pt").toString(),
+                    "--image", fixture("preprocess/chelsea.png").toString(), "--normalize", "--output", out.toString()));
+            args.addAll(java.util.List.of(precision[i]));
+            Result r = run(args.toArray(String[]::new));
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode v = Json.MAPPER.readTree(out.toFile()).get("image_features").get(0);
+            f[i] = new double[v.size()];
+            for (int k = 0; k < v.size(); k++) f[i][k] = v.get(k).asDouble();
+        }
+        assertThat(f[0]).containsExactly(f[1]);
+        double cos = 0;
+        for (int k = 0; k < f[1].length; k++) cos += f[1][k] * f[2][k];
+        assertThat(cos).as("bf16 against fp32").isGreaterThan(0.99).isLessThan(1 + 1e-6);
+        Result bad = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--precision", "fp16");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("fp32, bf16 or auto");
+    }
+
     @Test
     void badInputsAreOneLineErrorsNamingTheFile() throws Exception {
         Path notPng = tmp.resolve("not-an-image.png");

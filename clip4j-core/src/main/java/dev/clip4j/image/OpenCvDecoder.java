@@ -1,10 +1,6 @@
 package dev.clip4j.image;
 
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.opencv.global.opencv_core;
-import org.bytedeco.opencv.global.opencv_imgcodecs;
-import org.bytedeco.opencv.opencv_core.Mat;
+import dev.clip4j.torch.ImageCodecs;
 
 /**
  * JPEG and plain 8-bit PNG decoding through OpenCV's imgcodecs (Bytedeco's opencv preset: libjpeg-turbo and libpng).
@@ -17,9 +13,9 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * tRNS chunk is left out before decoding: PIL keeps such an image in mode L or RGB (the transparency only in its
  * {@code info}, which {@code convert("RGB")} ignores), where libpng would add an alpha band. Everything else
  * (palette, grey + alpha, 16-bit or CMYK images, truncated files) gets {@code null}, and the caller uses ImageIO's
- * path, which reproduces PIL's mode or PIL's error.
- * OpenCV's {@code IMREAD_UNCHANGED} ignores EXIF orientation, as PIL's {@code Image.open} does. The natives load on
- * first use; where they cannot load (or {@code -Dclip4j.imageDecoder=imageio}), every call gets {@code null}.
+ * path, which reproduces PIL's mode or PIL's error. EXIF orientation is ignored, as PIL's {@code Image.open} does.
+ * The native calls are the facade's ({@link ImageCodecs}); where its natives cannot load (or with
+ * {@code -Dclip4j.imageDecoder=imageio}), every call gets {@code null}.
  */
 final class OpenCvDecoder {
     private OpenCvDecoder() {}
@@ -34,33 +30,14 @@ final class OpenCvDecoder {
             this(width, height, mode, jpeg, 0, 0);
         }
 
-        int imreadFlags() {
-            if (!jpeg) return opencv_imgcodecs.IMREAD_UNCHANGED; // 8-bit, alpha kept, no orientation applied
-            return (mode == PixelMode.L ? opencv_imgcodecs.IMREAD_GRAYSCALE : opencv_imgcodecs.IMREAD_COLOR_RGB)
-                    | opencv_imgcodecs.IMREAD_IGNORE_ORIENTATION;
-        }
-    }
-
-    /** Holder idiom: the natives are loaded by the first decode, never when only ImageIO is wanted. */
-    private static final class Natives {
-        static final boolean LOADED = load();
-
-        private static boolean load() {
-            if ("imageio".equals(System.getProperty("clip4j.imageDecoder", "auto"))) return false;
-            try {
-                org.bytedeco.javacpp.Loader.load(opencv_imgcodecs.class);
-                opencv_core.setNumThreads(1); // decoding is one image per thread; no pool of its own beside libtorch's
-                return true;
-            } catch (Throwable e) { // UnsatisfiedLinkError, NoClassDefFoundError...: fall back to ImageIO
-                System.err.println("clip4j: OpenCV's image decoders are not available (" + e + "); using ImageIO");
-                return false;
-            }
+        ImageCodecs.Layout layout() {
+            return !jpeg ? ImageCodecs.Layout.AS_STORED : mode == PixelMode.L ? ImageCodecs.Layout.JPEG_GREY : ImageCodecs.Layout.JPEG_RGB;
         }
     }
 
     /** Whether OpenCV's decoders are in use in this JVM (loads them on first call). */
     static boolean available() {
-        return Natives.LOADED;
+        return ImageCodecs.available();
     }
 
     /** The header of a JPEG or PNG that OpenCV decodes exactly as PIL would, or null for ImageIO's path. */
@@ -76,31 +53,17 @@ final class OpenCvDecoder {
      */
     static RasterImage decode(byte[] bytes, Header header) {
         if (header == null || !available()) return null;
-        try (PointerScope scope = new PointerScope()) {
-            int n = bytes.length - header.cutLength();
-            BytePointer data = new BytePointer(n);
-            data.put(bytes, 0, header.cutFrom() > 0 ? header.cutFrom() : n);
-            if (header.cutLength() > 0) {
-                data.position(header.cutFrom()).put(bytes, header.cutFrom() + header.cutLength(), n - header.cutFrom()).position(0);
+        int bands = header.mode().bands;
+        byte[] px = ImageCodecs.decode(bytes, header.cutFrom(), header.cutLength(), header.layout(), header.width(), header.height(), bands);
+        if (px == null) return null;
+        if (bands >= 3 && !header.jpeg()) { // a PNG's BGR(A) to RGB(A)
+            for (int i = 0; i < px.length; i += bands) {
+                byte t = px[i];
+                px[i] = px[i + 2];
+                px[i + 2] = t;
             }
-            Mat encoded = new Mat(1, n, opencv_core.CV_8UC1, data);
-            Mat m = opencv_imgcodecs.imdecode(encoded, header.imreadFlags());
-            int bands = header.mode().bands;
-            if (m == null || m.empty() || m.depth() != opencv_core.CV_8U || m.channels() != bands || m.cols() != header.width()
-                    || m.rows() != header.height() || !m.isContinuous()) {
-                return null;
-            }
-            byte[] px = new byte[header.width() * header.height() * bands];
-            m.data().get(px);
-            if (bands >= 3 && !header.jpeg()) { // a PNG's BGR(A) to RGB(A)
-                for (int i = 0; i < px.length; i += bands) {
-                    byte t = px[i];
-                    px[i] = px[i + 2];
-                    px[i + 2] = t;
-                }
-            }
-            return new RasterImage(header.mode(), header.width(), header.height(), px, null);
         }
+        return new RasterImage(header.mode(), header.width(), header.height(), px, null);
     }
 
     /** Walks the markers to the frame header: 8-bit samples, 1 or 3 components, and an EOI at the very end. */
