@@ -49,7 +49,10 @@ final class ClassifyCommand implements Callable<Integer> {
         float[][] probs;
         if (adapter != null) {
             if (labels != null) throw new UserError("--labels cannot be given with --adapter (the adapter's classes are used)");
-            if (!precision.precision.equals("fp32")) throw new UserError("--adapter runs in fp32 (the precision it was trained in)");
+            // the adapter was trained on fp32 features: auto means fp32 here, and bf16 is refused
+            if (!precision.precision.equals("fp32") && !precision.precision.equals("auto")) {
+                throw new UserError("--adapter runs in fp32 (the precision it was trained in)");
+            }
             dev.clip4j.adapt.Adapter a = dev.clip4j.adapt.Adapter.load(adapter, model);
             names = a.classNames();
             probs = a.classify(images);
