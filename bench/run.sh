@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
 RUNS=${RUNS:-10}
 PY=/usr/bin/python3
-export OPENBLAS_NUM_THREADS=1
+# Every peer gets ./clip4j's thread policy (docs/BINDINGS.md, pitfall 5): as many OpenBLAS threads as libtorch's,
+# OpenMP's idle threads sleeping. Debian's PyTorch runs its float32 GEMMs on the same kind of OpenBLAS pool, so
+# OPENBLAS_NUM_THREADS=1 would hold both to one core for their GEMMs.
+export OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
 if ! $PY -c "import torch, PIL, regex, numpy" 2>/dev/null; then
   echo "peers missing: apt-get install -y python3-torch python3-pil python3-regex python3-numpy" >&2
   exit 1

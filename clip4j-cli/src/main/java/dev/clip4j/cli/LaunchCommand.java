@@ -82,6 +82,9 @@ final class LaunchCommand implements Callable<Integer> {
                 env.put("MASTER_ADDR", masterAddr);
                 env.put("MASTER_PORT", Integer.toString(port));
                 env.put(CommonOptions.Threads.ENV, Integer.toString(threads));
+                // OpenBLAS sizes its pool at load: as many as the rank's libtorch threads (pitfall 5; ./clip4j sets
+                // OMP_WAIT_POLICY=PASSIVE, which the ranks inherit)
+                env.put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
                 env.put(ParentWatch.ENV, Long.toString(ProcessHandle.current().pid()));
                 Process p = pb.start();
                 ranks.add(p);

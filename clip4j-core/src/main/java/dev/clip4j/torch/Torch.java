@@ -15,8 +15,10 @@ import java.io.IOException;
  * extract the bundled natives into JavaCPP's cache first, so that every dependency resolves next to
  * the JNI library ({@code $ORIGIN}), and only then load.
  *
- * <p>Pitfall 5: OpenBLAS's own thread pool fights libtorch's OpenMP pool; the presets expose no setter, so
- * {@code OPENBLAS_NUM_THREADS=1} must be in the environment (the launcher sets it) and we warn when it is not.
+ * <p>Pitfall 5: libtorch's float32 GEMMs run on OpenBLAS's own thread pool, sized at load from
+ * {@code OPENBLAS_NUM_THREADS} (the presets expose no setter). With one BLAS thread those GEMMs use one core whatever
+ * libtorch's thread count; with several, they fight OpenMP's threads unless those sleep when idle
+ * ({@code OMP_WAIT_POLICY=PASSIVE}). The launcher sets both (BLAS threads = libtorch's); we warn on the fighting mix.
  */
 public final class Torch {
     private static volatile boolean loaded;
@@ -36,11 +38,21 @@ public final class Torch {
                     throw new IllegalStateException("libtorch natives for " + platform + " are not on the class path");
                 }
                 Loader.load(torch.class);
-                if (!"1".equals(System.getenv("OPENBLAS_NUM_THREADS"))) {
-                    // OpenBLAS reads its thread count at load time only, from the environment; the launcher,
-                    // the test runner and the README set it. Say so rather than run three times slower.
-                    System.err.println("clip4j: warning: OPENBLAS_NUM_THREADS is not 1; OpenBLAS threads may fight "
-                            + "libtorch's OpenMP pool (export OPENBLAS_NUM_THREADS=1)");
+                // libtorch's own default comes from cpuinfo, which counts 1 core on some VMs (seen on a 2-core Zen 5
+                // VM: every command ran on one thread); one per core, as the JVM counts them (cgroup-aware), unless the
+                // user set OpenMP's or libtorch's variable.
+                if (System.getenv("OMP_NUM_THREADS") == null && System.getenv("TORCH_NUM_THREADS") == null) {
+                    torch.set_num_threads(Runtime.getRuntime().availableProcessors());
+                }
+                String blasThreads = System.getenv("OPENBLAS_NUM_THREADS");
+                String wait = System.getenv("OMP_WAIT_POLICY");
+                if (!"1".equals(blasThreads) && !"passive".equalsIgnoreCase(wait)) {
+                    // OpenBLAS reads its thread count at load time only, from the environment. Several BLAS threads
+                    // beside OpenMP threads that spin when idle fight for the cores (pitfall 5): say so rather than
+                    // run slower. ./clip4j sets both; so should a JVM that embeds clip4j.
+                    System.err.println("clip4j: warning: OpenBLAS may run several threads while OpenMP's idle threads "
+                            + "spin; they fight for the cores (export OMP_WAIT_POLICY=PASSIVE and OPENBLAS_NUM_THREADS="
+                            + "<threads>, or OPENBLAS_NUM_THREADS=1)");
                 }
             } catch (IOException e) {
                 throw new IllegalStateException("cannot extract the libtorch natives: " + e.getMessage(), e);
@@ -52,7 +64,7 @@ public final class Torch {
         }
     }
 
-    /** Sets libtorch's intra-op thread count (0 or less: keep the default, one per core). */
+    /** Sets libtorch's intra-op thread count (0 or less: keep the default, one per core; see {@link #init}). */
     public static void setThreads(int threads) {
         init();
         if (threads > 0) torch.set_num_threads(threads);

@@ -1,0 +1,80 @@
+package dev.clip4j.torch;
+
+import dev.clip4j.Fixtures;
+import dev.clip4j.Parity;
+import dev.clip4j.checkpoint.ArchitectureInference;
+import dev.clip4j.checkpoint.Safetensors;
+import dev.clip4j.model.ClipModel;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The launcher's thread policy (pitfall 5): a JVM started as {@code ./clip4j} starts it, with OpenMP's idle threads
+ * sleeping and as many OpenBLAS threads as libtorch's, reproduces the reference outputs and computes a float32 GEMM
+ * large enough for OpenBLAS to split across threads to float32 accuracy; libtorch runs one thread per core, and no
+ * warning is printed. A JVM with several BLAS threads beside spinning OpenMP threads is warned.
+ */
+class ThreadPolicyTest {
+    /** Runs in the child JVM: threads, the fixture parity, a 512x768x768 GEMM against float64. */
+    public static final class Child {
+        public static void main(String[] args) {
+            Torch.init();
+            System.out.println("threads " + Torch.threads());
+            for (String tower : List.of("vit", "resnet")) {
+                Map<String, Tensor> w = Safetensors.read(Fixtures.path(tower + "/weights.safetensors"));
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                w.forEach((k, v) -> shapes.put(k, Tensors.shape(v)));
+                ClipModel model = ClipModel.fromStateDict(ArchitectureInference.infer(shapes, tower), w, tower);
+                Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
+                Map<String, Tensor> out = Fixtures.tensors(tower + "/outputs.safetensors");
+                Grad.noGrad(() -> {
+                    Parity.assertClose(tower + " encode_image", model.encodeImage(in.get("images")), out.get("encode_image"), 1e-5);
+                    Parity.assertClose(tower + " encode_text", model.encodeText(in.get("text")), out.get("encode_text"), 1e-5);
+                });
+            }
+            Torch.manualSeed(1);
+            Tensor a = Tensors.randn(512, 768), b = Tensors.randn(768, 768);
+            Tensor exact = Tensors.to(Tensors.to(a, DType.F64).matmul(Tensors.to(b, DType.F64)), DType.F32);
+            // 768-term float32 dot products of unit normals: rounding ~ sqrt(768) * 2^-24 * |terms|, far under 1e-5 of
+            // the largest element (~4.5 sigma of sqrt(768))
+            Parity.assertClose("gemm", a.matmul(b), exact, 1e-5);
+            System.out.println("ok");
+        }
+    }
+
+    private static String run(Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), Child.class.getName()).redirectErrorStream(true);
+        pb.environment().remove("OPENBLAS_NUM_THREADS");
+        pb.environment().remove("OMP_WAIT_POLICY");
+        pb.environment().remove("OMP_NUM_THREADS");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as(out).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    @Test
+    void theLaunchersPolicyIsExactAndUsesEveryCore() throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        String out = run(Map.of("OMP_WAIT_POLICY", "PASSIVE", "OPENBLAS_NUM_THREADS", Integer.toString(cores)));
+        assertThat(out).contains("threads " + cores).contains("ok").doesNotContain("warning");
+    }
+
+    @Test
+    void severalBlasThreadsBesideSpinningOpenMpAreWarned() throws Exception {
+        String out = run(Map.of("OPENBLAS_NUM_THREADS", "2"));
+        assertThat(out).contains("warning: OpenBLAS may run several threads").contains("ok");
+    }
+}
