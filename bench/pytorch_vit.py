@@ -1,7 +1,9 @@
 """The ViT-B/32 image tower in plain PyTorch (same structure as OpenAI's clip/model.py), for side-by-side timing.
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/pytorch_vit.py --batch 16 --threads 2 --precision bf16|fp32|autocast
-Prints one JSON line like `./clip4j bench`.
+Usage: OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_vit.py --batch 16 --threads 2 \
+           --precision bf16|fp32|autocast
+Prints one JSON line like `./clip4j bench`. --export-onnx PATH writes the same fp32 tower (seed 0) as ONNX (opset 14,
+batch dimension dynamic) for ONNX Runtime's peer (bench/OrtBench.java) and exits.
 """
 import argparse, json, math, resource, statistics, time
 import torch
@@ -61,10 +63,16 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "autocast"])
+    ap.add_argument("--export-onnx")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     m = VisionTransformer().eval()
+    if a.export_onnx:
+        with torch.no_grad():
+            torch.onnx.export(m, torch.randn(1, 3, 224, 224), a.export_onnx, opset_version=14, input_names=["images"],
+                              output_names=["features"], dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}})
+        return
     if a.precision == "bf16":  # OpenAI's convert_weights, with bf16: LayerNorm stays float32
         for mod in m.modules():
             if isinstance(mod, (nn.Conv2d, nn.Linear)):

@@ -35,15 +35,8 @@ echo "## decoding and preprocessing (decode + clip._transform(224), one thread; 
 ROUNDS=1 N=100 bench/decode.sh
 
 MALLOC="MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824"  # as ./clip4j sets
-echo "## ViT-B/32 image tower"
-for batch in 1 16; do
-  for p in fp32 bf16; do ./clip4j bench --arch ViT-B-32 --batch $batch --runs "$RUNS" --threads "$THREADS" --precision $p; done
-  for p in bf16 autocast; do $PY bench/pytorch_vit.py --batch $batch --runs "$RUNS" --threads "$THREADS" --precision $p; done
-  # PyTorch's fastest mode again with ./clip4j's allocator settings
-  env $MALLOC $PY bench/pytorch_vit.py --batch $batch --runs "$RUNS" --threads "$THREADS" --precision bf16
-  # Debian's fp32 PyTorch is very slow here (reference BLAS): fewer runs.
-  $PY bench/pytorch_vit.py --batch $batch --runs 3 --threads "$THREADS" --precision fp32
-done
+echo "## ViT-B/32 image tower: clip4j, PyTorch and ONNX Runtime, batch 1 and 16; the GEMM ceiling"
+ROUNDS=1 RUNS="$RUNS" THREADS="$THREADS" bench/inference.sh
 
 echo "## training step (tiny-vit recipe, batch 256, synthetic batches)"
 # clip4j runs with the allocator settings of ./clip4j; PyTorch runs with its defaults, with the same allocator
@@ -58,5 +51,4 @@ for round in $(seq "${TRAIN_ROUNDS:-3}"); do
   env $MALLOC $PY bench/pytorch_train.py --precision autocast --clip4j-graph
 done
 env $MALLOC java -XX:+UseParallelGC -cp "$CP" bench/TrainStepBench.java fp32 20
-# Debian's fp32 PyTorch uses a slow BLAS here: fewer steps.
 env $MALLOC $PY bench/pytorch_train.py --precision fp32 --steps 5
