@@ -23,7 +23,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 $PY bench/pytorch_vit.py --export-onnx "$dir/vit-b-32.onnx" 2>/dev/null
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; flags: $(grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_bf16|amx_int8' /proc/cpuinfo | sort -u | tr '\n' ' '); $(date -u +%F)"
-echo "# $($PY -c 'import torch; print("pytorch", torch.__version__, "BLAS:", [l.strip() for l in torch.__config__.show().splitlines() if "BLAS_INFO" in l][0].split(",")[0])' 2>/dev/null)"
+echo "# pytorch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null), libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 for r in $(seq "$ROUNDS"); do
   for batch in 1 16; do
     for p in fp32 bf16; do echo "{\"round\": $r} $(./clip4j bench --arch ViT-B-32 --batch $batch --runs "$RUNS" --threads "$THREADS" --precision $p 2>/dev/null)"; done
