@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 N=${N:-300} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} BATCH=${BATCH:-32} PRECISIONS=${PRECISIONS:-"fp32 bf16"}
 DIR=${DIR:-$(mktemp -d)}
 PY=/usr/bin/python3
-export OPENBLAS_NUM_THREADS=1
+# both peers under ./clip4j's thread policy (docs/BINDINGS.md, pitfall 5)
+export OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
 ./clip4j --version >/dev/null   # builds if needed
 CP="$(ls clip4j-cli/target/lib/*.jar | tr '\n' :)clip4j-cli/target/clip4j-cli.jar"
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F); $N photos, batch $BATCH, $THREADS threads"
