@@ -54,8 +54,11 @@ public final class AutoPrecision {
     /** The decision itself, from an override, the CPU's flags and a probe run only when the flags allow bf16. */
     static Choice decide(String override, Set<String> flags, java.util.function.DoubleSupplier probe) {
         if (override != null && !override.isBlank()) {
-            Precision p = Precision.explicit(override);
-            return new Choice(p, "CLIP4J_AUTO_PRECISION=" + override);
+            try {
+                return new Choice(Precision.explicit(override.trim()), "CLIP4J_AUTO_PRECISION=" + override);
+            } catch (IllegalArgumentException e) {
+                throw new InputException("CLIP4J_AUTO_PRECISION must be fp32 or bf16, got '" + override + "'");
+            }
         }
         String nativeBf16 = flags.contains("amx_bf16") ? "amx_bf16" : flags.contains("avx512_bf16") ? "avx512_bf16" : null;
         if (nativeBf16 == null) return new Choice(Precision.FP32, "no native bf16 on this CPU: bf16 would be emulated");
