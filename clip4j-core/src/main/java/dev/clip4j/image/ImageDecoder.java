@@ -55,8 +55,8 @@ public final class ImageDecoder {
         if (header != null && OpenCvDecoder.available()) {
             checkPixels(header.width(), header.height(), name);
             try {
-                RasterImage native_ = OpenCvDecoder.decode(bytes, header);
-                if (native_ != null) return native_;
+                RasterImage decoded = OpenCvDecoder.decode(bytes, header);
+                if (decoded != null) return decoded;
             } catch (OutOfMemoryError e) {
                 throw new ImageException(name + ": image too large to decode in the Java heap (raise -Xmx in CLIP4J_JAVA_OPTS)");
             }
