@@ -52,7 +52,7 @@ final class OpenCvDecoder {
      * pixel limit against {@code header}; a file OpenCV refuses or decodes to another shape also gets null.
      */
     static RasterImage decode(byte[] bytes, Header header) {
-        if (header == null || !available()) return null;
+        if (header == null) return null; // ImageCodecs.decode itself answers null where the natives are unavailable
         int bands = header.mode().bands;
         byte[] px = ImageCodecs.decode(bytes, header.cutFrom(), header.cutLength(), header.layout(), header.width(), header.height(), bands);
         if (px == null) return null;
