@@ -1,17 +1,13 @@
 package dev.clip4j;
 
+import dev.clip4j.torch.CpuFlags;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * {@code --precision auto}, inference's default: bf16 where the CPU has native bf16 instructions (AMX or AVX-512 BF16)
@@ -54,11 +50,16 @@ public final class AutoPrecision {
     /** The decision itself, from an override, the CPU's flags and a probe run only when the flags allow bf16. */
     static Choice decide(String override, Set<String> flags, java.util.function.DoubleSupplier probe) {
         if (override != null && !override.isBlank()) {
+            Precision p;
             try {
-                return new Choice(Precision.explicit(override.trim()), "CLIP4J_AUTO_PRECISION=" + override);
+                p = Precision.explicit(override.trim());
             } catch (IllegalArgumentException e) {
+                p = null;
+            }
+            if (p == null || p == Precision.INT8) {
                 throw new InputException("CLIP4J_AUTO_PRECISION must be fp32 or bf16, got '" + override + "'");
             }
+            return new Choice(p, "CLIP4J_AUTO_PRECISION=" + override);
         }
         String nativeBf16 = flags.contains("amx_bf16") ? "amx_bf16" : flags.contains("avx512_bf16") ? "avx512_bf16" : null;
         if (nativeBf16 == null) return new Choice(Precision.FP32, "no native bf16 on this CPU: bf16 would be emulated");
@@ -67,15 +68,9 @@ public final class AutoPrecision {
         return new Choice(speedup >= MIN_SPEEDUP ? Precision.BF16 : Precision.FP32, measured);
     }
 
-    /** The CPU's feature flags from /proc/cpuinfo (empty where unreadable: then fp32). */
+    /** The CPU's feature flags ({@link CpuFlags}). */
     static Set<String> cpuFlags() {
-        try {
-            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("flags"))
-                    .findFirst().map(l -> Arrays.stream(l.substring(l.indexOf(':') + 1).trim().split("\\s+")).collect(Collectors.toSet()))
-                    .orElse(Set.of());
-        } catch (IOException | RuntimeException e) {
-            return Set.of();
-        }
+        return CpuFlags.get();
     }
 
     /** fp32 time / bf16 time of the probe GEMM, best of 3 after a warm-up each, on libtorch's current threads. */

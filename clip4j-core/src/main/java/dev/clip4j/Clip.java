@@ -35,17 +35,34 @@ public final class Clip {
     private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
     private final Precision precision;
 
-    /** Wraps {@code model} for inference; the given model is never changed (bf16 works on a copy). */
+    /** Wraps {@code model} for inference; the given model is never changed (bf16 and int8 work on a copy). */
     public Clip(ClipModel model, Precision precision) {
-        this.model = precision == Precision.BF16 ? model.<ClipModel>copy().toBf16().train(false)
-                : model.isTraining() ? model.<ClipModel>copy().train(false) : model;
+        this(model, precision, false);
+    }
+
+    /** {@code owned}: nobody else holds {@code model}, so int8 may convert it in place (no float copy stays alive). */
+    private Clip(ClipModel model, Precision precision, boolean owned) {
+        if (model.isInt8() && precision != Precision.INT8) throw new IllegalArgumentException("the model is int8; use Precision.INT8");
+        this.model = switch (precision) {
+            case BF16 -> model.<ClipModel>copy().toBf16().train(false);
+            case INT8 -> model.isInt8() ? model : (owned ? model : model.<ClipModel>copy()).toInt8();
+            case FP32 -> model.isTraining() ? model.<ClipModel>copy().train(false) : model;
+        };
         this.preprocess = new ClipPreprocessor(model.imageResolution());
         this.precision = precision;
     }
 
+    /**
+     * Wraps a model that the caller hands over and no longer uses: int8 then converts it in place, so no float copy
+     * stays alive beside the int8 one (the caller's reference sees the int8 model).
+     */
+    public static Clip handOver(ClipModel model, Precision precision) {
+        return new Clip(model, precision, true);
+    }
+
     /** Loads any supported checkpoint (OpenAI .pt, torch.save .pt/.bin, safetensors, Hugging Face or clip4j directory). */
     public static Clip load(Path checkpoint, Precision precision) {
-        return new Clip(ClipCheckpoint.loadModel(checkpoint), precision);
+        return new Clip(ClipCheckpoint.loadModel(checkpoint), precision, true);
     }
 
     public ClipModel model() {

@@ -30,7 +30,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions.Threads threads;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default) or bf16.")
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default), bf16 or int8.")
     String precision;
 
     @Override
@@ -42,6 +42,7 @@ final class BenchCommand implements Callable<Integer> {
         Torch.manualSeed(0);
         ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
         if (p == Precision.BF16) model.toBf16();
+        if (p == Precision.INT8) model.toInt8();
         int r = model.imageResolution();
         double[] ips = new double[runs];
         try (Scope s = Scope.open()) {

@@ -46,12 +46,12 @@ final class CommonOptions {
 
     /**
      * {@code --precision} for inference commands: auto (the default: bf16 where this CPU runs it natively and faster,
-     * else fp32; {@link dev.clip4j.AutoPrecision}), fp32 (the exact reference) or bf16 (weights converted to bfloat16,
-     * norms and logit_scale kept float32). Training's --precision means autocast instead and is declared there.
+     * else fp32; {@link dev.clip4j.AutoPrecision}), fp32 (the exact reference), bf16 (weights converted to bfloat16,
+     * norms and logit_scale kept float32) or int8 (linear layers dynamically quantized; never chosen by auto). Training's --precision means autocast instead and is declared there.
      */
     static final class InferencePrecision {
         @Option(names = "--precision", defaultValue = "auto",
-                description = "auto (default: bf16 where the CPU has native bf16 and it measures faster, else fp32), fp32 (exact reference) or bf16.")
+                description = "auto (default: bf16 where the CPU has native bf16 and it measures faster, else fp32), fp32 (exact reference), bf16, or int8 (dynamic quantization of the linear layers).")
         String precision;
 
         Precision get() {

@@ -55,13 +55,25 @@ final class TrainingFlags {
     @Mixin CommonOptions.Threads threads;
     @Option(names = "--loader-threads", defaultValue = "1") int loaderThreads;
 
+    /** --precision for training: fp32, or bf16 autocast (int8 is inference only). */
+    static boolean trainingBf16(String precision) {
+        dev.clip4j.Precision p;
+        try {
+            p = dev.clip4j.Precision.explicit(precision);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--precision: " + e.getMessage());
+        }
+        if (p == dev.clip4j.Precision.INT8) throw new UserError("--precision int8 is for inference (embed, classify, index build); train in fp32 or bf16");
+        return p == dev.clip4j.Precision.BF16;
+    }
+
     /** The shared part of the options as given. */
     TrainOptions.Builder given() {
         return TrainOptions.builder().data(data).init(init).epochs(epochs)
                 .timeBudgetSeconds(timeBudget == null ? 0 : TrainOptions.parseDuration(timeBudget)).batchSize(batchSize)
                 .microBatch(microBatch).lr(lr).warmupSteps(warmup).weightDecay(weightDecay).clipNorm(clipNorm).seed(seed)
                 .checkpointEvery(checkpointEvery).lockImage(lockImage).lockText(lockText)
-                .bf16(dev.clip4j.Precision.explicit(precision) == dev.clip4j.Precision.BF16).augment(!noAugment)
+                .bf16(trainingBf16(precision)).augment(!noAugment)
                 .evalData(evalData).evalEvery(evalEvery).loaderThreads(loaderThreads);
     }
 

@@ -31,7 +31,7 @@ public final class ImageEmbedder {
                 dev.clip4j.checkpoint.ModelLocator.resolve(modelPath)).train(false);
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
         String sha = dev.clip4j.checkpoint.ModelFingerprint.of(m); // of the float32 weights, as the index records
-        return new ImageEmbedder(new Clip(m, precision), sha);
+        return new ImageEmbedder(dev.clip4j.Clip.handOver(m, precision), sha);
     }
 
     /** The weights' SHA-256 recorded in every row. */

@@ -94,7 +94,7 @@ public final class ImageIndex implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        return sync(abs, manifest, new Clip(model, Precision.explicit(manifest.precision())), batchSize, progress);
+        return sync(abs, manifest, Clip.handOver(model, Precision.explicit(manifest.precision())), batchSize, progress);
     }
 
     /**
@@ -279,7 +279,7 @@ public final class ImageIndex implements AutoCloseable {
         Path modelPath = modelPath(dir, manifest, model);
         ClipModel m = loadModel(modelPath);
         requireModel(dir, manifest, modelPath, ModelFingerprint.of(m));
-        return new Clip(m, Precision.explicit(manifest.precision()));
+        return Clip.handOver(m, Precision.explicit(manifest.precision()));
     }
 
     private static int embedDim(ClipModel model) {

@@ -57,6 +57,14 @@ final class AttentionPool2d extends Module {
         return cProj.forward(vProj.forward(tokens(x)));
     }
 
+    /** int8: k, v and the output projection (over every token); q sees one token per image and stays float32. */
+    @Override
+    protected void quantizeOwn() {
+        quantizeChild(kProj);
+        quantizeChild(vProj);
+        quantizeChild(cProj);
+    }
+
     @Override
     protected boolean decays(String name, Tensor parameter) {
         return false; // positional_embedding

@@ -222,6 +222,16 @@ public final class ClipModel extends Module {
         return this;
     }
 
+    /**
+     * Converts this float32 model in place for int8 inference ({@link Module#quantizeInt8}): the linear layers of both
+     * towers (attention, MLP, a ResNet's attention pool) in int8; patch or ResNet convolutions, norms, embeddings and
+     * the two projection matrices in float32. Inference only from then on.
+     */
+    public ClipModel toInt8() {
+        train(false).quantizeInt8();
+        return this;
+    }
+
     @Override
     protected boolean keepsFloat32(String name) {
         return name.equals("logit_scale");

@@ -1,12 +1,15 @@
 package dev.clip4j.nn;
 
 import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.QuantizedLinear;
 import org.bytedeco.pytorch.Tensor;
 
 /** {@code nn.Linear}: {@code x @ weight.T + bias}. */
 public final class Linear extends Module {
     private final long in, out;
     private final boolean bias;
+    private QuantizedLinear int8;
 
     /** PyTorch's default initialisation, U(±1/sqrt(in)) for weight and bias. */
     public Linear(int in, int out) {
@@ -23,7 +26,22 @@ public final class Linear extends Module {
     }
 
     public Tensor forward(Tensor x) {
-        return NN.linear(x, weight(), bias());
+        return int8 != null ? int8.forward(x) : NN.linear(x, weight(), bias());
+    }
+
+    /** Packs the weight and bias as int8 and frees the float weight ({@link Module#quantizeInt8}). */
+    @Override
+    protected void quantizeOwn() {
+        int8 = QuantizedLinear.pack(weight(), bias());
+        release("weight");
+    }
+
+    /** The weight packed for int8 with its row scaled by {@code scale} (a constant the caller folds in), then freed. */
+    QuantizedLinear quantizeScaled(double scale, double biasScale) {
+        QuantizedLinear q = QuantizedLinear.pack(Ops.mul(weight(), scale),
+                bias() == null ? null : Ops.mul(bias(), biasScale));
+        release("weight");
+        return q;
     }
 
     public Tensor weight() {

@@ -3,6 +3,7 @@ package dev.clip4j.nn;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.QuantizedLinear;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -16,6 +17,8 @@ public final class MultiheadAttention extends Module {
     private final int width;
     private final int heads;
     private final Linear outProj;
+    /** int8 inference ({@link Module#quantizeInt8}): the scaled q rows and the k/v rows of in_proj, packed apart. */
+    private QuantizedLinear qInt8, kvInt8;
 
     public MultiheadAttention(int width, int heads) {
         if (width % heads != 0) throw new IllegalArgumentException("width " + width + " is not divisible by " + heads + " heads");
@@ -38,6 +41,7 @@ public final class MultiheadAttention extends Module {
     public Tensor forward(Tensor x, Tensor mask) {
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
+        if (qInt8 != null) return forward(x, x, mask, null);
         Tensor qkv = inProjection(x).reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
         Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
         Tensor out = AttentionKernel.attend(q, k, v, mask); // [B, H, L, d]
@@ -55,10 +59,8 @@ public final class MultiheadAttention extends Module {
     public Tensor forward(Tensor query, Tensor memory, Tensor mask, Tensor keyPadding) {
         long b = query.size(0), lq = query.size(1), lk = memory.size(1);
         int d = width / heads;
-        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
-        Tensor q = NN.linear(query, scaledQueryRows(w), scaledQueryRows(bias)).reshape(b, lq, heads, d).transpose(1, 2);
-        Tensor kv = NN.linear(memory, w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width))
-                .reshape(b, lk, 2, heads, d).permute(2, 0, 3, 1, 4);
+        Tensor q = projectQuery(query).reshape(b, lq, heads, d).transpose(1, 2);
+        Tensor kv = projectKeysValues(memory).reshape(b, lk, 2, heads, d).permute(2, 0, 3, 1, 4);
         Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), combine(mask, keyPadding, Tensors.dtype(q)));
         return outProj.forward(out.transpose(1, 2).reshape(b, lq, width));
     }
@@ -77,14 +79,34 @@ public final class MultiheadAttention extends Module {
     public Tensor forwardPooled(Tensor x, Tensor mask, Tensor rows) {
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
-        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
         // q only for the kept rows; k and v for every position
-        Tensor q = NN.linear(gather(x, rows), scaledQueryRows(w), scaledQueryRows(bias)).reshape(b, heads, 1, d);
-        Tensor kv = NN.linear(x, w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width))
-                .reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
+        Tensor q = projectQuery(gather(x, rows)).reshape(b, heads, 1, d);
+        Tensor kv = projectKeysValues(x).reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
         Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
         Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask); // [B, H, 1, d]
         return outProj.forward(out.reshape(b, width));
+    }
+
+    /** q = x · W_q.T + b_q, already divided by sqrt(head_dim): [..., width]. */
+    private Tensor projectQuery(Tensor x) {
+        if (qInt8 != null) return qInt8.forward(x);
+        return NN.linear(x, scaledQueryRows(p("in_proj_weight")), scaledQueryRows(p("in_proj_bias")));
+    }
+
+    /** k and v side by side: [..., 2 * width]. */
+    private Tensor projectKeysValues(Tensor x) {
+        if (kvInt8 != null) return kvInt8.forward(x);
+        return NN.linear(x, p("in_proj_weight").narrow(0, width, 2L * width), p("in_proj_bias").narrow(0, width, 2L * width));
+    }
+
+    /** int8 in_proj as two packed layers (q with its folded scale; k and v), then out_proj. */
+    @Override
+    protected void quantizeOwn() {
+        Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        qInt8 = QuantizedLinear.pack(scaledQueryRows(w), scaledQueryRows(bias));
+        kvInt8 = QuantizedLinear.pack(w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width));
+        release("in_proj_weight");
+        quantizeChild(outProj);
     }
 
     /** The packed q/k/v projection, q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}). */

@@ -2,6 +2,7 @@ package dev.clip4j.nn;
 
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.QuantizedLinear;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -13,6 +14,7 @@ public final class QuickGeluMlp extends Module {
     private static final double QUICK_GELU = 1.702;
     private final int width;
     private final Linear cFc, cProj;
+    private QuantizedLinear fcInt8, projInt8;
 
     public QuickGeluMlp(int width) {
         this.width = width;
@@ -21,8 +23,16 @@ public final class QuickGeluMlp extends Module {
     }
 
     public Tensor forward(Tensor x) {
+        if (fcInt8 != null) return projInt8.forward(NN.silu(fcInt8.forward(x)));
         Tensor h = NN.silu(NN.linear(x, Ops.mul(cFc.weight(), QUICK_GELU), Ops.mul(cFc.bias(), QUICK_GELU)));
         return NN.linear(h, Ops.div(cProj.weight(), QUICK_GELU), cProj.bias());
+    }
+
+    /** Both layers as int8, with the same folded constants as the float forward. */
+    @Override
+    protected void quantizeOwn() {
+        fcInt8 = cFc.quantizeScaled(QUICK_GELU, QUICK_GELU);
+        projInt8 = cProj.quantizeScaled(1 / QUICK_GELU, 1);
     }
 
     Linear cFc() {

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class Bf16Test {
     private static final List<String> PHOTOS = List.of("astronaut", "coffee", "chelsea", "rocket", "camera_gray", "chelsea_rgba");
 
-    private static double minCosine(Tensor a, Tensor b) {
+    static double minCosine(Tensor a, Tensor b) {
         float[][] x = Tensors.toMatrix(Tensors.to(a, DType.F32)), y = Tensors.toMatrix(Tensors.to(b, DType.F32));
         double min = 1;
         for (int i = 0; i < x.length; i++) {
