@@ -1,9 +1,12 @@
 """The ViT-B/32 image tower in plain PyTorch (same structure as OpenAI's clip/model.py), for side-by-side timing.
 
 Usage: OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_vit.py --batch 16 --threads 2 \
-           --precision bf16|fp32|autocast
+           --precision bf16|fp32|autocast|int8
 Prints one JSON line like `./clip4j bench`. --export-onnx PATH writes the same fp32 tower (seed 0) as ONNX (opset 14,
-batch dimension dynamic) for ONNX Runtime's peer (bench/OrtBench.java) and exits.
+batch dimension dynamic) for ONNX Runtime's peer (bench/OrtBench.java) and exits. int8 is what a PyTorch user gets from
+torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, qint8) on the fbgemm engine: the MLP's Linear layers in int8;
+nn.MultiheadAttention's projections stay float32 (in_proj is a bare parameter and out_proj a
+NonDynamicallyQuantizableLinear, which quantize_dynamic skips by design).
 """
 import argparse, json, math, resource, statistics, time
 import torch
@@ -62,7 +65,7 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "autocast"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "autocast", "int8"])
     ap.add_argument("--export-onnx")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -83,6 +86,9 @@ def main():
                 for n in ["in_proj_weight", "in_proj_bias"]:
                     getattr(mod, n).data = getattr(mod, n).data.bfloat16()
         m.proj.data = m.proj.data.bfloat16()
+    if a.precision == "int8":
+        torch.backends.quantized.engine = "fbgemm"
+        m = torch.ao.quantization.quantize_dynamic(m, {nn.Linear}, dtype=torch.qint8)
     x = torch.randn(a.batch, 3, 224, 224)
     ips = []
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "autocast"):

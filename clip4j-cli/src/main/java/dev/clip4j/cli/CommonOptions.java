@@ -58,4 +58,29 @@ final class CommonOptions {
             return Precision.parse(precision);
         }
     }
+
+    /**
+     * {@code --precision} for evaluations: fp32 by default (scores are reported against the exact reference), or bf16
+     * or int8 to measure what those precisions cost on a task.
+     */
+    static final class EvalPrecision {
+        @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default), bf16 or int8: the precision to evaluate the model in.")
+        String precision;
+
+        /** {@code model} (freshly loaded, owned by the caller) converted to the precision asked. */
+        dev.clip4j.model.ClipModel apply(dev.clip4j.model.ClipModel model) {
+            Precision p;
+            try {
+                p = Precision.explicit(precision);
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--precision: " + e.getMessage());
+            }
+            model.train(false);
+            return switch (p) {
+                case FP32 -> model;
+                case BF16 -> model.toBf16();
+                case INT8 -> model.toInt8();
+            };
+        }
+    }
 }

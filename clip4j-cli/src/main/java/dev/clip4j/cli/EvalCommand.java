@@ -50,6 +50,8 @@ final class EvalCommand implements Runnable {
         @Option(names = {"--batch-size", "--batch"}, defaultValue = "256") int batch;
         @Mixin
         CommonOptions.Threads threads;
+        @Mixin
+        CommonOptions.EvalPrecision precision;
 
         @Override
         public Integer call() throws Exception {
@@ -61,7 +63,7 @@ final class EvalCommand implements Runnable {
                 if (t.isEmpty()) throw new UserError(templates + ": no templates");
                 for (String s : t) if (!s.contains("{}")) throw new UserError(templates + ": template without {}: " + s);
             }
-            ClipModel m = ClipCheckpoint.loadModel(model.model);
+            ClipModel m = precision.apply(ClipCheckpoint.loadModel(model.model));
             ImageTextDataset ds = Datasets.open(data);
             ZeroShotResult r = ZeroShot.evaluate(m, ds, t == null ? ds.templates() : t, batch);
             report(r, output, Map.of());
@@ -135,13 +137,16 @@ final class EvalCommand implements Runnable {
                 + "default); itm+itc: that logit plus the ITC cosine (BLIP's).") String rerankScore;
         @Mixin
         CommonOptions.Threads threads;
+        @Mixin
+        CommonOptions.EvalPrecision precision;
 
         @Override
         public Integer call() throws Exception {
             threads.apply();
             Options.batchSize(batch);
             if (rerankItm < 0 || rerankItm > 1000) throw new UserError("--rerank-itm must be 0..1000, got " + rerankItm);
-            dev.clip4j.model.ClipModel clip = ClipCheckpoint.loadModel(model.model).train(false);
+            if (rerankItm > 0 && !precision.precision.equalsIgnoreCase("fp32")) throw new UserError("--rerank-itm runs in fp32 only");
+            dev.clip4j.model.ClipModel clip = precision.apply(ClipCheckpoint.loadModel(model.model));
             dev.clip4j.data.ImageTextDataset set = Datasets.open(data);
             dev.clip4j.eval.RetrievalResult r;
             dev.clip4j.pretrain.ItmReranking.Score score = dev.clip4j.pretrain.ItmReranking.Score.parse(rerankScore);

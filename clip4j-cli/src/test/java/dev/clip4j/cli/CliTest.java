@@ -94,9 +94,9 @@ class CliTest {
      */
     @Test
     void embedDefaultsToAutoPrecision() throws Exception {
-        double[][] f = new double[3][];
-        String[][] precision = {{}, {"--precision", "fp32"}, {"--precision", "bf16"}};
-        for (int i = 0; i < 3; i++) {
+        double[][] f = new double[4][];
+        String[][] precision = {{}, {"--precision", "fp32"}, {"--precision", "bf16"}, {"--precision", "int8"}};
+        for (int i = 0; i < precision.length; i++) {
             Path out = tmp.resolve("features" + i + ".json");
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("embed", "--model", fixture("vit/model_jit.pt").toString(),
                     "--image", fixture("preprocess/chelsea.png").toString(), "--normalize", "--output", out.toString()));
@@ -108,12 +108,18 @@ class CliTest {
             for (int k = 0; k < v.size(); k++) f[i][k] = v.get(k).asDouble();
         }
         assertThat(f[0]).containsExactly(f[1]);
-        double cos = 0;
-        for (int k = 0; k < f[1].length; k++) cos += f[1][k] * f[2][k];
-        assertThat(cos).as("bf16 against fp32").isGreaterThan(0.99).isLessThan(1 + 1e-6);
+        for (int i = 2; i < 4; i++) {
+            double cos = 0;
+            for (int k = 0; k < f[1].length; k++) cos += f[1][k] * f[i][k];
+            assertThat(cos).as("%s against fp32", precision[i][1]).isGreaterThan(0.99).isLessThan(1 + 1e-6);
+        }
+        assertThat(f[3]).as("int8 ran").isNotEqualTo(f[1]);
         Result bad = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--precision", "fp16");
         assertThat(bad.code()).isEqualTo(1);
-        assertThat(bad.err()).contains("fp32, bf16 or auto");
+        assertThat(bad.err()).contains("fp32, bf16, int8 or auto");
+        Result train = run("train", "--data", tmp.toString(), "--out", tmp.resolve("run").toString(), "--precision", "int8");
+        assertThat(train.code()).isNotZero();
+        assertThat(train.err()).contains("--precision int8 is for inference");
     }
 
     @Test
