@@ -38,7 +38,10 @@ class AutoPrecisionTest {
                 .hasMessage("CLIP4J_AUTO_PRECISION must be fp32 or bf16, got 'auto'");
         // the suite runs with CLIP4J_AUTO_PRECISION=fp32 (pom.xml), so "auto" is fp32 in every test
         assertThat(Precision.parse("auto")).isEqualTo(Precision.FP32);
-        assertThatThrownBy(() -> Precision.parse("fp16")).hasMessageContaining("fp32, bf16 or auto");
+        assertThatThrownBy(() -> Precision.parse("fp16")).hasMessageContaining("fp32, bf16, int8 or auto");
+        // auto never means int8, not even when told to (its features are further from fp32's: the user's choice)
+        assertThatThrownBy(() -> AutoPrecision.decide("int8", Set.of(), NEVER)).isInstanceOf(InputException.class)
+                .hasMessage("CLIP4J_AUTO_PRECISION must be fp32 or bf16, got 'int8'");
     }
 
     @Test

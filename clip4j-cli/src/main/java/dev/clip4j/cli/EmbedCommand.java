@@ -91,23 +91,35 @@ final class EmbedCommand implements Callable<Integer> {
                 rows.add(new dev.clip4j.index.ImageEmbedding(k.path(), null, 0, 0, 0, 0, "", k.reason(), embedder.fingerprint()));
             }
         }
-        List<dev.clip4j.index.ImageEmbedder.Source> batchOf = new ArrayList<>();
+        List<List<Path>> batches = new ArrayList<>();
         for (int i = part[0]; i < all.size(); i += part[1]) {
-            dev.clip4j.io.StopSignal.check();
-            Path f = all.get(i).file();
-            try {
-                batchOf.add(new dev.clip4j.index.ImageEmbedder.Source(f.toString(), readLimited(f),
-                        java.nio.file.Files.getLastModifiedTime(f).toMillis()));
-            } catch (java.io.IOException | dev.clip4j.InputException e) {
-                rows.add(new dev.clip4j.index.ImageEmbedding(f.toString(), null, 0, 0, 0, 0, "", "cannot read: " + e.getMessage(),
-                        embedder.fingerprint()));
-            }
-            if (batchOf.size() == batch) {
-                rows.addAll(embedder.embed(batchOf));
-                batchOf.clear();
-            }
+            if (batches.isEmpty() || batches.get(batches.size() - 1).size() == batch) batches.add(new ArrayList<>());
+            batches.get(batches.size() - 1).add(all.get(i).file());
         }
-        rows.addAll(embedder.embed(batchOf));
+        // Pipelined: loader threads (one per core) read, decode and resize the next batches while the model embeds
+        // this one, a bounded window ahead so memory stays at a few batches; rows come out in file order.
+        int loaders = Math.max(1, Runtime.getRuntime().availableProcessors());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(loaders, r -> {
+            Thread t = new Thread(r, "clip4j-embed-loader");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
+            int next = 0;
+            while (next < batches.size() || !ahead.isEmpty()) {
+                while (next < batches.size() && ahead.size() <= loaders) {
+                    List<Path> files = batches.get(next++);
+                    ahead.add(pool.submit(() -> load(files, embedder)));
+                }
+                dev.clip4j.io.StopSignal.check();
+                Loaded l = waitFor(ahead.poll());
+                rows.addAll(l.unreadable());
+                rows.addAll(embedder.finish(l.prepared()));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
         if (output != null) {
             dev.clip4j.index.EmbeddingsFile.writeJsonLines(output, rows);
         } else {
@@ -119,6 +131,37 @@ final class EmbedCommand implements Callable<Integer> {
                 + (errors > 0 ? ", " + errors + " unreadable (their rows say why)" : "")
                 + (shard != null ? " (shard " + part[0] + "/" + part[1] + " of " + all.size() + ")" : ""));
         return 0;
+    }
+
+    /** A batch after the loader: rows for files that could not be read, and the rest decoded and resized. */
+    private record Loaded(List<dev.clip4j.index.ImageEmbedding> unreadable, dev.clip4j.index.ImageEmbedder.Prepared prepared) {}
+
+    private static Loaded load(List<Path> files, dev.clip4j.index.ImageEmbedder embedder) {
+        List<dev.clip4j.index.ImageEmbedding> unreadable = new ArrayList<>();
+        List<dev.clip4j.index.ImageEmbedder.Source> sources = new ArrayList<>();
+        for (Path f : files) {
+            try {
+                sources.add(new dev.clip4j.index.ImageEmbedder.Source(f.toString(), readLimited(f),
+                        java.nio.file.Files.getLastModifiedTime(f).toMillis()));
+            } catch (java.io.IOException | dev.clip4j.InputException e) {
+                unreadable.add(new dev.clip4j.index.ImageEmbedding(f.toString(), null, 0, 0, 0, 0, "", "cannot read: " + e.getMessage(),
+                        embedder.fingerprint()));
+            }
+        }
+        return new Loaded(unreadable, embedder.prepare(sources));
+    }
+
+    private static Loaded waitFor(java.util.concurrent.Future<Loaded> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.clip4j.io.StopSignal.Stopped("interrupt");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     private static byte[] readLimited(Path f) throws java.io.IOException {

@@ -40,11 +40,12 @@ public final class ClipCheckpoint {
     public static ClipModel loadModel(Path path) {
         Loaded l = read(path);
         try {
-            return ClipModel.fromStateDict(l.config(), l.weights(), path.toString()).scoring(l.scoring());
+            return ClipModel.adoptingStateDict(l.config(), l.weights(), path.toString()).scoring(l.scoring());
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
         } finally {
-            // The model holds its own copies; free the loaded ones now rather than whenever the GC runs.
+            // The model holds the storages it adopted and copies of the rest; free the loaded tensors now rather than
+            // whenever the GC runs (an adopted storage lives on in its parameter).
             l.weights().values().forEach(Tensor::close);
         }
     }

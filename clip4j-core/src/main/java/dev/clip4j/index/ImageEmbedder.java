@@ -42,39 +42,59 @@ public final class ImageEmbedder {
     /** An image to embed: its name (path), bytes and modification time (0 if unknown). */
     public record Source(String path, byte[] bytes, long modified) {}
 
+    /** {@link #prepare} then {@link #finish}: a batch's rows, in its order (errors name the file's problem). */
     public List<ImageEmbedding> embed(List<Source> batch) {
-        List<ImageEmbedding> rows = new ArrayList<>(batch.size());
-        List<ImageInput> inputs = new ArrayList<>();
-        List<Integer> at = new ArrayList<>();
+        return finish(prepare(batch));
+    }
+
+    /** A batch decoded and resized, its rows waiting for their vectors. */
+    public static final class Prepared {
+        private final List<ImageEmbedding> rows = new ArrayList<>();
+        private final List<ImageInput> inputs = new ArrayList<>();
+        private final List<Integer> at = new ArrayList<>();
+    }
+
+    /**
+     * Hashes, decodes and resizes a batch without the model: any number of threads may prepare batches while another
+     * runs {@link #finish} (the pipelined {@code embed --images}).
+     */
+    public Prepared prepare(List<Source> batch) {
+        Prepared p = new Prepared();
         long maxBytes = InputLimits.MAX_IMAGE_FILE_BYTES.get();
         for (Source s : batch) {
             String hash = Sha256.hex(s.bytes());
             if (s.bytes().length > maxBytes) {
-                rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash,
+                p.rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash,
                         "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")", fingerprint));
                 continue;
             }
             try {
                 RasterImage decoded = ImageDecoder.decode(s.bytes(), s.path());
                 RasterImage input = clip.preprocessor().resizeAndCrop(decoded);
-                at.add(rows.size());
-                inputs.add(new ImageInput(s.path(), () -> input));
-                rows.add(new ImageEmbedding(s.path(), null, decoded.width(), decoded.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
+                p.at.add(p.rows.size());
+                p.inputs.add(new ImageInput(s.path(), () -> input));
+                p.rows.add(new ImageEmbedding(s.path(), null, decoded.width(), decoded.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
             } catch (RuntimeException e) { // a hostile or broken file: the decoder's message names the problem
                 String m = IndexSync.oneLine(e.getMessage() == null ? e.toString() : e.getMessage(), s.path());
-                rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, fingerprint));
+                p.rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, fingerprint));
             }
         }
-        if (!inputs.isEmpty()) {
+        return p;
+    }
+
+    /** Runs the model on a prepared batch: its rows with their normalised vectors. */
+    public List<ImageEmbedding> finish(Prepared p) {
+        List<ImageEmbedding> rows = new ArrayList<>(p.rows);
+        if (!p.inputs.isEmpty()) {
             float[][] vectors;
             // decoding runs on every calling thread (Spark's tasks); the model runs one batch at a time, on all of
             // libtorch's threads, so tasks sharing a JVM never oversubscribe the cores
             synchronized (clip) {
-                vectors = clip.encode(inputs, true);
+                vectors = clip.encode(p.inputs, true);
             }
             for (int i = 0; i < vectors.length; i++) {
-                ImageEmbedding r = rows.get(at.get(i));
-                rows.set(at.get(i), new ImageEmbedding(r.path(), vectors[i], r.width(), r.height(), r.size(), r.modified(), r.sha256(), null, fingerprint));
+                ImageEmbedding r = rows.get(p.at.get(i));
+                rows.set(p.at.get(i), new ImageEmbedding(r.path(), vectors[i], r.width(), r.height(), r.size(), r.modified(), r.sha256(), null, fingerprint));
             }
         }
         return rows;

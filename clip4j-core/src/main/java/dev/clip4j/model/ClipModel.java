@@ -80,7 +80,17 @@ public final class ClipModel extends Module {
      */
     public static ClipModel fromStateDict(ClipConfig config, Map<String, Tensor> weights, String origin) {
         ClipModel m = Init.skipping(() -> new ClipModel(config));
-        m.loadStateDict(weights, origin);
+        m.loadStateDict(weights, origin, false);
+        return m;
+    }
+
+    /**
+     * As {@link #fromStateDict}, taking over tensors of the model's dtype as its parameters instead of copying them
+     * ({@link Module#load(Map, String, boolean)}): for weights just read from a file, which the caller then drops.
+     */
+    public static ClipModel adoptingStateDict(ClipConfig config, Map<String, Tensor> weights, String origin) {
+        ClipModel m = Init.skipping(() -> new ClipModel(config));
+        m.loadStateDict(weights, origin, true);
         return m;
     }
 
@@ -194,6 +204,10 @@ public final class ClipModel extends Module {
      * archives carry without weights.
      */
     public void loadStateDict(Map<String, Tensor> weights, String origin) {
+        loadStateDict(weights, origin, false);
+    }
+
+    private void loadStateDict(Map<String, Tensor> weights, String origin, boolean adopt) {
         List<String> unexpected = new ArrayList<>();
         Map<String, Tensor> mine = stateDict();
         for (String k : weights.keySet()) {
@@ -204,7 +218,7 @@ public final class ClipModel extends Module {
                     + String.join(", ", unexpected.subList(0, Math.min(5, unexpected.size())))
                     + (unexpected.size() > 5 ? " (and " + (unexpected.size() - 5) + " more)" : ""));
         }
-        load(weights, origin);
+        load(weights, origin, adopt);
     }
 
     /** The dtype matrix products run in (that of the image tower's first weights). */

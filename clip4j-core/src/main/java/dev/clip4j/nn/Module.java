@@ -167,19 +167,24 @@ public abstract class Module {
         if (stateDict().values().stream().anyMatch(t -> Tensors.dtype(t).isFloatingPoint() && Tensors.dtype(t) != DType.F32)) {
             throw new IllegalStateException("int8 quantization starts from a float32 model");
         }
-        Grad.noGrad(this::quantizeOwn);
+        Grad.noGrad(() -> quantizeChild(this));
         markInt8();
         return this;
     }
 
     /** What {@link #quantizeInt8} does to this module: by default, quantize each child. Layers override it. */
     protected void quantizeOwn() {
-        children.values().forEach(Module::quantizeOwn);
+        children.values().forEach(Module::quantizeChild);
     }
 
-    /** For {@link #quantizeOwn} overrides that quantize some children only. */
+    /**
+     * Quantizes {@code child} (for {@link #quantizeOwn} overrides that quantize some children only) in a memory scope
+     * of its own, so each layer's temporaries (folded weights) are freed before the next layer's are made.
+     */
     protected static void quantizeChild(Module child) {
-        child.quantizeOwn();
+        try (Scope s = Scope.open()) {
+            child.quantizeOwn();
+        }
     }
 
     private void markInt8() {
@@ -192,13 +197,17 @@ public abstract class Module {
         return int8;
     }
 
-    /** Frees own tensor {@code name} (its int8 copy now serves the forward), leaving an empty float32 tensor. */
+    /**
+     * Frees own tensor {@code name}'s memory now (its int8 copy serves the forward): the tensor becomes empty, and the
+     * storage it had is emptied too. Closing the tensor alone would not do: a parameter shares its storage with the
+     * tensor it was initialised from ({@link #parameter}), which only the garbage collector releases, much later.
+     * Any tensor still sharing that storage (an initialiser nobody reads again) is left with no data.
+     */
     protected final void release(String name) {
-        Map<String, Tensor> owner = parameters.containsKey(name) ? parameters : buffers;
-        Tensor old = owner.get(name);
-        if (old == null) throw new IllegalStateException(getClass().getSimpleName() + " has no tensor " + name);
-        owner.put(name, Scope.escape(Tensors.empty(DType.F32, 0)));
-        old.close();
+        Tensor t = p(name);
+        org.bytedeco.pytorch.Storage storage = t.storage();
+        t.set_(Scope.escape(Tensors.empty(DType.F32, 0)));
+        storage.unsafeGetStorageImpl().reset();
     }
 
     /** Whether own tensor {@code name} stays float32 under {@link #to(DType)}; norms override this to true. */
@@ -241,6 +250,15 @@ public abstract class Module {
      * returned for the caller to judge.
      */
     public final List<String> load(Map<String, Tensor> source, String origin) {
+        return load(source, origin, false);
+    }
+
+    /**
+     * As {@link #load(Map, String)}; with {@code adopt}, a source tensor of the parameter's dtype becomes the
+     * parameter's storage instead of being copied (for tensors just read from a checkpoint, which nobody else uses:
+     * loading then needs the model's memory once, not twice).
+     */
+    public final List<String> load(Map<String, Tensor> source, String origin, boolean adopt) {
         if (int8) throw new IllegalStateException("an int8 model cannot be loaded into; load the float model and quantize it");
         Map<String, Tensor> mine = stateDict();
         List<String> unexpected = new ArrayList<>();
@@ -267,7 +285,8 @@ public abstract class Module {
                         throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' holds NaN or infinite values");
                     }
                 }
-                e.getValue().copy_(src);
+                if (adopt && Tensors.dtype(src) == Tensors.dtype(e.getValue()) && src.is_contiguous()) e.getValue().set_(src);
+                else e.getValue().copy_(src);
             }
         });
         return unexpected;
