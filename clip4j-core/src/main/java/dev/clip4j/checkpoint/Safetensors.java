@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
@@ -145,15 +144,11 @@ public final class Safetensors {
             for (Entry e : h.entries()) {
                 // read straight into the tensor's memory: a mapped file would add its pages to the process's RSS
                 // beside the tensors until the garbage collector unmaps it (a ViT-B/32 load peaked at 2.1 GB)
-                Tensor t = Tensors.empty(e.dtype(), e.shape());
-                long len = e.end() - e.begin(); // = the shape's bytes (checked with the header)
-                if (len > 0) {
-                    ByteBuffer dst = new BytePointer(t.data_ptr()).capacity(len).asByteBuffer();
-                    while (dst.hasRemaining()) {
-                        if (ch.read(dst, h.dataStart() + e.begin() + dst.position()) < 0) {
-                            throw new CheckpointException(file + ": truncated in tensor '" + e.name() + "'");
-                        }
-                    }
+                Tensor t;
+                try {
+                    t = Tensors.read(ch, h.dataStart() + e.begin(), e.dtype(), e.shape()); // size checked with the header
+                } catch (java.io.EOFException eof) {
+                    throw new CheckpointException(file + ": truncated in tensor '" + e.name() + "'", eof);
                 }
                 out.put(e.name(), t);
             }

@@ -198,16 +198,11 @@ public abstract class Module {
     }
 
     /**
-     * Frees own tensor {@code name}'s memory now (its int8 copy serves the forward): the tensor becomes empty, and the
-     * storage it had is emptied too. Closing the tensor alone would not do: a parameter shares its storage with the
-     * tensor it was initialised from ({@link #parameter}), which only the garbage collector releases, much later.
-     * Any tensor still sharing that storage (an initialiser nobody reads again) is left with no data.
+     * Frees own tensor {@code name}'s memory now (its int8 copy serves the forward), leaving it empty: through
+     * {@link Tensors#freeStorage}, since a parameter shares its storage with the tensor it was initialised from.
      */
     protected final void release(String name) {
-        Tensor t = p(name);
-        org.bytedeco.pytorch.Storage storage = t.storage();
-        t.set_(Scope.escape(Tensors.empty(DType.F32, 0)));
-        storage.unsafeGetStorageImpl().reset();
+        Tensors.freeStorage(p(name));
     }
 
     /** Whether own tensor {@code name} stays float32 under {@link #to(DType)}; norms override this to true. */

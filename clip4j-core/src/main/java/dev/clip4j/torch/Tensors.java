@@ -100,6 +100,33 @@ public final class Tensors {
         return out;
     }
 
+    /**
+     * Reads a new tensor's raw little-endian bytes straight from {@code file} at {@code position} (no mapped pages,
+     * no heap copy): the caller has checked that the file holds them.
+     */
+    public static Tensor read(java.nio.channels.FileChannel file, long position, DType dtype, long... shape) throws java.io.IOException {
+        Tensor t = empty(dtype, shape);
+        long len = t.nbytes();
+        if (len == 0) return t;
+        ByteBuffer dst = new BytePointer(t.data_ptr()).capacity(len).asByteBuffer();
+        while (dst.hasRemaining()) {
+            if (file.read(dst, position + dst.position()) < 0) throw new java.io.EOFException("truncated at byte " + (position + dst.position()));
+        }
+        return t;
+    }
+
+    /**
+     * Empties {@code t} (0 elements) and frees the memory of the storage it had at once, even where other tensors
+     * share that storage (they are left with no data: only for storages nothing reads again). Closing a tensor does
+     * not free a storage that another, garbage-collected-later tensor still references.
+     */
+    public static void freeStorage(Tensor t) {
+        // reset while t still holds the storage: storage() returns a reference to t's own field (pitfall 2), which
+        // set_ points elsewhere, and the storage itself may die with set_ when t was its only holder
+        t.storage().unsafeGetStorageImpl().reset();
+        t.set_(Scope.escape(empty(DType.F32, 0)));
+    }
+
     /** Copies little-endian raw bytes (e.g. a safetensors slice) into a new tensor. */
     public static Tensor fromBytes(ByteBuffer raw, DType dtype, long... shape) {
         long count = count(shape);
