@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Indexing throughput end to end (issue 12): `./clip4j index build` against a PIL + PyTorch loop
+# Indexing throughput end to end (issues 12, 13): `./clip4j index build` and `./clip4j embed --images` (pipelined:
+# loader threads decode the next batches while the model runs) against a PIL + PyTorch loop
 # (bench/python_index.py) on the same folder of distinct real photos, the same architecture (ViT-B/32, random
 # weights: speed does not depend on them), the same threads and batch, whole processes timed (start-up and model
 # load included), in alternating rounds. Prints one JSON line per run.
@@ -7,7 +8,7 @@
 # (Debian's nature photos, up to 5640 x 3172).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-300} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} BATCH=${BATCH:-32} PRECISIONS=${PRECISIONS:-"fp32 bf16"}
+N=${N:-300} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} BATCH=${BATCH:-32} PRECISIONS=${PRECISIONS:-"fp32 bf16 int8"}
 DIR=${DIR:-$(mktemp -d)}
 PY=/usr/bin/python3
 # both peers under ./clip4j's thread policy (docs/BINDINGS.md, pitfall 5)
@@ -26,7 +27,14 @@ for round in $(seq "$ROUNDS"); do
       --precision "$p" > /dev/null 2>&1
     e=$(date +%s.%N)
     python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j index build', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2)}))"
-    pp=$([ "$p" = bf16 ] && echo autocast || echo fp32)
+    s=$(date +%s.%N)
+    ./clip4j embed --model "$DIR/model" --images "$DIR/photos" --output "$DIR/embed.jsonl" --batch-size "$BATCH" --threads "$THREADS" \
+      --precision "$p" > /dev/null 2>&1
+    e=$(date +%s.%N)
+    python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j embed --images', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2)}))"
+    # the peer: PyTorch fp32 against fp32; against bf16 and int8 its fastest mode here, bf16 autocast (its own int8,
+    # quantize_dynamic on oneDNN, runs slower than autocast: bench/RESULTS.md)
+    pp=$([ "$p" = fp32 ] && echo fp32 || echo autocast)
     $PY bench/python_index.py "$DIR/photos" "$DIR/peer.npy" --threads "$THREADS" --batch "$BATCH" --precision "$pp" | sed "s/}\$/, \"round\": $round}/"
   done
 done

@@ -4,7 +4,7 @@ Usage: OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pyt
            --precision bf16|fp32|autocast|int8
 Prints one JSON line like `./clip4j bench`. --export-onnx PATH writes the same fp32 tower (seed 0) as ONNX (opset 14,
 batch dimension dynamic) for ONNX Runtime's peer (bench/OrtBench.java) and exits. int8 is what a PyTorch user gets from
-torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, qint8) on the fbgemm engine: the MLP's Linear layers in int8;
+torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, qint8) on the fbgemm engine (oneDNN where the build lacks it, as Debian's does): the MLP's Linear layers in int8;
 nn.MultiheadAttention's projections stay float32 (in_proj is a bare parameter and out_proj a
 NonDynamicallyQuantizableLinear, which quantize_dynamic skips by design).
 """
@@ -87,7 +87,9 @@ def main():
                     getattr(mod, n).data = getattr(mod, n).data.bfloat16()
         m.proj.data = m.proj.data.bfloat16()
     if a.precision == "int8":
-        torch.backends.quantized.engine = "fbgemm"
+        # Debian's build has no FBGEMM; oneDNN is its x86 int8 engine
+        engines = torch.backends.quantized.supported_engines
+        torch.backends.quantized.engine = "fbgemm" if "fbgemm" in engines else "onednn"
         m = torch.ao.quantization.quantize_dynamic(m, {nn.Linear}, dtype=torch.qint8)
     x = torch.randn(a.batch, 3, 224, 224)
     ips = []
@@ -98,7 +100,8 @@ def main():
             dt = time.perf_counter() - t0
             if i >= 2:
                 ips.append(a.batch / dt)
-    print(json.dumps({"peer": "pytorch " + torch.__version__, "arch": "ViT-B-32", "precision": a.precision,
+    print(json.dumps({"peer": "pytorch " + torch.__version__, "arch": "ViT-B-32",
+                      "precision": a.precision + (" (" + torch.backends.quantized.engine + ")" if a.precision == "int8" else ""),
                       "batch": a.batch, "threads": torch.get_num_threads(), "runs": a.runs,
                       "images_per_sec_median": round(statistics.median(ips), 2), "images_per_sec_best": round(max(ips), 2),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))

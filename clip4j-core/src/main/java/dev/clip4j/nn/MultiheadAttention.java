@@ -112,6 +112,13 @@ public final class MultiheadAttention extends Module {
     /** The packed q/k/v projection, q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}). */
     private Tensor inProjection(Tensor x) {
         Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
+        if (!isTraining() && QuickGeluMlp.rows(x) < width) {
+            // inference with few rows (batch 1): scale q's third of the narrow output instead of concatenating a scaled
+            // copy of the whole weight on every call; bit-identical for head width 64 (a power-of-two divisor)
+            Tensor qkv = NN.linear(x, w, bias);
+            Tensor q = Ops.mul(qkv.narrow(-1, 0, width), 1.0 / Math.sqrt((double) width / heads));
+            return Tensors.cat(qkv.dim() - 1, q, qkv.narrow(-1, width, 2L * width));
+        }
         w = Tensors.cat(0, scaledQueryRows(w), w.narrow(0, width, 2L * width));
         bias = Tensors.cat(0, scaledQueryRows(bias), bias.narrow(0, width, 2L * width));
         return NN.linear(x, w, bias);

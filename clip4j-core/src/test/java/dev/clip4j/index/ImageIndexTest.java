@@ -57,6 +57,27 @@ class ImageIndexTest {
         }
     }
 
+    /** An int8 index: recorded in the manifest, searched and reopened at int8, and its vectors near fp32's. */
+    @Test
+    void int8IndexKeepsItsPrecision() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 4, 21);
+        try (ImageIndex fp32 = build(images, tmp.resolve("fp32"));
+             ImageIndex int8 = ImageIndex.build(IndexFixture.get().model(), IndexSource.of(images), tmp.resolve("int8"),
+                     Precision.INT8, 8, IndexProgress.NONE)) {
+            assertThat(int8.manifest().precision()).isEqualTo("int8");
+            assertThat(int8.clip().model().isInt8()).isTrue();
+            for (String colour : IndexFixture.COLOURS) {
+                List<SearchHit> a = int8.search(colour, "a photo of a {}.", SearchOptions.top(1));
+                List<SearchHit> e = fp32.search(colour, "a photo of a {}.", SearchOptions.top(1));
+                assertThat(colourOf(a.get(0))).as("int8 top-1 for '%s'", colour).isEqualTo(colourOf(e.get(0)));
+            }
+        }
+        try (ImageIndex reopened = ImageIndex.open(tmp.resolve("int8"))) {
+            assertThat(reopened.clip().precision()).isEqualTo(Precision.INT8);
+            assertThat(reopened.clip().model().isInt8()).isTrue();
+        }
+    }
+
     @Test
     void graphAndExactSearchAgree() throws Exception {
         Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 10, 12);
