@@ -83,8 +83,14 @@ public final class SearchService implements AutoCloseable {
                     } catch (NumberFormatException e) {
                         throw new ServiceException(400, "Content-Length '" + len + "' is not a number");
                     }
-                    if (n > maxUpload) throw new ServiceException(413, "upload of " + n + " bytes is over the limit of " + maxUpload
-                            + " (" + InputLimits.MAX_UPLOAD_BYTES.property + ")");
+                    if (n > maxUpload) {
+                        // Read (and drop) a body up to twice the limit before answering: closing a connection with unread
+                        // bytes makes the kernel reset it, and the client, still sending, can lose the 413 and see only
+                        // a dropped connection. Beyond that the connection is closed unread.
+                        if (n <= 2 * maxUpload) drain(ctx.req().getInputStream(), n);
+                        throw new ServiceException(413, "upload of " + n + " bytes is over the limit of " + maxUpload
+                                + " (" + InputLimits.MAX_UPLOAD_BYTES.property + ")");
+                    }
                 }
             });
             config.routes.get("/", ctx -> page(ctx));
@@ -110,6 +116,20 @@ public final class SearchService implements AutoCloseable {
             config.jetty.host = host;
             config.jetty.port = port;
         });
+    }
+
+    /** Reads and drops up to {@code n} bytes of a request body (a client that stops sending ends it early). */
+    private static void drain(java.io.InputStream in, long n) {
+        byte[] buf = new byte[64 << 10];
+        try {
+            for (long left = n; left > 0; ) {
+                int r = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (r < 0) return;
+                left -= r;
+            }
+        } catch (IOException e) {
+            // the client went away: nothing left to answer
+        }
     }
 
     /** Starts the service on {@code host:port} (port 0: any free port; see {@link #port()}). */
