@@ -107,14 +107,8 @@ final class IndexSync {
         int embedded = 0, reused = 0, done = 0;
         List<Pending> batch = new ArrayList<>();
         listener.progress(0, changed.size());
-        // One loader per core: with a fast model (bf16) decoding large photos is the bottleneck, and with a slow one
-        // the loaders wait on the window; results are taken in file order either way.
-        int loaders = Math.max(1, Runtime.getRuntime().availableProcessors());
-        java.util.concurrent.ExecutorService loader = java.util.concurrent.Executors.newFixedThreadPool(loaders, r -> {
-            Thread t = new Thread(r, "clip4j-index-loader");
-            t.setDaemon(true);
-            return t;
-        });
+        // one loader per core (LoaderThreads); results are taken in file order
+        java.util.concurrent.ExecutorService loader = dev.clip4j.io.LoaderThreads.start("clip4j-index-loader");
         try {
             java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
             int next = 0, window = Math.max(2, 2 * batchSize);
