@@ -249,9 +249,10 @@ public abstract class Module {
     }
 
     /**
-     * As {@link #load(Map, String)}; with {@code adopt}, a source tensor of the parameter's dtype becomes the
-     * parameter's storage instead of being copied (for tensors just read from a checkpoint, which nobody else uses:
-     * loading then needs the model's memory once, not twice).
+     * As {@link #load(Map, String)}; with {@code adopt}, a source tensor of the parameter's dtype that is the whole of
+     * its storage becomes the parameter's storage instead of being copied (for tensors just read from a checkpoint,
+     * which nobody else uses: loading then needs the model's memory once, not twice). Views into a shared storage are
+     * copied, so freeing one parameter's storage ({@link #release}) never empties another's.
      */
     public final List<String> load(Map<String, Tensor> source, String origin, boolean adopt) {
         if (int8) throw new IllegalStateException("an int8 model cannot be loaded into; load the float model and quantize it");
@@ -280,7 +281,7 @@ public abstract class Module {
                         throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' holds NaN or infinite values");
                     }
                 }
-                if (adopt && Tensors.dtype(src) == Tensors.dtype(e.getValue()) && src.is_contiguous()) e.getValue().set_(src);
+                if (adopt && Tensors.ownsItsStorage(src) && Tensors.dtype(src) == Tensors.dtype(e.getValue())) e.getValue().set_(src);
                 else e.getValue().copy_(src);
             }
         });

@@ -115,6 +115,11 @@ public final class Tensors {
         return t;
     }
 
+    /** Whether {@code t} is contiguous and spans its whole storage (no other view can share that storage's bytes). */
+    public static boolean ownsItsStorage(Tensor t) {
+        return t.is_contiguous() && t.storage_offset() == 0 && t.storage().nbytes() == t.nbytes();
+    }
+
     /**
      * Empties {@code t} (0 elements) and frees the memory of the storage it had at once, even where other tensors
      * share that storage (they are left with no data: only for storages nothing reads again). Closing a tensor does

@@ -18,4 +18,15 @@ class FreeStorageTest {
             assertThat(init.storage().nbytes()).as("the shared storage itself is emptied").isZero();
         }
     }
+
+    @Test
+    void onlyATensorSpanningItsWholeStorageOwnsIt() {
+        try (Scope s = Scope.open()) {
+            Tensor whole = Tensors.randn(4, 8);
+            assertThat(Tensors.ownsItsStorage(whole)).isTrue();
+            assertThat(Tensors.ownsItsStorage(whole.narrow(0, 1, 2))).as("a view at an offset").isFalse();
+            assertThat(Tensors.ownsItsStorage(whole.narrow(0, 0, 2))).as("a view of part").isFalse();
+            assertThat(Tensors.ownsItsStorage(whole.t())).as("not contiguous").isFalse();
+        }
+    }
 }
