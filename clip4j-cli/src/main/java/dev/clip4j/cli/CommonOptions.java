@@ -69,18 +69,22 @@ final class CommonOptions {
 
         /** {@code model} (freshly loaded, owned by the caller) converted to the precision asked. */
         dev.clip4j.model.ClipModel apply(dev.clip4j.model.ClipModel model) {
-            Precision p;
-            try {
-                p = Precision.explicit(precision);
-            } catch (IllegalArgumentException e) {
-                throw new UserError("--precision: " + e.getMessage());
-            }
+            Precision p = explicitPrecision(precision);
             model.train(false);
             return switch (p) {
                 case FP32 -> model;
                 case BF16 -> model.toBf16();
                 case INT8 -> model.toInt8();
             };
+        }
+    }
+
+    /** fp32, bf16 or int8 as {@code --precision} names it (not auto), or a one-line error. */
+    static Precision explicitPrecision(String precision) {
+        try {
+            return Precision.explicit(precision);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--precision: " + e.getMessage());
         }
     }
 }

@@ -57,12 +57,7 @@ final class TrainingFlags {
 
     /** --precision for training: fp32, or bf16 autocast (int8 is inference only). */
     static boolean trainingBf16(String precision) {
-        dev.clip4j.Precision p;
-        try {
-            p = dev.clip4j.Precision.explicit(precision);
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--precision: " + e.getMessage());
-        }
+        dev.clip4j.Precision p = CommonOptions.explicitPrecision(precision);
         if (p == dev.clip4j.Precision.INT8) throw new UserError("--precision int8 is for inference (embed, classify, index build); train in fp32 or bf16");
         return p == dev.clip4j.Precision.BF16;
     }
