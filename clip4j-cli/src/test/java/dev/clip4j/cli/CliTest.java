@@ -191,6 +191,19 @@ class CliTest {
         JsonNode json = Json.MAPPER.readTree(report.toFile());
         assertThat(json.get("top1").asDouble()).isGreaterThan(0.5);
         assertThat(Files.size(tmp.resolve("cm.png"))).isPositive();
+        // the same evaluation in int8; a precision eval does not know, and ITM re-ranking outside fp32, are one-line errors
+        Path int8 = tmp.resolve("zs8.json");
+        Result e8 = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--precision", "int8", "--output", int8.toString());
+        assertThat(e8.code()).as(e8.err()).isZero();
+        assertThat(Json.MAPPER.readTree(int8.toFile()).get("top1").asDouble()).isGreaterThan(0.5);
+        Result bad = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--precision", "auto");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("--precision: unknown precision 'auto' (use fp32, bf16 or int8)");
+        Result rerank = run("eval", "retrieval", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--precision", "int8", "--rerank-itm", "4");
+        assertThat(rerank.code()).isEqualTo(1);
+        assertThat(rerank.err()).contains("--rerank-itm runs in fp32 only");
 
         Result again = run("train", "--data", tmp.resolve("data").toString(), "--out", run.toString(), "--epochs", "1");
         assertThat(again.code()).isNotZero();

@@ -157,6 +157,16 @@ public abstract class Module {
     }
 
     /**
+     * Whether a constant the layer folds into its weights should scale the activations {@code x} [..., in] instead:
+     * in evaluation mode with fewer tokens than the weights' width {@code in} (batch-1 inference), where the weights
+     * are the larger tensors. Training keeps the folded form for every batch size, so micro-batches reproduce the full
+     * batch's arithmetic.
+     */
+    protected final boolean constantsScaleActivations(Tensor x, long in) {
+        return !training && x.numel() / x.size(-1) < in;
+    }
+
+    /**
      * Converts this module, in place, for int8 inference ({@link dev.clip4j.torch.QuantizedLinear}, PyTorch's dynamic
      * quantization): every linear layer's weights, as its forward uses them (with constants it folds in), are packed
      * as int8 and the float copies freed — what makes the model ~4x smaller. Convolutions, norms, embeddings and

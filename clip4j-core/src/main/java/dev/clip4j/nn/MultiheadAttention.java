@@ -39,9 +39,9 @@ public final class MultiheadAttention extends Module {
 
     /** Self-attention. x: [B, L, width]; mask: [L, L] additive, or null. */
     public Tensor forward(Tensor x, Tensor mask) {
+        if (qInt8 != null) return forward(x, x, mask, null);
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
-        if (qInt8 != null) return forward(x, x, mask, null);
         Tensor qkv = inProjection(x).reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
         Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
         Tensor out = AttentionKernel.attend(q, k, v, mask); // [B, H, L, d]
@@ -112,9 +112,9 @@ public final class MultiheadAttention extends Module {
     /** The packed q/k/v projection, q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}). */
     private Tensor inProjection(Tensor x) {
         Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
-        if (!isTraining() && QuickGeluMlp.rows(x) < width) {
-            // inference with few rows (batch 1): scale q's third of the narrow output instead of concatenating a scaled
-            // copy of the whole weight on every call; bit-identical for head width 64 (a power-of-two divisor)
+        if (constantsScaleActivations(x, width)) {
+            // scale q's third of the narrow output instead of concatenating a scaled copy of the whole weight on every
+            // call; bit-identical for head width 64 (a power-of-two divisor)
             Tensor qkv = NN.linear(x, w, bias);
             Tensor q = Ops.mul(qkv.narrow(-1, 0, width), 1.0 / Math.sqrt((double) width / heads));
             return Tensors.cat(qkv.dim() - 1, q, qkv.narrow(-1, width, 2L * width));

@@ -24,20 +24,13 @@ public final class QuickGeluMlp extends Module {
 
     public Tensor forward(Tensor x) {
         if (fcInt8 != null) return projInt8.forward(NN.silu(fcInt8.forward(x)));
-        if (!isTraining() && rows(x) < width) {
-            // inference with fewer rows than the weights' width (batch 1): scaling the narrow activations is cheaper
-            // than copying both weights (2 x 9 MB per ViT-B block) on every call. Training keeps one formula for
-            // every batch size, so micro-batches reproduce the full batch's arithmetic.
+        if (constantsScaleActivations(x, width)) {
+            // scaling the narrow activations is cheaper than copying both weights (2 x 9 MB per ViT-B block)
             Tensor h = NN.silu(NN.linear(Ops.mul(x, QUICK_GELU), cFc.weight(), Ops.mul(cFc.bias(), QUICK_GELU)));
             return Ops.div(NN.linear(h, cProj.weight(), null), QUICK_GELU).add(cProj.bias());
         }
         Tensor h = NN.silu(NN.linear(x, Ops.mul(cFc.weight(), QUICK_GELU), Ops.mul(cFc.bias(), QUICK_GELU)));
         return NN.linear(h, Ops.div(cProj.weight(), QUICK_GELU), cProj.bias());
-    }
-
-    /** Rows of x [..., width] (tokens in the batch). */
-    static long rows(Tensor x) {
-        return x.numel() / x.size(-1);
     }
 
     /** Both layers as int8, with the same folded constants as the float forward. */
