@@ -52,6 +52,23 @@ final class AttentionPool2d extends Module {
         return cProj.forward(out);
     }
 
+    /** {@link #forward} in an ONNX graph: x [N, C, H, W] → [N, output_dim]. */
+    String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        long l = (long) spacialDim * spacialDim + 1;
+        int d = embedDim / heads;
+        String t = g.transpose(g.reshape(x, 0, embedDim, -1), 0, 2, 1);                           // [N, HW, C]
+        String mean = g.op("ReduceMean", java.util.Map.of("axes", new long[] {1}, "keepdims", 1L), t);
+        t = g.add(g.op("Concat", java.util.Map.of("axis", 1L), mean, t), g.weight(p("positional_embedding")));
+        String rows = g.reshape(t, -1, embedDim);                                                 // [N·L, C]
+        double scale = 1.0 / Math.sqrt(d);
+        String first = g.gather(t, g.longsShaped(new long[] {0}), 1);                             // [N, C]
+        String q = g.reshape(Linear.onnx(g, first, Ops.mul(qProj.weight(), scale), Ops.mul(qProj.bias(), scale)), -1, heads, 1, d);
+        String k = g.transpose(g.reshape(kProj.onnx(g, rows), -1, l, heads, d), 0, 2, 3, 1);      // [N, H, d, L]
+        String v = g.transpose(g.reshape(vProj.onnx(g, rows), -1, l, heads, d), 0, 2, 1, 3);      // [N, H, L, d]
+        String out = g.matmul(g.softmax(g.matmul(q, k)), v);                                     // [N, H, 1, d]
+        return cProj.onnx(g, g.reshape(out, -1, embedDim));
+    }
+
     /** x: [N, C, H, W]; every token (mean first) through the value and output projections: [N, HW+1, output_dim]. */
     Tensor projectTokens(Tensor x) {
         return cProj.forward(vProj.forward(tokens(x)));

@@ -65,6 +65,25 @@ final class Bottleneck extends Module {
         return out.add(identity).relu();
     }
 
+    /** {@link #forward} in an ONNX graph. */
+    String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        String out = g.op("Relu", bn1.onnx(g, conv1.onnx(g, x)));
+        out = g.op("Relu", bn2.onnx(g, conv2.onnx(g, out)));
+        if (stride > 1) out = onnxAvgPool(g, out, stride);
+        out = bn3.onnx(g, conv3.onnx(g, out));
+        String identity = x;
+        if (downsample != null) {
+            String pooled = stride > 1 ? onnxAvgPool(g, x, stride) : x;
+            identity = downsample.bn.onnx(g, downsample.conv.onnx(g, pooled));
+        }
+        return g.op("Relu", g.add(out, identity));
+    }
+
+    /** {@code avg_pool2d(x, k)}: kernel and stride k, no padding. */
+    static String onnxAvgPool(dev.clip4j.onnx.OnnxGraph g, String x, int k) {
+        return g.op("AveragePool", java.util.Map.of("kernel_shape", new long[] {k, k}, "strides", new long[] {k, k}), x);
+    }
+
     void zeroLastBatchNormGain() {
         Init.fillZeros(bn3.weight());
     }

@@ -27,4 +27,10 @@ public abstract class ImageTower extends Module {
      * first) through its attention pool's value and output projections, the dense reading of MaskCLIP.
      */
     public abstract Tensor encodeTokenFeatures(Tensor images);
+
+    /**
+     * {@link #encode} in an ONNX graph ({@link dev.clip4j.onnx.OnnxClip}): {@code images} [B, 3, R, R] float32 →
+     * features [B, embed_dim], the inference forward (evaluation mode) of these weights.
+     */
+    public abstract String onnx(dev.clip4j.onnx.OnnxGraph g, String images);
 }

@@ -65,6 +65,17 @@ public final class ModifiedResNet extends ImageTower {
         return attnpool.forward(features(images));
     }
 
+    /** {@link #encode} in an ONNX graph (BatchNorm with its running statistics: evaluation mode). */
+    @Override
+    public String onnx(dev.clip4j.onnx.OnnxGraph g, String images) {
+        String x = g.op("Relu", bn1.onnx(g, conv1.onnx(g, images)));
+        x = g.op("Relu", bn2.onnx(g, conv2.onnx(g, x)));
+        x = g.op("Relu", bn3.onnx(g, conv3.onnx(g, x)));
+        x = Bottleneck.onnxAvgPool(g, x, 2);
+        for (Bottleneck b : blocks) x = b.onnx(g, x);
+        return attnpool.onnx(g, x);
+    }
+
     @Override
     public Tensor encodePooled(Tensor images) {
         return encode(images);

@@ -5,6 +5,7 @@ import dev.clip4j.nn.Init;
 import dev.clip4j.nn.LayerNorm;
 import dev.clip4j.nn.Module;
 import dev.clip4j.nn.Transformer;
+import dev.clip4j.onnx.OnnxGraph;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Tensors;
@@ -115,6 +116,22 @@ public final class TextTransformer extends Module {
         if (!bidirectional) return encode(embed(tokens), NN.argmax(tokens, -1), true);
         Tensor eot = endOfText(tokens);
         return pool(states(embed(tokens), eot), eot);
+    }
+
+    /**
+     * CLIP's causal {@link #encodeText} in an ONNX graph, for token rows of the full context length: {@code tokens}
+     * [B, L] int64, {@code eot} [B] each row's end-of-text position (the argmax of its ids) and {@code flatEot} [B]
+     * the same as an index into the B·L rows ({@code b·L + eot[b]}). Returns [B, embed_dim].
+     */
+    public String onnx(OnnxGraph g, String tokens, String eot, String flatEot) {
+        if (bidirectional) throw new IllegalStateException("a bidirectional text tower has no ONNX form");
+        long l = contextLength;
+        String x = g.gather(g.weight(tokenEmbedding.weight()), tokens, 0);                       // [B, L, width]
+        x = g.reshape(g.add(x, g.weight(p("positional_embedding"))), -1, width);                // rows [B·L, width]
+        String mask = g.weight(causalMask(l, DType.F32));
+        String rowMask = g.reshape(g.gather(mask, eot, 0), -1, 1, 1, l);
+        x = transformer.onnxPooled(g, x, l, mask, v -> g.gather(v, flatEot, 0), rowMask);
+        return g.matmul(lnFinal.onnx(g, x), g.weight(p("text_projection")));
     }
 
     public boolean bidirectional() {

@@ -5,6 +5,7 @@ import dev.clip4j.nn.Init;
 import dev.clip4j.nn.LayerNorm;
 import dev.clip4j.nn.Module;
 import dev.clip4j.nn.Transformer;
+import dev.clip4j.onnx.OnnxGraph;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -78,6 +79,25 @@ public final class VisionTransformer extends ImageTower {
         x = transformer.forwardPooled(x, null, Tensors.zeros(DType.I64, x.size(0))); // the class token
         x = lnPost.forward(x);
         return x.matmul(p("proj").to(x.scalar_type()));
+    }
+
+    /**
+     * {@link #encode} in an ONNX graph. The class token enters as a zero row padded in front of the patches, and the
+     * positions' first row carries {@code class_embedding} (added in float32 here, as the forward adds it), so the
+     * graph needs no batch-sized concatenation.
+     */
+    @Override
+    public String onnx(OnnxGraph g, String images) {
+        requireBlocks();
+        long tokens = (long) (resolution / patch) * (resolution / patch) + 1;
+        String x = g.transpose(g.reshape(conv1.onnx(g, images), 0, width, -1), 0, 2, 1);          // [B, g², width]
+        x = g.op("Pad", x, g.longs(0, 1, 0, 0, 0, 0));                                             // [B, 1 + g², width]
+        Tensor positions = Tensors.to(p("positional_embedding"), DType.F32).clone();
+        positions.narrow(0, 0, 1).add_(Tensors.to(p("class_embedding"), DType.F32).reshape(1, width));
+        x = lnPre.onnx(g, g.reshape(g.add(x, g.weight(positions)), -1, width));                   // rows [B·L, width]
+        String classToken = g.longsShaped(new long[] {0});
+        x = transformer.onnxPooled(g, x, tokens, null, v -> g.gather(g.reshape(v, -1, tokens, width), classToken, 1), null);
+        return g.matmul(lnPost.onnx(g, x), g.weight(p("proj")));
     }
 
     @Override

@@ -27,6 +27,12 @@ public final class BatchNorm2d extends Module {
     }
 
     /** The scale γ (ModifiedResNet zeroes the last one of each bottleneck). */
+    /** Evaluation mode's normalisation (running statistics) in an ONNX graph. */
+    public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        return g.op("BatchNormalization", java.util.Map.of("epsilon", 1e-5), x, g.weight(p("weight")), g.weight(p("bias")),
+                g.weight(p("running_mean")), g.weight(p("running_var")));
+    }
+
     public Tensor weight() {
         return p("weight");
     }

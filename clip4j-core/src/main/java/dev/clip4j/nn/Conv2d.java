@@ -20,6 +20,12 @@ public final class Conv2d extends Module {
         return NN.conv2d(x, weight(), null, stride, padding);
     }
 
+    /** The same convolution in an ONNX graph (NCHW). */
+    public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        return g.op("Conv", java.util.Map.of("kernel_shape", new long[] {kernel, kernel}, "strides", new long[] {stride, stride},
+                "pads", new long[] {padding, padding, padding, padding}), x, g.weight(weight()));
+    }
+
     public Tensor weight() {
         return p("weight");
     }

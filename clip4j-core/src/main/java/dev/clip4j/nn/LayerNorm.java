@@ -25,6 +25,11 @@ public final class LayerNorm extends Module {
         return Tensors.to(NN.layerNorm(Tensors.to(x, DType.F32), p("weight"), p("bias"), EPS), type);
     }
 
+    /** The same normalisation over the last axis in an ONNX graph (float32, as the forward computes it). */
+    public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        return g.op("LayerNormalization", java.util.Map.of("axis", -1L, "epsilon", EPS), x, g.weight(p("weight")), g.weight(p("bias")));
+    }
+
     @Override
     protected boolean keepsFloat32(String name) {
         return true;

@@ -29,6 +29,20 @@ public final class Linear extends Module {
         return int8 != null ? int8.forward(x) : NN.linear(x, weight(), bias());
     }
 
+    /**
+     * The same layer in an ONNX graph, on rows {@code x} [N, in]: one Gemm with the weight as it is stored ([out, in],
+     * transB), so writing the graph copies no weight.
+     */
+    public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        return onnx(g, x, weight(), bias());
+    }
+
+    /** {@code x @ weight.T + bias} as one ONNX Gemm on rows [N, in] (bias may be null). */
+    public static String onnx(dev.clip4j.onnx.OnnxGraph g, String x, Tensor weight, Tensor bias) {
+        java.util.Map<String, Object> transB = java.util.Map.of("transB", 1L);
+        return bias == null ? g.op("Gemm", transB, x, g.weight(weight)) : g.op("Gemm", transB, x, g.weight(weight), g.weight(bias));
+    }
+
     /** Packs the weight and bias as int8 and frees the float weight ({@link Module#quantizeInt8}). */
     @Override
     protected void quantizeOwn() {

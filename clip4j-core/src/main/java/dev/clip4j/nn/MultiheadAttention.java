@@ -1,5 +1,6 @@
 package dev.clip4j.nn;
 
+import dev.clip4j.onnx.OnnxGraph;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Ops;
@@ -85,6 +86,49 @@ public final class MultiheadAttention extends Module {
         Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
         Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask); // [B, H, 1, d]
         return outProj.forward(out.reshape(b, width));
+    }
+
+    /**
+     * Self-attention in an ONNX graph: {@code x} rows [B·L, width] of sequences of length {@code l}, {@code mask} an
+     * additive [l, l] value or null; returns rows [B·L, width]. q (pre-scaled, as here) and k/v are two Gemms over
+     * the stored weight's rows, so no weight is copied but q's.
+     */
+    public String onnx(OnnxGraph g, String x, long l, String mask) {
+        int d = width / heads;
+        String q = g.transpose(g.reshape(onnxQuery(g, x), -1, l, heads, d), 0, 2, 1, 3);   // [B, H, L, d]
+        String[] kv = onnxKeysValues(g, x, l);
+        String scores = g.matmul(q, kv[0]);                                               // [B, H, L, L]
+        if (mask != null) scores = g.add(scores, mask);
+        String out = g.matmul(g.softmax(scores), kv[1]);                                  // [B, H, L, d]
+        return outProj.onnx(g, g.reshape(g.transpose(out, 0, 2, 1, 3), -1, width));
+    }
+
+    /**
+     * {@link #forwardPooled} in an ONNX graph: the queries {@code rows} [B, width] (one per sequence) over keys and
+     * values from every position of {@code x} [B·L, width]; {@code rowMask} additive [B, 1, 1, l] or null. Returns [B, width].
+     */
+    public String onnxPooled(OnnxGraph g, String x, String rows, long l, String rowMask) {
+        int d = width / heads;
+        String q = g.reshape(onnxQuery(g, rows), -1, heads, 1, d);                         // [B, H, 1, d]
+        String[] kv = onnxKeysValues(g, x, l);
+        String scores = g.matmul(q, kv[0]);                                               // [B, H, 1, L]
+        if (rowMask != null) scores = g.add(scores, rowMask);
+        String out = g.matmul(g.softmax(scores), kv[1]);                                  // [B, H, 1, d]
+        return outProj.onnx(g, g.reshape(out, -1, width));
+    }
+
+    private String onnxQuery(OnnxGraph g, String x) {
+        return Linear.onnx(g, x, scaledQueryRows(p("in_proj_weight")), scaledQueryRows(p("in_proj_bias")));
+    }
+
+    /** k transposed for the product, [B, H, d, L], and v, [B, H, L, d], from rows [B·L, width]. */
+    private String[] onnxKeysValues(OnnxGraph g, String x, long l) {
+        int d = width / heads;
+        String kv = Linear.onnx(g, x, p("in_proj_weight").narrow(0, width, 2L * width), p("in_proj_bias").narrow(0, width, 2L * width));
+        String[] split = g.splitLast(kv, 2, width);
+        return new String[] {
+            g.transpose(g.reshape(split[0], -1, l, heads, d), 0, 2, 3, 1),
+            g.transpose(g.reshape(split[1], -1, l, heads, d), 0, 2, 1, 3)};
     }
 
     /** q = x · W_q.T + b_q, already divided by sqrt(head_dim): [..., width]. */

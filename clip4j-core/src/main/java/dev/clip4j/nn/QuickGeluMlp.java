@@ -33,6 +33,16 @@ public final class QuickGeluMlp extends Module {
         return NN.linear(h, Ops.div(cProj.weight(), QUICK_GELU), cProj.bias());
     }
 
+    /**
+     * The MLP in an ONNX graph on rows [N, width]: QuickGELU written as {@code h * sigmoid(1.702 h)}, the pattern ONNX
+     * Runtime fuses into one kernel.
+     */
+    public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        String h = cFc.onnx(g, x);
+        String gelu = g.mul(h, g.op("Sigmoid", g.mul(h, g.scalar(QUICK_GELU))));
+        return cProj.onnx(g, gelu);
+    }
+
     /** Both layers as int8, with the same folded constants as the float forward. */
     @Override
     protected void quantizeOwn() {

@@ -1,6 +1,9 @@
 package dev.clip4j.nn;
 
+import dev.clip4j.onnx.OnnxGraph;
 import org.bytedeco.pytorch.Tensor;
+
+import java.util.function.UnaryOperator;
 
 /**
  * Pre-LN transformer block: {@code x + attn(ln_1(x))}, optionally {@code x + cross_attn(ln_cross(x), memory)} (a
@@ -57,6 +60,22 @@ public final class ResidualAttentionBlock extends Module {
         Tensor attended = attn.forwardPooled(ln1.forward(x), mask, rows);
         Tensor y = MultiheadAttention.gather(x, rows).add(attended);
         return y.add(mlp.forward(ln2.forward(y)));
+    }
+
+    /** {@link #forward(Tensor, Tensor)} in an ONNX graph, on rows [B·L, width] of sequences of length {@code l}. */
+    public String onnx(OnnxGraph g, String x, long l, String mask) {
+        x = g.add(x, attn.onnx(g, ln1.onnx(g, x), l, mask));
+        return g.add(x, mlp.onnx(g, ln2.onnx(g, x)));
+    }
+
+    /**
+     * {@link #forwardPooled} in an ONNX graph: {@code pick} takes each sequence's pooled row out of rows [B·L, width]
+     * ([B, width]); {@code rowMask} is the mask's rows for those queries, [B, 1, 1, l], or null.
+     */
+    public String onnxPooled(OnnxGraph g, String x, long l, UnaryOperator<String> pick, String rowMask) {
+        String h = ln1.onnx(g, x);
+        String y = g.add(pick.apply(x), attn.onnxPooled(g, h, pick.apply(h), l, rowMask));
+        return g.add(y, mlp.onnx(g, ln2.onnx(g, y)));
     }
 
     public MultiheadAttention attn() {

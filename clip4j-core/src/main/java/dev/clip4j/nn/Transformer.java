@@ -1,7 +1,10 @@
 package dev.clip4j.nn;
 
+import dev.clip4j.onnx.OnnxGraph;
 import dev.clip4j.torch.Scope;
 import org.bytedeco.pytorch.Tensor;
+
+import java.util.function.UnaryOperator;
 
 /**
  * A stack of {@link ResidualAttentionBlock}s ({@code resblocks.<i>.}), batch-first: the full sequence
@@ -74,6 +77,16 @@ public final class Transformer extends Module {
             }
         }
         return x;
+    }
+
+    /**
+     * {@link #forwardPooled} in an ONNX graph: rows [B·L, width] in, each sequence's pooled row [B, width] out (see
+     * {@link ResidualAttentionBlock#onnxPooled} for {@code pick} and {@code rowMask}; {@code mask} is [l, l] or null).
+     */
+    public String onnxPooled(OnnxGraph g, String x, long l, String mask, UnaryOperator<String> pick, String rowMask) {
+        int n = resblocks.size();
+        for (int i = 0; i < n - 1; i++) x = resblocks.get(i).onnx(g, x, l, mask);
+        return resblocks.get(n - 1).onnxPooled(g, x, l, pick, rowMask);
     }
 
     public ResidualAttentionBlock block(int i) {

@@ -1,0 +1,183 @@
+package dev.clip4j.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.Scoring;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Scope;
+import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.Torch;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.Map;
+
+/**
+ * A CLIP model's two towers on ONNX Runtime: the inference backend of {@code --backend onnx}. clip4j writes each
+ * tower's graph from its own modules ({@code onnx(graph, x)} beside each forward, {@link OnnxGraph}) with the loaded
+ * weights, and ONNX Runtime's CPU kernels run it (MLAS GEMMs, fused LayerNorm and QuickGELU), on as many threads as
+ * libtorch uses. Float32 only, evaluation mode, the pooled features of {@code encode_image} and {@code encode_text};
+ * the weights are copied when the sessions are made, so later changes to the model are not seen. Thread-safe (ONNX
+ * Runtime sessions are). Close it to free the sessions.
+ */
+public final class OnnxClip implements AutoCloseable {
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtSession image, text;
+    private final int resolution, contextLength;
+
+    private OnnxClip(OrtSession image, OrtSession text, int resolution, int contextLength) {
+        this.image = image;
+        this.text = text;
+        this.resolution = resolution;
+        this.contextLength = contextLength;
+    }
+
+    /**
+     * Why {@code model} cannot run on this backend, or null if it can: a single-stream pretraining model, a model
+     * scored token-wise, a bidirectional text tower (a fusion encoder's) or a model that is not float32.
+     */
+    public static String unsupported(ClipModel model) {
+        if (model.isSingleStream()) return "a single-stream pretraining model has no separate towers";
+        if (model.scoring() == Scoring.TOKEN_WISE) return "a model scored token-wise (FILIP) needs every token's features";
+        if (model.text().bidirectional()) return "its text tower is bidirectional (a fusion model's), not CLIP's causal one";
+        if (model.isInt8()) return "the model is int8";
+        if (Tensors.dtype(model.text().tokenEmbedding().weight()) != DType.F32) return "the model is not float32";
+        return null;
+    }
+
+    /** Sessions for both towers of {@code model} (float32, any training mode: the graphs are the evaluation forward). */
+    public static OnnxClip of(ClipModel model) {
+        String why = unsupported(model);
+        if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
+        byte[] imageGraph, textGraph;
+        try (Scope s = Scope.open()) { // the graphs point into the weights' memory until serialised
+            imageGraph = imageGraph(model);
+        }
+        try (Scope s = Scope.open()) {
+            textGraph = textGraph(model);
+        }
+        OrtSession image = null;
+        try {
+            image = session(imageGraph);
+            imageGraph = null;
+            return new OnnxClip(image, session(textGraph), model.imageResolution(), model.contextLength());
+        } catch (OrtException e) {
+            if (image != null) closeQuietly(image);
+            throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
+        }
+    }
+
+    /** The image tower's graph: {@code images} [B, 3, R, R] → {@code features} [B, embed_dim]. */
+    static byte[] imageGraph(ClipModel model) {
+        OnnxGraph g = new OnnxGraph("clip4j_image");
+        int r = model.imageResolution();
+        String images = g.input("images", false, "batch", 3L, (long) r, (long) r);
+        g.output(model.visual().onnx(g, images), "features", "batch", (long) model.config().embedDim());
+        return g.toBytes();
+    }
+
+    /**
+     * The text tower's graph: {@code tokens} [B, context] int64 with the end-of-text positions given as {@code eot}
+     * [B] and {@code flat_eot} [B] (b·context + eot) → {@code features} [B, embed_dim].
+     */
+    static byte[] textGraph(ClipModel model) {
+        OnnxGraph g = new OnnxGraph("clip4j_text");
+        long l = model.contextLength();
+        String tokens = g.input("tokens", true, "batch", l);
+        String eot = g.input("eot", true, "batch");
+        String flat = g.input("flat_eot", true, "batch");
+        g.output(model.text().onnx(g, tokens, eot, flat), "features", "batch", (long) model.config().embedDim());
+        return g.toBytes();
+    }
+
+    private static OrtSession session(byte[] graph) throws OrtException {
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
+            o.setInterOpNumThreads(1);
+            return OrtEnvironment.getEnvironment().createSession(graph, o);
+        }
+    }
+
+    /** {@code encode_image}: preprocessed images [B, 3, R, R] (float32) → features [B, embed_dim] float32. */
+    public Tensor encodeImage(Tensor images) {
+        long[] shape = Tensors.shape(images);
+        if (shape.length != 4 || shape[1] != 3 || shape[2] != resolution || shape[3] != resolution) {
+            throw new IllegalArgumentException("images must be [B, 3, " + resolution + ", " + resolution + "], got "
+                    + java.util.Arrays.toString(shape));
+        }
+        Tensor c = Tensors.to(images, DType.F32).contiguous();
+        if (shape[0] == 0) return Tensors.zeros(DType.F32, 0, outputDim(image));
+        // a direct buffer over the tensor's memory: ONNX Runtime reads it in place
+        FloatBuffer pixels = new FloatPointer(c.data_ptr()).capacity(c.numel()).asBuffer();
+        try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, shape)) {
+            return run(image, Map.of("images", in), shape[0]);
+        }  catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on the image tower: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code encode_text}: tokens [B, context length] int64 (end-of-text the highest id per row) → [B, embed_dim]. */
+    public Tensor encodeText(Tensor tokens) {
+        long[] shape = Tensors.shape(tokens);
+        if (shape.length != 2 || shape[1] != contextLength) {
+            throw new IllegalArgumentException("tokens must be [B, " + contextLength + "], got " + java.util.Arrays.toString(shape));
+        }
+        long b = shape[0];
+        if (b == 0) return Tensors.zeros(DType.F32, 0, outputDim(text));
+        long[] ids = Tensors.toLongs(tokens);
+        long[] eot = new long[(int) b], flat = new long[(int) b];
+        for (int row = 0; row < b; row++) {
+            int at = 0; // the first position of the row's highest id, as torch.argmax
+            for (int i = 1; i < contextLength; i++) if (ids[row * contextLength + i] > ids[row * contextLength + at]) at = i;
+            eot[row] = at;
+            flat[row] = (long) row * contextLength + at;
+        }
+        try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+             OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {b});
+             OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {b})) {
+            return run(text, Map.of("tokens", t, "eot", e, "flat_eot", f), b);
+        } catch (OrtException ex) {
+            throw new IllegalStateException("ONNX Runtime failed on the text tower: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static Tensor run(OrtSession session, Map<String, OnnxTensor> inputs, long batch) throws OrtException {
+        try (OrtSession.Result r = session.run(inputs)) {
+            OnnxTensor out = (OnnxTensor) r.get(0);
+            FloatBuffer fb = out.getFloatBuffer();
+            float[] values = new float[fb.remaining()];
+            fb.get(values);
+            return Tensors.fromFloats(values, batch, values.length / batch);
+        }
+    }
+
+    private static long outputDim(OrtSession s) {
+        try {
+            long[] shape = ((ai.onnxruntime.TensorInfo) s.getOutputInfo().values().iterator().next().getInfo()).getShape();
+            return shape[shape.length - 1];
+        } catch (OrtException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void closeQuietly(OrtSession s) {
+        try {
+            s.close();
+        } catch (OrtException ignored) {
+            // closing after a failed start: the first error is the one to report
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(image);
+        closeQuietly(text);
+    }
+}

@@ -1,0 +1,212 @@
+package dev.clip4j.onnx;
+
+import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A small builder of one ONNX graph (opset 17, the ONNX protobuf messages of {@code ai.onnx.proto.OnnxMl}): modules
+ * write their inference forward into it ({@code onnx(graph, x)} beside {@code forward(x)}), each op returning the
+ * name of its output. Weights are float32 initializers whose bytes are the libtorch tensors' own memory until
+ * {@link #toBytes} serialises them, so building a graph copies no weight; build and serialise inside one memory scope.
+ */
+public final class OnnxGraph {
+    /** LayerNormalization is an ONNX op from opset 17; ONNX Runtime 1.22 runs up to opset 22. */
+    static final int OPSET = 17;
+    /** IR version 8 (ONNX 1.13), the version that opset 17 came with. */
+    private static final int IR_VERSION = 8;
+    /** A protobuf message (and a Java array) ends at 2 GiB: a larger tower cannot be one in-memory model. */
+    private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE - 64L * 1024 * 1024;
+
+    private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
+    /** The float32 contiguous tensors whose memory the initializers point into. */
+    private final List<Tensor> keepAlive = new ArrayList<>();
+    private long weightBytes;
+    private int counter;
+
+    public OnnxGraph(String name) {
+        graph.setName(name);
+    }
+
+    /** A fresh value name. */
+    private String name(String prefix) {
+        return prefix + "_" + counter++;
+    }
+
+    /** A graph input: float32 or int64, each dim a {@code Long} size or a {@code String} named (dynamic) size. */
+    public String input(String name, boolean int64, Object... dims) {
+        graph.addInput(valueInfo(name, int64, dims));
+        return name;
+    }
+
+    /** Names {@code value} as a graph output (through an Identity, so any value can become one). */
+    public void output(String value, String name, Object... dims) {
+        graph.addNode(OnnxMl.NodeProto.newBuilder().setOpType("Identity").setName(name(name)).addInput(value).addOutput(name));
+        graph.addOutput(valueInfo(name, false, dims));
+    }
+
+    private static OnnxMl.ValueInfoProto valueInfo(String name, boolean int64, Object... dims) {
+        OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+        for (Object d : dims) {
+            OnnxMl.TensorShapeProto.Dimension.Builder dim = OnnxMl.TensorShapeProto.Dimension.newBuilder();
+            if (d instanceof String s) dim.setDimParam(s);
+            else dim.setDimValue(((Number) d).longValue());
+            shape.addDim(dim);
+        }
+        int type = (int64 ? OnnxMl.TensorProto.DataType.INT64 : OnnxMl.TensorProto.DataType.FLOAT).getNumber();
+        return OnnxMl.ValueInfoProto.newBuilder().setName(name)
+                .setType(OnnxMl.TypeProto.newBuilder().setTensorType(
+                        OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type).setShape(shape)))
+                .build();
+    }
+
+    /** A float32 initializer holding {@code t}'s values (any float dtype, any layout): the tensor's memory, not a copy. */
+    public String weight(Tensor t) {
+        Tensor c = Tensors.to(t.detach(), DType.F32).contiguous();
+        keepAlive.add(c);
+        long bytes = c.numel() * 4;
+        weightBytes += bytes;
+        if (weightBytes > MAX_MODEL_BYTES) {
+            throw new IllegalArgumentException("the model's weights exceed 2 GiB, the limit of one ONNX model in memory: "
+                    + "use --backend torch for a model this large");
+        }
+        ByteString raw = bytes == 0 ? ByteString.EMPTY
+                : UnsafeByteOperations.unsafeWrap(new BytePointer(c.data_ptr()).capacity(bytes).asByteBuffer());
+        return initializer(OnnxMl.TensorProto.DataType.FLOAT, Tensors.shape(c), raw);
+    }
+
+    /** A float32 constant of the given values and shape. */
+    public String floats(float[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) b.putFloat(v);
+        return initializer(OnnxMl.TensorProto.DataType.FLOAT, shape, ByteString.copyFrom(b.array()));
+    }
+
+    /** A float32 scalar constant. */
+    public String scalar(double v) {
+        return floats(new float[] {(float) v});
+    }
+
+    /** A 1-D int64 constant (shapes, axes, split sizes). */
+    public String longs(long... values) {
+        return longsShaped(values, values.length);
+    }
+
+    /** An int64 constant of the given shape ({@code new long[0]} dims: a scalar). */
+    public String longsShaped(long[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : values) b.putLong(v);
+        return initializer(OnnxMl.TensorProto.DataType.INT64, shape, ByteString.copyFrom(b.array()));
+    }
+
+    private String initializer(OnnxMl.TensorProto.DataType type, long[] shape, ByteString raw) {
+        String n = name("w");
+        OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(n).setDataType(type.getNumber()).setRawData(raw);
+        for (long d : shape) t.addDims(d);
+        graph.addInitializer(t);
+        return n;
+    }
+
+    /** An op with one output and no attributes. */
+    public String op(String type, String... inputs) {
+        return op(type, Map.of(), inputs);
+    }
+
+    /**
+     * An op with one output; attributes are {@code Long}/{@code Integer} (int), {@code Double}/{@code Float} (float) or
+     * {@code long[]} (ints).
+     */
+    public String op(String type, Map<String, Object> attributes, String... inputs) {
+        return ops(type, 1, attributes, inputs)[0];
+    }
+
+    /** An op with {@code outputs} outputs (Split). */
+    public String[] ops(String type, int outputs, Map<String, Object> attributes, String... inputs) {
+        OnnxMl.NodeProto.Builder node = OnnxMl.NodeProto.newBuilder().setOpType(type).setName(name(type));
+        for (String in : inputs) node.addInput(in);
+        String[] out = new String[outputs];
+        for (int i = 0; i < outputs; i++) node.addOutput(out[i] = name(type.toLowerCase(java.util.Locale.ROOT)));
+        attributes.forEach((k, v) -> node.addAttribute(attribute(k, v)));
+        graph.addNode(node);
+        return out;
+    }
+
+    private static OnnxMl.AttributeProto attribute(String name, Object v) {
+        OnnxMl.AttributeProto.Builder a = OnnxMl.AttributeProto.newBuilder().setName(name);
+        if (v instanceof Long || v instanceof Integer) {
+            a.setType(OnnxMl.AttributeProto.AttributeType.INT).setI(((Number) v).longValue());
+        } else if (v instanceof Double || v instanceof Float) {
+            a.setType(OnnxMl.AttributeProto.AttributeType.FLOAT).setF(((Number) v).floatValue());
+        } else if (v instanceof long[] ints) {
+            a.setType(OnnxMl.AttributeProto.AttributeType.INTS);
+            for (long i : ints) a.addInts(i);
+        } else {
+            throw new IllegalArgumentException("attribute " + name + ": unsupported value " + v);
+        }
+        return a.build();
+    }
+
+    // the ops the towers use, named as ONNX names them
+
+    public String add(String a, String b) {
+        return op("Add", a, b);
+    }
+
+    public String mul(String a, String b) {
+        return op("Mul", a, b);
+    }
+
+    public String matmul(String a, String b) {
+        return op("MatMul", a, b);
+    }
+
+    public String reshape(String x, long... shape) {
+        return op("Reshape", x, longs(shape));
+    }
+
+    public String transpose(String x, long... perm) {
+        return op("Transpose", Map.of("perm", perm), x);
+    }
+
+    public String softmax(String x) {
+        return op("Softmax", Map.of("axis", -1L), x);
+    }
+
+    /** {@code x[..., index, ...]} along {@code axis} with the index dimension dropped ({@code indices}: a scalar or [N]). */
+    public String gather(String x, String indices, long axis) {
+        return op("Gather", Map.of("axis", axis), x, indices);
+    }
+
+    /** {@code x.narrow(axis, start, length)}. */
+    public String narrow(String x, long axis, long start, long length) {
+        return op("Slice", x, longs(start), longs(start + length), longs(axis));
+    }
+
+    /** Splits the last axis into {@code parts} equal parts. */
+    public String[] splitLast(String x, int parts, long partSize) {
+        long[] sizes = new long[parts];
+        java.util.Arrays.fill(sizes, partSize);
+        return ops("Split", parts, Map.of("axis", -1L), x, longs(sizes));
+    }
+
+    /** The serialised model: the weights copied once, into this array. */
+    public byte[] toBytes() {
+        OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder()
+                .setIrVersion(IR_VERSION)
+                .setProducerName("clip4j")
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setGraph(graph)
+                .build();
+        return model.toByteArray();
+    }
+}
