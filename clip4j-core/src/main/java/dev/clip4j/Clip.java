@@ -6,6 +6,7 @@ import dev.clip4j.image.ImageInput;
 import dev.clip4j.io.InputLimits;
 import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.onnx.OnnxClip;
 import dev.clip4j.tokenizer.ClipTokenizer;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Grad;
@@ -28,20 +29,28 @@ import java.util.List;
  * float[][] probs = clip.classify(List.of(Path.of("cat.png")), List.of("a diagram", "a dog", "a cat"));
  * }</pre>
  */
-public final class Clip {
+public final class Clip implements AutoCloseable {
     private static final int IMAGES_PER_BATCH = 32;
     private final ClipModel model;
     private final ClipPreprocessor preprocess;
     private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
     private final Precision precision;
+    /** The towers on ONNX Runtime ({@link Backend#ONNX}), or null on libtorch. */
+    private final OnnxClip onnx;
 
-    /** Wraps {@code model} for inference; the given model is never changed (bf16 and int8 work on a copy). */
+    /**
+     * Wraps {@code model} for inference on libtorch; the given model is never changed (bf16 and int8 work on a copy),
+     * and later changes to it (training) are seen.
+     */
     public Clip(ClipModel model, Precision precision) {
-        this(model, precision, false);
+        this(model, precision, false, Backend.TORCH);
     }
 
-    /** {@code owned}: nobody else holds {@code model}, so int8 may convert it in place (no float copy stays alive). */
-    private Clip(ClipModel model, Precision precision, boolean owned) {
+    /**
+     * {@code owned}: nobody else holds {@code model}, so int8 may convert it in place (no float copy stays alive);
+     * {@code backend} as {@link Backend#resolve} decides.
+     */
+    private Clip(ClipModel model, Precision precision, boolean owned, Backend backend) {
         if (model.isInt8() && precision != Precision.INT8) throw new IllegalArgumentException("the model is int8; use Precision.INT8");
         this.model = switch (precision) {
             case BF16 -> model.<ClipModel>copy().toBf16().train(false);
@@ -50,6 +59,7 @@ public final class Clip {
         };
         this.preprocess = new ClipPreprocessor(model.imageResolution());
         this.precision = precision;
+        this.onnx = backend.resolve(this.model, precision) == Backend.ONNX ? OnnxClip.of(this.model) : null;
     }
 
     /**
@@ -57,12 +67,27 @@ public final class Clip {
      * stays alive beside the int8 one (the caller's reference sees the int8 model).
      */
     public static Clip handOver(ClipModel model, Precision precision) {
-        return new Clip(model, precision, true);
+        return handOver(model, precision, Backend.current());
+    }
+
+    /** As {@link #handOver(ClipModel, Precision)}, on the given backend. */
+    public static Clip handOver(ClipModel model, Precision precision, Backend backend) {
+        return new Clip(model, precision, true, backend);
     }
 
     /** Loads any supported checkpoint (OpenAI .pt, torch.save .pt/.bin, safetensors, Hugging Face or clip4j directory). */
     public static Clip load(Path checkpoint, Precision precision) {
-        return new Clip(ClipCheckpoint.loadModel(checkpoint), precision, true);
+        return load(checkpoint, precision, Backend.current());
+    }
+
+    /** As {@link #load(Path, Precision)}, on the given backend ({@link Backend}). */
+    public static Clip load(Path checkpoint, Precision precision, Backend backend) {
+        return new Clip(ClipCheckpoint.loadModel(checkpoint), precision, true, backend);
+    }
+
+    /** TORCH or ONNX: what runs this instance's towers. */
+    public Backend backend() {
+        return onnx != null ? Backend.ONNX : Backend.TORCH;
     }
 
     public ClipModel model() {
@@ -96,7 +121,7 @@ public final class Clip {
             StopSignal.check();
             List<ImageInput> batch = images.subList(i, Math.min(images.size(), i + IMAGES_PER_BATCH));
             try (Scope s = Scope.open()) {
-                float[][] rows = Grad.noGrad(() -> features(model.encodeImage(preprocess.batchInputs(batch)), normalize));
+                float[][] rows = Grad.noGrad(() -> features(encodeImage(preprocess.batchInputs(batch)), normalize));
                 System.arraycopy(rows, 0, out, i, rows.length);
             }
         }
@@ -107,8 +132,22 @@ public final class Clip {
     public float[][] encodeTexts(List<String> texts, boolean normalize) {
         if (texts.isEmpty()) return new float[0][];
         try (Scope s = Scope.open()) {
-            return Grad.noGrad(() -> features(model.encodeText(tokens(texts)), normalize));
+            return Grad.noGrad(() -> features(encodeText(tokens(texts)), normalize));
         }
+    }
+
+    private Tensor encodeImage(Tensor images) {
+        return onnx != null ? onnx.encodeImage(images) : model.encodeImage(images);
+    }
+
+    private Tensor encodeText(Tensor tokens) {
+        return onnx != null ? onnx.encodeText(tokens) : model.encodeText(tokens);
+    }
+
+    /** Frees the ONNX Runtime sessions (nothing to free on libtorch, whose tensors the garbage collector frees). */
+    @Override
+    public void close() {
+        if (onnx != null) onnx.close();
     }
 
     private Tensor tokens(List<String> texts) {

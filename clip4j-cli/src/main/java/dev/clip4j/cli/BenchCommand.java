@@ -33,16 +33,22 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default), bf16 or int8.")
     String precision;
 
+    @picocli.CommandLine.Mixin
+    CommonOptions.InferenceBackend backend;
+
     @Override
     public Integer call() {
         Options.batchSize(batch);
         if (runs < 1 || runs > 100000) throw new UserError("--runs must be 1 to 100000, got " + runs);
         Precision p = Precision.parse(precision);
         threads.apply();
+        backend.apply();
         Torch.manualSeed(0);
         ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
         if (p == Precision.BF16) model.toBf16();
         if (p == Precision.INT8) model.toInt8();
+        dev.clip4j.Backend b = dev.clip4j.Backend.current().resolve(model, p);
+        dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.of(model) : null;
         int r = model.imageResolution();
         double[] ips = new double[runs];
         try (Scope s = Scope.open()) {
@@ -50,7 +56,7 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < runs + 2; i++) {
                 try (Scope step = Scope.open()) {
                     long t0 = System.nanoTime();
-                    Grad.noGrad(() -> model.encodeImage(images).contiguous());
+                    Grad.noGrad(() -> (onnx != null ? onnx.encodeImage(images) : model.encodeImage(images)).contiguous());
                     double sec = (System.nanoTime() - t0) / 1e9;
                     if (i >= 2) ips[i - 2] = batch / sec;
                 }
@@ -61,6 +67,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("arch", arch);
         out.put("precision", p.name().toLowerCase());
+        out.put("backend", b.name().toLowerCase());
         out.put("batch", batch);
         out.put("threads", Torch.threads());
         out.put("runs", runs);

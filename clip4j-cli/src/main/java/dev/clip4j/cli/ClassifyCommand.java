@@ -34,6 +34,9 @@ final class ClassifyCommand implements Callable<Integer> {
     CommonOptions.Threads threads;
 
     @Mixin
+    CommonOptions.InferenceBackend backend;
+
+    @Mixin
     CommonOptions.InferencePrecision precision;
 
     @Option(names = "--json", description = "One JSON object per image instead of text.")
@@ -45,6 +48,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         threads.apply();
+        backend.apply();
         List<String> names;
         float[][] probs;
         if (adapter != null) {

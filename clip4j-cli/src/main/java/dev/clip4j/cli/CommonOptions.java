@@ -60,6 +60,28 @@ final class CommonOptions {
     }
 
     /**
+     * {@code --backend} for inference commands: auto (the default: ONNX Runtime for a float32 model it can run, else
+     * libtorch; {@link dev.clip4j.Backend}), torch or onnx.
+     */
+    static final class InferenceBackend {
+        @Option(names = "--backend", defaultValue = "auto",
+                description = "auto (default: onnx for float32 models, else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32).")
+        String backend;
+
+        /** Validates the choice and makes it the process's ({@link dev.clip4j.Backend#use}). */
+        dev.clip4j.Backend apply() {
+            dev.clip4j.Backend b;
+            try {
+                b = dev.clip4j.Backend.parse(backend);
+            } catch (dev.clip4j.InputException e) {
+                throw new UserError("--backend: " + e.getMessage());
+            }
+            dev.clip4j.Backend.use(b);
+            return b;
+        }
+    }
+
+    /**
      * {@code --precision} for evaluations: fp32 by default (scores are reported against the exact reference), or bf16
      * or int8 to measure what those precisions cost on a task.
      */

@@ -40,6 +40,9 @@ final class EmbedCommand implements Callable<Integer> {
     CommonOptions.Threads threads;
 
     @Mixin
+    CommonOptions.InferenceBackend backend;
+
+    @Mixin
     CommonOptions.InferencePrecision precision;
 
     @Option(names = {"--batch-size", "--batch"}, defaultValue = "32", description = "Images or texts per forward pass (default ${DEFAULT-VALUE}).")
@@ -55,6 +58,7 @@ final class EmbedCommand implements Callable<Integer> {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
         threads.apply();
+        backend.apply();
         Clip clip = Clip.load(model.model, precision.get());
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {
@@ -81,6 +85,7 @@ final class EmbedCommand implements Callable<Integer> {
         int[] part = shard == null ? new int[] {0, 1} : parseShard(shard);
         Options.batchSize(batch);
         threads.apply();
+        backend.apply();
         if (!java.nio.file.Files.isDirectory(folder)) throw new UserError(folder + ": not a folder");
         List<dev.clip4j.index.IndexSource.Skipped> skipped = new ArrayList<>();
         List<dev.clip4j.index.IndexSource.Entry> all = dev.clip4j.index.IndexSource.of(folder).list(skipped);

@@ -62,12 +62,16 @@ final class IndexCommand implements Runnable {
         CommonOptions.Threads threads;
 
         @Mixin
+        CommonOptions.InferenceBackend backend;
+
+        @Mixin
         CommonOptions.InferencePrecision precision;
 
         @Override
         public Integer call() {
             Options.batchSize(batch);
             threads.apply();
+            backend.apply();
             IndexProgressBar bar = new IndexProgressBar(System.err);
             if ((images == null) == (embeddings == null)) throw new UserError("give --images (to embed) or --embeddings (embedded already)");
             if (embeddings != null) {
@@ -100,10 +104,14 @@ final class IndexCommand implements Runnable {
         @Mixin
         CommonOptions.Threads threads;
 
+        @Mixin
+        CommonOptions.InferenceBackend backend;
+
         @Override
         public Integer call() {
             Options.batchSize(batch);
             threads.apply();
+            backend.apply();
             IndexProgressBar bar = new IndexProgressBar(System.err);
             try (ImageIndex i = ImageIndex.update(index, model, batch, bar)) {
                 bar.end();

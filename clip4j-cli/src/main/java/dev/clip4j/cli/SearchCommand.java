@@ -58,6 +58,9 @@ final class SearchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions.Threads threads;
 
+    @Mixin
+    CommonOptions.InferenceBackend backend;
+
     @Override
     public Integer call() {
         if (k < 1 || k > SearchOptions.MAX_K) throw new UserError("--k must be 1 to " + SearchOptions.MAX_K + ", got " + k);
@@ -66,6 +69,7 @@ final class SearchCommand implements Callable<Integer> {
         if (dedup != null && (!(dedup > 0) || dedup > 1)) throw new UserError("--dedup must be a cosine in (0, 1], got " + dedup);
         if (template != null && query.text == null) throw new UserError("--template applies to --text only");
         threads.apply();
+        backend.apply();
         SearchOptions o = SearchOptions.top(k).withCandidates(candidates);
         if (minScore != null) o = o.withMinScore(minScore.floatValue());
         if (dedup != null) o = o.withDedup(dedup.floatValue());

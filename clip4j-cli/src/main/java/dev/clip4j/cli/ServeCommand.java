@@ -28,10 +28,14 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions.Threads threads;
 
+    @Mixin
+    CommonOptions.InferenceBackend backend;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new UserError("--port must be 0 to 65535, got " + port);
         threads.apply();
+        backend.apply();
         try (ImageIndex idx = ImageIndex.open(index, model); SearchService service = SearchService.start(idx, host, port)) {
             System.out.printf("serving %s (%d images) on http://%s:%d/  (Ctrl-C stops)%n", idx.directory(), idx.size(),
                     host.contains(":") ? "[" + host + "]" : host, service.port());

@@ -398,6 +398,10 @@ public final class ImageIndex implements AutoCloseable {
 
     @Override
     public void close() {
-        store.close();
+        try {
+            store.close();
+        } finally {
+            clip.close();
+        }
     }
 }

@@ -2,36 +2,32 @@ package dev.clip4j.onnx;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * A small builder of one ONNX graph (opset 17, the ONNX protobuf messages of {@code ai.onnx.proto.OnnxMl}): modules
  * write their inference forward into it ({@code onnx(graph, x)} beside {@code forward(x)}), each op returning the
- * name of its output. Weights are float32 initializers whose bytes are the libtorch tensors' own memory until
- * {@link #toBytes} serialises them, so building a graph copies no weight; build and serialise inside one memory scope.
+ * name of its output. Weights are float32 initializers declared as external data and handed to ONNX Runtime as the
+ * libtorch tensors themselves ({@link #weights}, for {@code SessionOptions.addExternalInitializers}): the serialised
+ * graph holds no weight and no weight is copied, so a model on this backend costs its weights' memory once.
  */
 public final class OnnxGraph {
     /** LayerNormalization is an ONNX op from opset 17; ONNX Runtime 1.22 runs up to opset 22. */
     static final int OPSET = 17;
     /** IR version 8 (ONNX 1.13), the version that opset 17 came with. */
     private static final int IR_VERSION = 8;
-    /** A protobuf message (and a Java array) ends at 2 GiB: a larger tower cannot be one in-memory model. */
-    private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE - 64L * 1024 * 1024;
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
-    /** The float32 contiguous tensors whose memory the initializers point into. */
-    private final List<Tensor> keepAlive = new ArrayList<>();
-    private long weightBytes;
+    /** The external initializers by name: float32 contiguous tensors, independent of any memory scope. */
+    private final Map<String, Tensor> weights = new LinkedHashMap<>();
     private int counter;
 
     public OnnxGraph(String name) {
@@ -70,19 +66,33 @@ public final class OnnxGraph {
                 .build();
     }
 
-    /** A float32 initializer holding {@code t}'s values (any float dtype, any layout): the tensor's memory, not a copy. */
+    /**
+     * A float32 initializer holding {@code t}'s values (any float dtype, any layout; float32 contiguous tensors, such as
+     * a model's parameters, are used as they are, not copied). Declared as external data that
+     * {@link #weights} supplies.
+     */
     public String weight(Tensor t) {
-        Tensor c = Tensors.to(t.detach(), DType.F32).contiguous();
-        keepAlive.add(c);
-        long bytes = c.numel() * 4;
-        weightBytes += bytes;
-        if (weightBytes > MAX_MODEL_BYTES) {
-            throw new IllegalArgumentException("the model's weights exceed 2 GiB, the limit of one ONNX model in memory: "
-                    + "use --backend torch for a model this large");
-        }
-        ByteString raw = bytes == 0 ? ByteString.EMPTY
-                : UnsafeByteOperations.unsafeWrap(new BytePointer(c.data_ptr()).capacity(bytes).asByteBuffer());
-        return initializer(OnnxMl.TensorProto.DataType.FLOAT, Tensors.shape(c), raw);
+        Tensor c = Scope.escape(Tensors.to(t.detach(), DType.F32).contiguous());
+        String n = name("w");
+        OnnxMl.TensorProto.Builder p = OnnxMl.TensorProto.newBuilder().setName(n)
+                .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+                .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(entry("location", "clip4j-weights"))
+                .addExternalData(entry("offset", "0"))
+                .addExternalData(entry("length", Long.toString(c.numel() * 4)));
+        for (long d : Tensors.shape(c)) p.addDims(d);
+        graph.addInitializer(p);
+        weights.put(n, c);
+        return n;
+    }
+
+    private static OnnxMl.StringStringEntryProto entry(String key, String value) {
+        return OnnxMl.StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
+    }
+
+    /** The weights to hand to ONNX Runtime by name ({@link #weight}); keep them alive as long as the session. */
+    public Map<String, Tensor> weights() {
+        return weights;
     }
 
     /** A float32 constant of the given values and shape. */
@@ -199,7 +209,7 @@ public final class OnnxGraph {
         return ops("Split", parts, Map.of("axis", -1L), x, longs(sizes));
     }
 
-    /** The serialised model: the weights copied once, into this array. */
+    /** The serialised model (its structure and small constants; the weights are external). */
     public byte[] toBytes() {
         OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
