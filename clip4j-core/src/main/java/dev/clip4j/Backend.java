@@ -53,7 +53,7 @@ public enum Backend {
         Backend chosen = why == null ? ONNX : TORCH;
         if (!announced) {
             announced = true;
-            System.err.println("clip4j: --backend auto: " + (chosen == ONNX ? "onnx (float32 on ONNX Runtime)" : "torch (" + why + " on ONNX Runtime)"));
+            System.err.println("clip4j: --backend auto: " + (chosen == ONNX ? "onnx (float32 on ONNX Runtime)" : "torch (not onnx: " + why + ")"));
         }
         return chosen;
     }

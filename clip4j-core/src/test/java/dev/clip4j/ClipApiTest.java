@@ -52,4 +52,26 @@ class ClipApiTest {
         assertThat(bf16.model().computeType()).isEqualTo(DType.BF16);
         assertThat(bf16.model().isTraining()).isFalse();
     }
+
+    /** The backend is part of the API: ONNX gives libtorch's features to 1e-5; AUTO keeps bf16 on libtorch; ONNX refuses int8. */
+    @Test
+    void eitherBackendFromTheApi() {
+        Path png = Fixtures.path("preprocess/chelsea.png");
+        try (Clip torch = Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.FP32, Backend.TORCH);
+             Clip onnx = Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.FP32, Backend.ONNX);
+             Clip bf16 = Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.BF16, Backend.AUTO)) {
+            assertThat(torch.backend()).isEqualTo(Backend.TORCH);
+            assertThat(onnx.backend()).isEqualTo(Backend.ONNX);
+            assertThat(bf16.backend()).isEqualTo(Backend.TORCH);
+            float[] want = torch.encodeImages(List.of(png), false)[0], got = onnx.encodeImages(List.of(png), false)[0];
+            double err = 0, scale = 0;
+            for (int j = 0; j < want.length; j++) {
+                err = Math.max(err, Math.abs(got[j] - want[j]));
+                scale = Math.max(scale, Math.abs(want[j]));
+            }
+            assertThat(err / scale).isLessThan(1e-5);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.INT8, Backend.ONNX))
+                .isInstanceOf(InputException.class).hasMessageContaining("--backend onnx cannot run this model");
+    }
 }

@@ -50,6 +50,9 @@ public final class Main implements Runnable {
     /** One command line with {@code extra} subcommands, as {@link #mainWith} runs it but returning the exit code. */
     public static int execute(java.util.Map<String, Object> extra, String... args) {
         int code;
+        // each command line starts from the Java API's backend; one with --backend sets its own (so command lines
+        // run one after another in one JVM, as the tests do, never inherit another's choice)
+        dev.clip4j.Backend.use(dev.clip4j.Backend.TORCH);
         try {
             CommandLine cl = commandLine();
             extra.forEach(cl::addSubcommand);

@@ -89,6 +89,47 @@ class CliTest {
     }
 
     /**
+     * --backend: ONNX Runtime (auto's choice for float32) and libtorch give the same features to 1e-5 for images and
+     * texts of a trained ViT with CLIP's vocabulary; onnx with int8, an unknown backend, and a token outside a tiny
+     * model's vocabulary are one-line errors naming why.
+     */
+    @Test
+    void embedOnEitherBackend() throws Exception {
+        Path model = tmp.resolve("run");
+        Result t = run("train", "--data", redBlueDataAndConfig().getParent().resolve("data").toString(), "--arch", tmp.resolve("tiny.json").toString(),
+                "--out", model.toString(), "--epochs", "1", "--batch-size", "8", "--threads", "1");
+        assertThat(t.code()).as(t.err()).isZero();
+        double[][] f = new double[3][];
+        String[] backends = {"auto", "torch", "onnx"};
+        for (int i = 0; i < backends.length; i++) {
+            Path out = tmp.resolve("backend" + i + ".json");
+            Result r = run("embed", "--model", model.toString(), "--image", fixture("preprocess/chelsea.png").toString(),
+                    "--text", "a photo of a cat", "--precision", "fp32", "--backend", backends[i], "--output", out.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode json = Json.MAPPER.readTree(out.toFile());
+            java.util.List<Double> values = new java.util.ArrayList<>();
+            for (String key : new String[] {"image_features", "text_features"}) json.get(key).get(0).forEach(v -> values.add(v.asDouble()));
+            f[i] = values.stream().mapToDouble(Double::doubleValue).toArray();
+        }
+        assertThat(f[0]).as("auto is onnx for fp32").containsExactly(f[2]);
+        double err = 0, scale = 0;
+        for (int k = 0; k < f[1].length; k++) {
+            err = Math.max(err, Math.abs(f[2][k] - f[1][k]));
+            scale = Math.max(scale, Math.abs(f[1][k]));
+        }
+        assertThat(err / scale).as("onnx against torch").isLessThan(1e-5);
+        Result bf16 = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--precision", "int8", "--backend", "onnx");
+        assertThat(bf16.code()).isEqualTo(1);
+        assertThat(bf16.err()).contains("--backend onnx cannot run this model: it runs float32 only").doesNotContain("\tat ");
+        Result bad = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--backend", "gpu");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("unknown backend 'gpu' (use torch, onnx or auto)");
+        Result vocab = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--precision", "fp32", "--backend", "onnx");
+        assertThat(vocab.code()).isEqualTo(1);
+        assertThat(vocab.err()).contains("outside the model's vocabulary of 512").doesNotContain("Gather");
+    }
+
+    /**
      * Inference defaults to --precision auto, which the suite fixes to fp32 (CLIP4J_AUTO_PRECISION in pom.xml): the
      * default's features are fp32's exactly; bf16's are close; an unknown precision names the three choices.
      */

@@ -67,6 +67,13 @@ public final class TextTransformer extends Module {
 
     /** tokens: [B, L] int64 ids (L ≤ context length) → token plus positional embeddings [B, L, width]. */
     public Tensor embed(Tensor tokens) {
+        checkTokens(tokens);
+        Tensor proj = p("text_projection");
+        return withPositions(tokenEmbedding.forward(tokens).to(proj.scalar_type()));
+    }
+
+    /** Rejects token rows longer than the context or ids outside the vocabulary, naming the limit (both backends). */
+    public void checkTokens(Tensor tokens) {
         long l = tokens.size(1);
         if (l > contextLength) {
             throw new IllegalArgumentException("token rows have " + l + " positions, the model's context length is " + contextLength);
@@ -78,8 +85,6 @@ public final class TextTransformer extends Module {
                         + "vocabulary of " + vocabSize + " (was it trained with CLIP's tokenizer?)");
             }
         }
-        Tensor proj = p("text_projection");
-        return withPositions(tokenEmbedding.forward(tokens).to(proj.scalar_type()));
     }
 
     /**

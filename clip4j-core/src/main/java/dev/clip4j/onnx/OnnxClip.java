@@ -7,10 +7,10 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
+import dev.clip4j.model.TextTransformer;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.FloatBuffer;
@@ -32,6 +32,7 @@ public final class OnnxClip implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final Tower image, text;
     private final int resolution, contextLength;
+    private final TextTransformer textTower;
 
     /**
      * One tower's session and the weights it reads in place: libtorch tensors wrapped as ONNX Runtime tensors
@@ -45,7 +46,7 @@ public final class OnnxClip implements AutoCloseable {
                 for (Map.Entry<String, Tensor> w : g.weights().entrySet()) {
                     Tensor t = w.getValue();
                     OnnxTensor ot = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(),
-                            new FloatPointer(t.data_ptr()).capacity(t.numel()).asBuffer(), Tensors.shape(t));
+                            Tensors.floatBuffer(t), Tensors.shape(t));
                     wrapped.add(ot);
                     external.put(w.getKey(), ot);
                 }
@@ -75,8 +76,9 @@ public final class OnnxClip implements AutoCloseable {
         }
     }
 
-    private OnnxClip(Tower image, Tower text, int resolution, int contextLength) {
+    private OnnxClip(Tower image, Tower text, int resolution, int contextLength, TextTransformer textTower) {
         this.image = image;
+        this.textTower = textTower;
         this.text = text;
         this.resolution = resolution;
         this.contextLength = contextLength;
@@ -102,7 +104,7 @@ public final class OnnxClip implements AutoCloseable {
         Tower image = null;
         try {
             image = Tower.of(imageGraph(model));
-            return new OnnxClip(image, Tower.of(textGraph(model)), model.imageResolution(), model.contextLength());
+            return new OnnxClip(image, Tower.of(textGraph(model)), model.imageResolution(), model.contextLength(), model.text());
         } catch (OrtException e) {
             if (image != null) image.close();
             throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
@@ -142,10 +144,10 @@ public final class OnnxClip implements AutoCloseable {
         Tensor c = Tensors.to(images, DType.F32).contiguous();
         if (shape[0] == 0) return Tensors.zeros(DType.F32, 0, outputDim(image.session()));
         // a direct buffer over the tensor's memory: ONNX Runtime reads it in place
-        FloatBuffer pixels = new FloatPointer(c.data_ptr()).capacity(c.numel()).asBuffer();
+        FloatBuffer pixels = Tensors.floatBuffer(c);
         try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, shape)) {
             return run(image.session(), Map.of("images", in), shape[0]);
-        }  catch (OrtException e) {
+        } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on the image tower: " + e.getMessage(), e);
         }
     }
@@ -156,6 +158,7 @@ public final class OnnxClip implements AutoCloseable {
         if (shape.length != 2 || shape[1] != contextLength) {
             throw new IllegalArgumentException("tokens must be [B, " + contextLength + "], got " + java.util.Arrays.toString(shape));
         }
+        textTower.checkTokens(tokens); // ids outside the vocabulary get libtorch's error, not a failed Gather
         long b = shape[0];
         if (b == 0) return Tensors.zeros(DType.F32, 0, outputDim(text.session()));
         long[] ids = Tensors.toLongs(tokens);

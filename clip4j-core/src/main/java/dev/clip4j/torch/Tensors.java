@@ -173,6 +173,17 @@ public final class Tensors {
         return out;
     }
 
+    /**
+     * A direct buffer over a contiguous float32 tensor's memory, for native readers (ONNX Runtime) that take
+     * the data in place; valid only while the tensor lives, so the caller keeps a reference to it.
+     */
+    public static java.nio.FloatBuffer floatBuffer(Tensor t) {
+        if (dtype(t) != DType.F32 || !t.is_contiguous()) {
+            throw new IllegalArgumentException("floatBuffer needs a contiguous float32 tensor, got " + dtype(t));
+        }
+        return new FloatPointer(t.data_ptr()).capacity(t.numel()).asBuffer();
+    }
+
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(DType.F32.scalarType).contiguous();
         float[] out = new float[Math.toIntExact(c.numel())];
