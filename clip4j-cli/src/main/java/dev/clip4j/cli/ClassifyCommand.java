@@ -48,7 +48,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         threads.apply();
-        backend.apply();
+        backend.apply(images.size());
         List<String> names;
         float[][] probs;
         if (adapter != null) {

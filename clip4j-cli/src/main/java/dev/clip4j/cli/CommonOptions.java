@@ -65,10 +65,17 @@ final class CommonOptions {
      */
     static final class InferenceBackend {
         @Option(names = "--backend", defaultValue = "auto",
-                description = "auto (default: onnx for float32 models, else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32).")
+                description = "auto (default: onnx for float32 models and at least 64 inputs, else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32).")
         String backend;
 
-        /** Validates the choice and makes it the process's ({@link dev.clip4j.Backend#use}). */
+        /**
+         * Below this many inputs auto keeps libtorch: making ONNX Runtime's session for a ViT-B/32 tower takes 1.1–2.1 s
+         * here (as long as ONNX Runtime takes to load the PyTorch-exported tower), and it saves ~23 ms per image at
+         * batch 16 (bench/RESULTS.md), so it pays from about 50–90 images.
+         */
+        static final long AUTO_ONNX_MIN_INPUTS = 64;
+
+        /** Validates the choice and makes it the process's ({@link dev.clip4j.Backend#use}): for long-lived work. */
         dev.clip4j.Backend apply() {
             dev.clip4j.Backend b;
             try {
@@ -77,6 +84,18 @@ final class CommonOptions {
                 throw new UserError("--backend: " + e.getMessage());
             }
             dev.clip4j.Backend.use(b);
+            return b;
+        }
+
+        /** As {@link #apply()} for a command that embeds {@code inputs} images and texts: auto keeps libtorch for a few. */
+        dev.clip4j.Backend apply(long inputs) {
+            dev.clip4j.Backend b = apply();
+            if (b == dev.clip4j.Backend.AUTO && inputs < AUTO_ONNX_MIN_INPUTS) {
+                System.err.println("clip4j: --backend auto: torch (" + inputs + " input" + (inputs == 1 ? "" : "s")
+                        + ": ONNX Runtime's start-up pays from " + AUTO_ONNX_MIN_INPUTS + ")");
+                b = dev.clip4j.Backend.TORCH;
+                dev.clip4j.Backend.use(b);
+            }
             return b;
         }
     }

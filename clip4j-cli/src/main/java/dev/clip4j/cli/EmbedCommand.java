@@ -58,7 +58,7 @@ final class EmbedCommand implements Callable<Integer> {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
         threads.apply();
-        backend.apply();
+        backend.apply((long) images.size() + texts.size());
         Clip clip = Clip.load(model.model, precision.get());
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {
@@ -85,10 +85,10 @@ final class EmbedCommand implements Callable<Integer> {
         int[] part = shard == null ? new int[] {0, 1} : parseShard(shard);
         Options.batchSize(batch);
         threads.apply();
-        backend.apply();
         if (!java.nio.file.Files.isDirectory(folder)) throw new UserError(folder + ": not a folder");
         List<dev.clip4j.index.IndexSource.Skipped> skipped = new ArrayList<>();
         List<dev.clip4j.index.IndexSource.Entry> all = dev.clip4j.index.IndexSource.of(folder).list(skipped);
+        backend.apply((all.size() + part[1] - 1 - part[0]) / part[1]); // this shard's images
         dev.clip4j.index.ImageEmbedder embedder = dev.clip4j.index.ImageEmbedder.load(model.model, precision.get());
         List<dev.clip4j.index.ImageEmbedding> rows = new ArrayList<>();
         for (dev.clip4j.index.IndexSource.Skipped k : skipped) {

@@ -7,7 +7,6 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
-import dev.clip4j.model.TextTransformer;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
@@ -24,15 +23,18 @@ import java.util.Map;
  * A CLIP model's two towers on ONNX Runtime: the inference backend of {@code --backend onnx}. clip4j writes each
  * tower's graph from its own modules ({@code onnx(graph, x)} beside each forward, {@link OnnxGraph}) with the loaded
  * weights, and ONNX Runtime's CPU kernels run it (MLAS GEMMs, fused LayerNorm and QuickGELU), on as many threads as
- * libtorch uses. Float32 only, evaluation mode, the pooled features of {@code encode_image} and {@code encode_text};
- * the weights are copied when the sessions are made, so later changes to the model are not seen. Thread-safe (ONNX
- * Runtime sessions are). Close it to free the sessions.
+ * libtorch uses. Float32 only, evaluation mode, the pooled features of {@code encode_image} and {@code encode_text}.
+ * Each tower's session is made on its first use (~0.5 s for a ViT-B/32 tower), so image-only work (an index build)
+ * never holds the text tower's packed weights, nor a text query the image tower's. The sessions read the model's
+ * weights in place and pack the GEMM weights when made: the model must not change afterwards (it is handed over).
+ * Thread-safe (ONNX Runtime sessions are; making them is synchronised). Close it to free the sessions.
  */
 public final class OnnxClip implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
-    private final Tower image, text;
-    private final int resolution, contextLength;
-    private final TextTransformer textTower;
+    private final ClipModel model;
+    private final int resolution, contextLength, embedDim;
+    private Tower image, text; // made on first use, under this object's lock
+    private boolean closed;
 
     /**
      * One tower's session and the weights it reads in place: libtorch tensors wrapped as ONNX Runtime tensors
@@ -51,7 +53,7 @@ public final class OnnxClip implements AutoCloseable {
                     external.put(w.getKey(), ot);
                 }
                 o.addExternalInitializers(external);
-                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.valueOf(System.getProperty("clip4j.onnx.opt", "ALL_OPT")));
                 o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
                 o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
                 o.setInterOpNumThreads(1);
@@ -76,12 +78,11 @@ public final class OnnxClip implements AutoCloseable {
         }
     }
 
-    private OnnxClip(Tower image, Tower text, int resolution, int contextLength, TextTransformer textTower) {
-        this.image = image;
-        this.textTower = textTower;
-        this.text = text;
-        this.resolution = resolution;
-        this.contextLength = contextLength;
+    private OnnxClip(ClipModel model) {
+        this.model = model;
+        this.resolution = model.imageResolution();
+        this.contextLength = model.contextLength();
+        this.embedDim = model.config().embedDim();
     }
 
     /**
@@ -97,16 +98,29 @@ public final class OnnxClip implements AutoCloseable {
         return null;
     }
 
-    /** Sessions for both towers of {@code model} (float32, any training mode: the graphs are the evaluation forward). */
+    /** Both towers of {@code model} (float32, any training mode: the graphs are the evaluation forward), each made on first use. */
     public static OnnxClip of(ClipModel model) {
         String why = unsupported(model);
         if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
-        Tower image = null;
+        return new OnnxClip(model);
+    }
+
+    private synchronized Tower imageTower() {
+        if (closed) throw new IllegalStateException("this OnnxClip is closed");
+        if (image == null) image = load(imageGraph(model));
+        return image;
+    }
+
+    private synchronized Tower textTower() {
+        if (closed) throw new IllegalStateException("this OnnxClip is closed");
+        if (text == null) text = load(textGraph(model));
+        return text;
+    }
+
+    private static Tower load(OnnxGraph g) {
         try {
-            image = Tower.of(imageGraph(model));
-            return new OnnxClip(image, Tower.of(textGraph(model)), model.imageResolution(), model.contextLength(), model.text());
+            return Tower.of(g);
         } catch (OrtException e) {
-            if (image != null) image.close();
             throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
         }
     }
@@ -142,11 +156,11 @@ public final class OnnxClip implements AutoCloseable {
                     + java.util.Arrays.toString(shape));
         }
         Tensor c = Tensors.to(images, DType.F32).contiguous();
-        if (shape[0] == 0) return Tensors.zeros(DType.F32, 0, outputDim(image.session()));
+        if (shape[0] == 0) return Tensors.zeros(DType.F32, 0, embedDim);
         // a direct buffer over the tensor's memory: ONNX Runtime reads it in place
         FloatBuffer pixels = Tensors.floatBuffer(c);
         try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, shape)) {
-            return run(image.session(), Map.of("images", in), shape[0]);
+            return run(imageTower().session(), Map.of("images", in), shape[0]);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on the image tower: " + e.getMessage(), e);
         }
@@ -158,9 +172,9 @@ public final class OnnxClip implements AutoCloseable {
         if (shape.length != 2 || shape[1] != contextLength) {
             throw new IllegalArgumentException("tokens must be [B, " + contextLength + "], got " + java.util.Arrays.toString(shape));
         }
-        textTower.checkTokens(tokens); // ids outside the vocabulary get libtorch's error, not a failed Gather
+        model.text().checkTokens(tokens); // ids outside the vocabulary get libtorch's error, not a failed Gather
         long b = shape[0];
-        if (b == 0) return Tensors.zeros(DType.F32, 0, outputDim(text.session()));
+        if (b == 0) return Tensors.zeros(DType.F32, 0, embedDim);
         long[] ids = Tensors.toLongs(tokens);
         long[] eot = new long[(int) b], flat = new long[(int) b];
         for (int row = 0; row < b; row++) {
@@ -172,7 +186,7 @@ public final class OnnxClip implements AutoCloseable {
         try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
              OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {b});
              OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {b})) {
-            return run(text.session(), Map.of("tokens", t, "eot", e, "flat_eot", f), b);
+            return run(textTower().session(), Map.of("tokens", t, "eot", e, "flat_eot", f), b);
         } catch (OrtException ex) {
             throw new IllegalStateException("ONNX Runtime failed on the text tower: " + ex.getMessage(), ex);
         }
@@ -188,18 +202,11 @@ public final class OnnxClip implements AutoCloseable {
         }
     }
 
-    private static long outputDim(OrtSession s) {
-        try {
-            long[] shape = ((ai.onnxruntime.TensorInfo) s.getOutputInfo().values().iterator().next().getInfo()).getShape();
-            return shape[shape.length - 1];
-        } catch (OrtException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @Override
-    public void close() {
-        image.close();
-        text.close();
+    public synchronized void close() {
+        closed = true;
+        if (image != null) image.close();
+        if (text != null) text.close();
+        image = text = null;
     }
 }
