@@ -53,7 +53,7 @@ public final class OnnxClip implements AutoCloseable {
                     external.put(w.getKey(), ot);
                 }
                 o.addExternalInitializers(external);
-                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.valueOf(System.getProperty("clip4j.onnx.opt", "ALL_OPT")));
+                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
                 o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
                 o.setInterOpNumThreads(1);
