@@ -40,9 +40,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Options.batchSize(batch);
         if (runs < 1 || runs > 100000) throw new UserError("--runs must be 1 to 100000, got " + runs);
-        Precision p = Precision.parse(precision);
         threads.apply();
         backend.apply();
+        Precision p = Precision.parse(precision); // after both: auto probes on these threads, against this backend
         Torch.manualSeed(0);
         ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
         if (p == Precision.BF16) model.toBf16();
