@@ -2,16 +2,12 @@ package dev.clip4j.onnx;
 
 import dev.clip4j.Fixtures;
 import dev.clip4j.Parity;
-import dev.clip4j.checkpoint.ArchitectureInference;
-import dev.clip4j.checkpoint.Safetensors;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.Grad;
-import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -20,10 +16,7 @@ import java.util.Map;
  */
 class OnnxClipTest {
     static ClipModel load(String tower) {
-        Map<String, Tensor> w = Safetensors.read(Fixtures.path(tower + "/weights.safetensors"));
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        w.forEach((k, v) -> shapes.put(k, Tensors.shape(v)));
-        return ClipModel.fromStateDict(ArchitectureInference.infer(shapes, tower), w, tower);
+        return dev.clip4j.checkpoint.ClipCheckpoint.loadModel(Fixtures.path(tower + "/weights.safetensors"));
     }
 
     @ParameterizedTest
