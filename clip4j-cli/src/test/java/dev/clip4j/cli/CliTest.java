@@ -127,9 +127,9 @@ class CliTest {
             scale = Math.max(scale, Math.abs(f[1][k]));
         }
         assertThat(err / scale).as("onnx against torch").isLessThan(1e-5);
-        Result bf16 = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--precision", "int8", "--backend", "onnx");
-        assertThat(bf16.code()).isEqualTo(1);
-        assertThat(bf16.err()).contains("--backend onnx cannot run this model: it runs float32 only").doesNotContain("\tat ");
+        Result int8 = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--precision", "int8", "--backend", "onnx");
+        assertThat(int8.code()).isEqualTo(1);
+        assertThat(int8.err()).contains("--backend onnx cannot run this model: it runs float32 only").doesNotContain("\tat ");
         Result bad = run("embed", "--model", fixture("vit/model_jit.pt").toString(), "--text", "x", "--backend", "gpu");
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("unknown backend 'gpu' (use torch, onnx or auto)");

@@ -24,7 +24,7 @@ import java.util.Map;
  * tower's graph from its own modules ({@code onnx(graph, x)} beside each forward, {@link OnnxGraph}) with the loaded
  * weights, and ONNX Runtime's CPU kernels run it (MLAS GEMMs, fused LayerNorm and QuickGELU), on as many threads as
  * libtorch uses. Float32 only, evaluation mode, the pooled features of {@code encode_image} and {@code encode_text}.
- * Each tower's session is made on its first use (~0.5 s for a ViT-B/32 tower), so image-only work (an index build)
+ * Each tower's session is made on its first use (1.1–2.1 s for a ViT-B/32 tower), so image-only work (an index build)
  * never holds the text tower's packed weights, nor a text query the image tower's. The sessions read the model's
  * weights in place and pack the GEMM weights when made: the model must not change afterwards (it is handed over).
  * Thread-safe (ONNX Runtime sessions are; making them is synchronised). Close it to free the sessions.
