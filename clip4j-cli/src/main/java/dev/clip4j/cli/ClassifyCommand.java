@@ -48,7 +48,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         threads.apply();
-        backend.apply(images.size());
+        backend.apply(images.size(), precision);
         List<String> names;
         float[][] probs;
         if (adapter != null) {

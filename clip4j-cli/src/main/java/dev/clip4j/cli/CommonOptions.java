@@ -60,18 +60,19 @@ final class CommonOptions {
     }
 
     /**
-     * {@code --backend} for inference commands: auto (the default: ONNX Runtime for a float32 model it can run, else
-     * libtorch; {@link dev.clip4j.Backend}), torch or onnx.
+     * {@code --backend} for inference commands: auto (the default: ONNX Runtime for a float32 or int8 model it can
+     * run, else libtorch; {@link dev.clip4j.Backend}), torch or onnx.
      */
     static final class InferenceBackend {
         @Option(names = "--backend", defaultValue = "auto",
-                description = "auto (default: onnx for float32 models and at least 64 inputs, else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32).")
+                description = "auto (default: onnx for int8, and for float32 from 64 inputs; else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32 and int8).")
         String backend;
 
         /**
          * Below this many inputs auto keeps libtorch: making ONNX Runtime's session for a ViT-B/32 tower takes 1.1–2.1 s
          * here (as long as ONNX Runtime takes to load the PyTorch-exported tower), and it saves ~23 ms per image at
-         * batch 16 (bench/RESULTS.md), so it pays from about 50–90 images.
+         * batch 16 (bench/RESULTS.md), so it pays from about 50–90 images. Not for int8: there ONNX Runtime's session
+         * takes about as long as FBGEMM's packing of the same weights on libtorch (bench/RESULTS.md).
          */
         static final long AUTO_ONNX_MIN_INPUTS = 64;
 
@@ -87,10 +88,14 @@ final class CommonOptions {
             return b;
         }
 
-        /** As {@link #apply()} for a command that embeds {@code inputs} images and texts: auto keeps libtorch for a few. */
-        dev.clip4j.Backend apply(long inputs) {
+        /**
+         * As {@link #apply()} for a command that embeds {@code inputs} images and texts at {@code precision}: auto keeps
+         * libtorch for a few in float32 ({@code precision} null: the precision comes from elsewhere, an index's).
+         */
+        dev.clip4j.Backend apply(long inputs, InferencePrecision precision) {
             dev.clip4j.Backend b = apply();
-            if (b == dev.clip4j.Backend.AUTO && inputs < AUTO_ONNX_MIN_INPUTS) {
+            boolean int8 = precision != null && !precision.precision.trim().equalsIgnoreCase("auto") && precision.get() == Precision.INT8;
+            if (b == dev.clip4j.Backend.AUTO && inputs < AUTO_ONNX_MIN_INPUTS && !int8) {
                 System.err.println("clip4j: --backend auto: torch (" + inputs + " input" + (inputs == 1 ? "" : "s")
                         + ": ONNX Runtime's start-up pays from " + AUTO_ONNX_MIN_INPUTS + ")");
                 b = dev.clip4j.Backend.TORCH;

@@ -58,7 +58,7 @@ final class EmbedCommand implements Callable<Integer> {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
         threads.apply();
-        backend.apply((long) images.size() + texts.size());
+        backend.apply((long) images.size() + texts.size(), precision);
         Clip clip = Clip.load(model.model, precision.get());
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {
@@ -88,7 +88,7 @@ final class EmbedCommand implements Callable<Integer> {
         if (!java.nio.file.Files.isDirectory(folder)) throw new UserError(folder + ": not a folder");
         List<dev.clip4j.index.IndexSource.Skipped> skipped = new ArrayList<>();
         List<dev.clip4j.index.IndexSource.Entry> all = dev.clip4j.index.IndexSource.of(folder).list(skipped);
-        backend.apply((all.size() + part[1] - 1 - part[0]) / part[1]); // this shard's images
+        backend.apply((all.size() + part[1] - 1 - part[0]) / part[1], precision); // this shard's images
         dev.clip4j.index.ImageEmbedder embedder = dev.clip4j.index.ImageEmbedder.load(model.model, precision.get());
         List<dev.clip4j.index.ImageEmbedding> rows = new ArrayList<>();
         for (dev.clip4j.index.IndexSource.Skipped k : skipped) {

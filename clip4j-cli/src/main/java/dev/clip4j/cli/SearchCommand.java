@@ -69,7 +69,7 @@ final class SearchCommand implements Callable<Integer> {
         if (dedup != null && (!(dedup > 0) || dedup > 1)) throw new UserError("--dedup must be a cosine in (0, 1], got " + dedup);
         if (template != null && query.text == null) throw new UserError("--template applies to --text only");
         threads.apply();
-        backend.apply(1); // one query
+        backend.apply(1, null); // one query, at the index's precision
         SearchOptions o = SearchOptions.top(k).withCandidates(candidates);
         if (minScore != null) o = o.withMinScore(minScore.floatValue());
         if (dedup != null) o = o.withDedup(dedup.floatValue());

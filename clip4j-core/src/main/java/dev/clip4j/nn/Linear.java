@@ -31,10 +31,10 @@ public final class Linear extends Module {
 
     /**
      * The same layer in an ONNX graph, on rows {@code x} [N, in]: one Gemm with the weight as it is stored ([out, in],
-     * transB), so writing the graph copies no weight.
+     * transB), so writing the graph copies no weight; an int8 layer's quantized product.
      */
     public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
-        return onnx(g, x, weight(), bias());
+        return int8 != null ? g.quantizedMatMul(x, int8.weights()) : onnx(g, x, weight(), bias());
     }
 
     /** {@code x @ weight.T + bias} as one ONNX Gemm on rows [N, in] (bias may be null). */

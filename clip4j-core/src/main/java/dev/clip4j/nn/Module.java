@@ -179,6 +179,7 @@ public abstract class Module {
         }
         Grad.noGrad(() -> quantizeChild(this));
         markInt8();
+        dev.clip4j.torch.Torch.trimMemory(); // the float copies' memory back to the kernel
         return this;
     }
 

@@ -118,13 +118,15 @@ public final class MultiheadAttention extends Module {
     }
 
     private String onnxQuery(OnnxGraph g, String x) {
+        if (qInt8 != null) return g.quantizedMatMul(x, qInt8.weights());
         return Linear.onnx(g, x, scaledQueryRows(p("in_proj_weight")), scaledQueryRows(p("in_proj_bias")));
     }
 
     /** k transposed for the product, [B, H, d, L], and v, [B, H, L, d], from rows [B·L, width]. */
     private String[] onnxKeysValues(OnnxGraph g, String x, long l) {
         int d = width / heads;
-        String kv = Linear.onnx(g, x, p("in_proj_weight").narrow(0, width, 2L * width), p("in_proj_bias").narrow(0, width, 2L * width));
+        String kv = kvInt8 != null ? g.quantizedMatMul(x, kvInt8.weights())
+                : Linear.onnx(g, x, p("in_proj_weight").narrow(0, width, 2L * width), p("in_proj_bias").narrow(0, width, 2L * width));
         String[] split = g.splitLast(kv, 2, width);
         return new String[] {
             g.transpose(g.reshape(split[0], -1, l, heads, d), 0, 2, 3, 1),

@@ -35,9 +35,13 @@ public final class QuickGeluMlp extends Module {
 
     /**
      * The MLP in an ONNX graph on rows [N, width]: QuickGELU written as {@code h * sigmoid(1.702 h)}, the pattern ONNX
-     * Runtime fuses into one kernel.
+     * Runtime fuses into one kernel; int8 as {@link #forward}, silu between layers with the constants folded in.
      */
     public String onnx(dev.clip4j.onnx.OnnxGraph g, String x) {
+        if (fcInt8 != null) { // the constants are folded into the int8 layers: silu between them
+            String h = g.quantizedMatMul(x, fcInt8.weights());
+            return g.quantizedMatMul(g.mul(h, g.op("Sigmoid", h)), projInt8.weights());
+        }
         String h = cFc.onnx(g, x);
         String gelu = g.mul(h, g.op("Sigmoid", g.mul(h, g.scalar(QUICK_GELU))));
         return cProj.onnx(g, gelu);

@@ -1,29 +1,24 @@
 package dev.clip4j.onnx;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
-import dev.clip4j.torch.Torch;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
  * A CLIP model's two towers on ONNX Runtime: the inference backend of {@code --backend onnx}. clip4j writes each
  * tower's graph from its own modules ({@code onnx(graph, x)} beside each forward, {@link OnnxGraph}) with the loaded
  * weights, and ONNX Runtime's CPU kernels run it (MLAS GEMMs, fused LayerNorm and QuickGELU), on as many threads as
- * libtorch uses. Float32 only, evaluation mode, the pooled features of {@code encode_image} and {@code encode_text}.
+ * libtorch uses. Float32, or int8 ({@link dev.clip4j.model.ClipModel#toInt8}: its linear layers as ONNX Runtime's
+ * DynamicQuantizeMatMul); evaluation mode; the pooled features of {@code encode_image} and {@code encode_text}.
  * Each tower's session is made on its first use (1.1–2.1 s for a ViT-B/32 tower), so image-only work (an index build)
  * never holds the text tower's packed weights, nor a text query the image tower's. The sessions read the model's
  * weights in place and pack the GEMM weights when made: the model must not change afterwards (it is handed over).
@@ -33,54 +28,8 @@ public final class OnnxClip implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final ClipModel model;
     private final int resolution, contextLength, embedDim;
-    private Tower image, text; // made on first use, under this object's lock
+    private OnnxSession image, text; // made on first use, under this object's lock
     private boolean closed;
-
-    /**
-     * One tower's session and the weights it reads in place: libtorch tensors wrapped as ONNX Runtime tensors
-     * (direct buffers over the same memory), which must outlive the session.
-     */
-    private record Tower(OrtSession session, Map<String, Tensor> weights, List<OnnxTensor> wrapped) implements AutoCloseable {
-        static Tower of(OnnxGraph g) throws OrtException {
-            List<OnnxTensor> wrapped = new ArrayList<>();
-            try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-                Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
-                for (Map.Entry<String, Tensor> w : g.weights().entrySet()) {
-                    Tensor t = w.getValue();
-                    OnnxTensor ot = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(),
-                            Tensors.floatBuffer(t), Tensors.shape(t));
-                    wrapped.add(ot);
-                    external.put(w.getKey(), ot);
-                }
-                o.addExternalInitializers(external);
-                // idle pool threads sleep instead of spinning: clip4j's loader threads decode beside the model on the
-                // same cores (embed --images of 500 JPEGs, Zen 5: 17.3-17.4 img/s vs 16.3-16.9 spinning; a bare
-                // batch-1 forward loses ~4 %, batch 16 nothing)
-                o.addConfigEntry("session.intra_op.allow_spinning", "0");
-                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-                o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-                o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
-                o.setInterOpNumThreads(1);
-                // without the arena, activations go back to malloc between runs: peak RSS of ViT-B/32 1.96 → 1.51 GB
-                // at the same speed (measured; ONNX Runtime's prepacked GEMM weights are the rest of its share)
-                o.setCPUArenaAllocator(false);
-                return new Tower(OrtEnvironment.getEnvironment().createSession(g.toBytes(), o), g.weights(), wrapped);
-            } catch (OrtException | RuntimeException e) {
-                wrapped.forEach(OnnxTensor::close);
-                throw e;
-            }
-        }
-
-        @Override
-        public void close() {
-            try {
-                session.close();
-            } catch (OrtException ignored) {
-                // closing: nothing left to do with a session that fails to close
-            }
-            wrapped.forEach(OnnxTensor::close);
-        }
-    }
 
     private OnnxClip(ClipModel model) {
         this.model = model;
@@ -91,42 +40,33 @@ public final class OnnxClip implements AutoCloseable {
 
     /**
      * Why {@code model} cannot run on this backend, or null if it can: a single-stream pretraining model, a model
-     * scored token-wise, a bidirectional text tower (a fusion encoder's) or a model that is not float32.
+     * scored token-wise, a bidirectional text tower (a fusion encoder's) or a model neither float32 nor int8 (bf16).
      */
     public static String unsupported(ClipModel model) {
         if (model.isSingleStream()) return "a single-stream pretraining model has no separate towers";
         if (model.scoring() == Scoring.TOKEN_WISE) return "a model scored token-wise (FILIP) needs every token's features";
         if (model.text().bidirectional()) return "its text tower is bidirectional (a fusion model's), not CLIP's causal one";
-        if (model.isInt8()) return "the model is int8";
-        if (Tensors.dtype(model.text().tokenEmbedding().weight()) != DType.F32) return "the model is not float32";
+        if (Tensors.dtype(model.text().tokenEmbedding().weight()) != DType.F32) return "the model is neither float32 nor int8";
         return null;
     }
 
-    /** Both towers of {@code model} (float32, any training mode: the graphs are the evaluation forward), each made on first use. */
+    /** Both towers of {@code model} (float32 or int8, any training mode: the graphs are the evaluation forward), each made on first use. */
     public static OnnxClip of(ClipModel model) {
         String why = unsupported(model);
         if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
         return new OnnxClip(model);
     }
 
-    private synchronized Tower imageTower() {
+    private synchronized OnnxSession imageTower() {
         if (closed) throw new IllegalStateException("this OnnxClip is closed");
-        if (image == null) image = load(imageGraph(model));
+        if (image == null) image = OnnxSession.of(imageGraph(model));
         return image;
     }
 
-    private synchronized Tower textTower() {
+    private synchronized OnnxSession textTower() {
         if (closed) throw new IllegalStateException("this OnnxClip is closed");
-        if (text == null) text = load(textGraph(model));
+        if (text == null) text = OnnxSession.of(textGraph(model));
         return text;
-    }
-
-    private static Tower load(OnnxGraph g) {
-        try {
-            return Tower.of(g);
-        } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
-        }
     }
 
     /** The image tower's graph: {@code images} [B, 3, R, R] → {@code features} [B, embed_dim]. */
@@ -164,7 +104,7 @@ public final class OnnxClip implements AutoCloseable {
         // a direct buffer over the tensor's memory: ONNX Runtime reads it in place
         FloatBuffer pixels = Tensors.floatBuffer(c);
         try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, shape)) {
-            return run(imageTower().session(), Map.of("images", in), shape[0]);
+            return imageTower().run(Map.of("images", in), shape[0]);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on the image tower: " + e.getMessage(), e);
         }
@@ -190,19 +130,9 @@ public final class OnnxClip implements AutoCloseable {
         try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
              OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {b});
              OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {b})) {
-            return run(textTower().session(), Map.of("tokens", t, "eot", e, "flat_eot", f), b);
+            return textTower().run(Map.of("tokens", t, "eot", e, "flat_eot", f), b);
         } catch (OrtException ex) {
             throw new IllegalStateException("ONNX Runtime failed on the text tower: " + ex.getMessage(), ex);
-        }
-    }
-
-    private static Tensor run(OrtSession session, Map<String, OnnxTensor> inputs, long batch) throws OrtException {
-        try (OrtSession.Result r = session.run(inputs)) {
-            OnnxTensor out = (OnnxTensor) r.get(0);
-            FloatBuffer fb = out.getFloatBuffer();
-            float[] values = new float[fb.remaining()];
-            fb.get(values);
-            return Tensors.fromFloats(values, batch, values.length / batch);
         }
     }
 

@@ -17,7 +17,9 @@ import java.util.Map;
  * write their inference forward into it ({@code onnx(graph, x)} beside {@code forward(x)}), each op returning the
  * name of its output. Weights are float32 initializers declared as external data and handed to ONNX Runtime as the
  * libtorch tensors themselves ({@link #weights}, for {@code SessionOptions.addExternalInitializers}): the serialised
- * graph holds no weight and no weight is copied, so a model on this backend costs its weights' memory once.
+ * graph holds no weight and no weight is copied, so a model on this backend costs its weights' memory once. An int8
+ * model's linear layers become ONNX Runtime's {@code com.microsoft.DynamicQuantizeMatMul} over their int8 values
+ * ({@link #quantizedMatMul}).
  */
 public final class OnnxGraph {
     /** LayerNormalization is an ONNX op from opset 17; ONNX Runtime 1.22 runs up to opset 22. */
@@ -25,13 +27,25 @@ public final class OnnxGraph {
     /** IR version 8 (ONNX 1.13), the version that opset 17 came with. */
     private static final int IR_VERSION = 8;
 
+    /** ONNX Runtime's own ops' domain (DynamicQuantizeMatMul). */
+    private static final String MICROSOFT = "com.microsoft";
+
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
-    /** The external initializers by name: float32 contiguous tensors, independent of any memory scope. */
+    /** The external initializers by name: float32, int8 or uint8 contiguous tensors, independent of any memory scope. */
     private final Map<String, Tensor> weights = new LinkedHashMap<>();
     private int counter;
 
+    /** Whether int8 weights go in as int8 (this CPU has VNNI) or as uint8 ({@link #quantizedMatMul}). */
+    private final boolean signedWeights;
+
     public OnnxGraph(String name) {
+        this(name, !dev.clip4j.torch.QuantizedLinear.reducedRange());
+    }
+
+    /** With int8 weights as int8 ({@code signedWeights}) or uint8 whatever the CPU (tests run both). */
+    OnnxGraph(String name, boolean signedWeights) {
         graph.setName(name);
+        this.signedWeights = signedWeights;
     }
 
     /** A fresh value name. */
@@ -72,14 +86,25 @@ public final class OnnxGraph {
      * {@link #weights} supplies.
      */
     public String weight(Tensor t) {
-        Tensor c = Scope.escape(Tensors.to(t.detach(), DType.F32).contiguous());
+        return external(Scope.escape(Tensors.to(t.detach(), DType.F32).contiguous()));
+    }
+
+    /** An initializer declared as external data, {@code c} (float32, int8 or uint8, contiguous) supplying it. */
+    private String external(Tensor c) {
+        DType type = Tensors.dtype(c);
+        OnnxMl.TensorProto.DataType onnxType = switch (type) {
+            case F32 -> OnnxMl.TensorProto.DataType.FLOAT;
+            case I8 -> OnnxMl.TensorProto.DataType.INT8;
+            case U8 -> OnnxMl.TensorProto.DataType.UINT8;
+            default -> throw new IllegalArgumentException("no external initializer of " + type);
+        };
         String n = name("w");
         OnnxMl.TensorProto.Builder p = OnnxMl.TensorProto.newBuilder().setName(n)
-                .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+                .setDataType(onnxType.getNumber())
                 .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
                 .addExternalData(entry("location", "clip4j-weights"))
                 .addExternalData(entry("offset", "0"))
-                .addExternalData(entry("length", Long.toString(c.numel() * 4)));
+                .addExternalData(entry("length", Long.toString(c.numel() * type.bytes)));
         for (long d : Tensors.shape(c)) p.addDims(d);
         graph.addInitializer(p);
         weights.put(n, c);
@@ -93,6 +118,33 @@ public final class OnnxGraph {
     /** The weights to hand to ONNX Runtime by name ({@link #weight}); keep them alive as long as the session. */
     public Map<String, Tensor> weights() {
         return weights;
+    }
+
+    /**
+     * {@code x @ W.T + b} for an int8 linear layer, on rows [N, in]: ONNX Runtime's
+     * {@code com.microsoft.DynamicQuantizeMatMul}, which quantizes x per call to uint8 from its own min/max (full
+     * 8 bits, as libtorch with VNNI) and multiplies in int32 by MLAS's kernels with the layer's per-column scales,
+     * reading the int8 values in place. Where the CPU lacks VNNI ({@link #signedWeights}), the values go in as uint8
+     * with zero point 128 (the same numbers): MLAS's uint8·int8 kernels there add pairs of products in saturating
+     * 16-bit lanes ({@code vpmaddubsw}), its uint8·uint8 ones widen first and cannot overflow.
+     */
+    public String quantizedMatMul(String x, dev.clip4j.torch.QuantizedLinear.Weights w) {
+        long out = w.scales().size(0);
+        String values, zeroPoint;
+        if (signedWeights) {
+            values = external(w.values());
+            zeroPoint = external(Scope.escape(Tensors.zeros(DType.I8, out)));
+        } else {
+            values = external(Scope.escape(Tensors.to(Tensors.to(w.values(), DType.F32).add(new org.bytedeco.pytorch.Scalar(128.0)), DType.U8)));
+            zeroPoint = external(Scope.escape(Tensors.to(Tensors.full(128, DType.F32, out), DType.U8)));
+        }
+        OnnxMl.NodeProto.Builder node = OnnxMl.NodeProto.newBuilder().setOpType("DynamicQuantizeMatMul")
+                .setDomain(MICROSOFT).setName(name("DynamicQuantizeMatMul"))
+                .addInput(x).addInput(values).addInput(external(w.scales())).addInput(zeroPoint);
+        if (w.bias() != null) node.addInput(external(w.bias()));
+        String y = name("dynamicquantizematmul");
+        graph.addNode(node.addOutput(y));
+        return y;
     }
 
     /** A float32 constant of the given values and shape. */
@@ -215,6 +267,7 @@ public final class OnnxGraph {
                 .setIrVersion(IR_VERSION)
                 .setProducerName("clip4j")
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MICROSOFT).setVersion(1))
                 .setGraph(graph)
                 .build();
         return model.toByteArray();

@@ -15,22 +15,35 @@ import java.util.Set;
  * A linear layer with dynamically quantized int8 weights for inference, as PyTorch's
  * {@code torch.ao.nn.quantized.dynamic.Linear}: weights quantized once per output channel (symmetric, qint8, PyTorch's
  * per-channel observer), activations quantized per call from their own min/max to uint8, the product accumulated in
- * int32 by FBGEMM and returned in float32 with the bias added. Reached through the dispatcher's boxed calls to
- * {@code quantized::linear_prepack} / {@code quantized::linear_dynamic} (the presets map no typed entry points for
- * them; the typed legacy {@code fbgemm_linear_*} ones are deprecated, per-tensor only, and print warnings).
+ * int32 and returned in float32 with the bias added.
+ *
+ * <p>The layer is held as plain numbers ({@link Weights}: int8 values, scales, bias) that either backend can run: on
+ * libtorch, its first {@link #forward} packs them for FBGEMM (through the dispatcher's boxed calls to
+ * {@code quantized::linear_prepack} / {@code quantized::linear_dynamic}: the presets map no typed entry points for
+ * them; the typed legacy {@code fbgemm_linear_*} ones are deprecated, per-tensor only, and print warnings) and drops
+ * the plain copy; ONNX Runtime reads the plain numbers in place ({@code OnnxGraph.quantizedMatMul}). So a layer costs
+ * one byte per weight on either backend, never both packings.
  *
  * <p>Activations use 7 bits where the CPU lacks VNNI ({@link #reducedRange}), as PyTorch does on x86: FBGEMM's AVX2
  * and plain AVX-512 kernels add pairs of uint8·int8 products in saturating 16-bit lanes ({@code vpmaddubsw}), which
  * overflow with 8-bit activations; VNNI's {@code vpdpbusd} accumulates in 32 bits and needs no such margin.
  */
 public final class QuantizedLinear {
-    private static volatile OperatorHandle prepack, linearDynamic;
-    private final IValue packed;
+    /**
+     * The quantized layer as numbers: int8 weight values transposed, [in, out] (the layout of ONNX's MatMul), with
+     * weight = value · scale of its output column; scales float32 [out]; the float32 bias [out], or null.
+     */
+    public record Weights(Tensor values, Tensor scales, Tensor bias) {}
+
+    private static volatile OperatorHandle prepack, linearDynamic, unpack;
     private final long in, out;
     private final boolean reduceRange;
+    /** The plain numbers until FBGEMM packs them (then null: {@link #weights} unpacks). */
+    private Weights plain;
+    private volatile IValue packed;
 
-    private QuantizedLinear(IValue packed, long in, long out, boolean reduceRange) {
-        this.packed = packed;
+    private QuantizedLinear(Weights plain, long in, long out, boolean reduceRange) {
+        this.plain = plain;
         this.in = in;
         this.out = out;
         this.reduceRange = reduceRange;
@@ -45,7 +58,7 @@ public final class QuantizedLinear {
         return !(flags.contains("avx512_vnni") || flags.contains("avx_vnni"));
     }
 
-    /** Packs float32 {@code weight} [out, in] and {@code bias} [out] (or null), with this CPU's activation range. */
+    /** Quantizes float32 {@code weight} [out, in] and {@code bias} [out] (or null), with this CPU's activation range. */
     public static QuantizedLinear pack(Tensor weight, Tensor bias) {
         return pack(weight, bias, reducedRange());
     }
@@ -55,18 +68,12 @@ public final class QuantizedLinear {
         if (weight.dim() != 2) throw new IllegalArgumentException("int8 linear: weight must be 2-d, got " + weight.dim() + "-d");
         long out = weight.size(0), in = weight.size(1);
         try (Scope s = Scope.open()) {
-            Tensor w = Tensors.to(weight.detach(), DType.F32).contiguous();
-            IValueVector stack = new IValueVector();
-            stack.push_back(new IValue(quantizePerChannel(w)));
-            if (bias != null) stack.push_back(new IValue(Tensors.to(bias.detach(), DType.F32).contiguous()));
-            else stack.push_back(new IValue());
-            try {
-                ops()[0].callBoxed(stack);
-            } catch (RuntimeException e) {
-                throw new IllegalStateException("int8 inference needs FBGEMM (a CPU with AVX2): " + firstLine(e), e);
-            }
-            IValue packed = new IValue(stack.get(0)); // an owning copy: the stack's element dies with the stack (pitfall 2)
-            return new QuantizedLinear(Scope.escape(packed), in, out, reduceRange);
+            Tensor q = quantizePerChannel(Tensors.to(weight.detach(), DType.F32).contiguous());
+            Weights w = new Weights(
+                    Scope.escape(q.int_repr().t().contiguous()),
+                    Scope.escape(Tensors.to(q.q_per_channel_scales(), DType.F32).contiguous()),
+                    bias == null ? null : Scope.escape(Tensors.to(bias.detach(), DType.F32).contiguous().clone()));
+            return new QuantizedLinear(w, in, out, reduceRange);
         }
     }
 
@@ -75,18 +82,61 @@ public final class QuantizedLinear {
      * max|w| of the row / 127.5 (at least float32's epsilon), zero point 0.
      */
     static Tensor quantizePerChannel(Tensor w) {
-        long out = w.size(0);
         Tensor scale = Ops.div(w.abs().amax(new long[] {1}, false), 127.5).clamp_min(new org.bytedeco.pytorch.Scalar((double) Math.ulp(1.0f)));
-        Tensor zeroPoint = torch.zeros(new long[] {out}, new TensorOptions().dtype(new ScalarTypeOptional(torch.ScalarType.Long)));
+        return quantizePerChannel(w, scale);
+    }
+
+    private static Tensor quantizePerChannel(Tensor w, Tensor scale) {
+        Tensor zeroPoint = torch.zeros(new long[] {w.size(0)}, new TensorOptions().dtype(new ScalarTypeOptional(torch.ScalarType.Long)));
         return torch.quantize_per_channel(w, Tensors.to(scale, DType.F64), zeroPoint, 0, torch.ScalarType.QInt8);
+    }
+
+    /**
+     * The layer's numbers (the plain copy, or unpacked from FBGEMM's packing after a libtorch forward: fresh tensors
+     * then, owned by the caller's scope).
+     */
+    public synchronized Weights weights() {
+        if (plain != null) return plain;
+        IValueVector stack = new IValueVector();
+        stack.push_back(packed);
+        ops()[2].callBoxed(stack);
+        Tensor q = new Tensor(stack.get(0).toTensor());
+        Tensor bias = stack.size() > 1 && stack.get(1).isTensor() ? new Tensor(stack.get(1).toTensor()) : null;
+        return new Weights(q.int_repr().t().contiguous(), Tensors.to(q.q_per_channel_scales(), DType.F32).contiguous(), bias);
+    }
+
+    /** FBGEMM's packing, made on the first libtorch forward from the plain numbers (which are then dropped). */
+    private IValue packed() {
+        IValue p = packed;
+        if (p != null) return p;
+        synchronized (this) {
+            if (packed == null) {
+                try (Scope s = Scope.open()) {
+                    // the values requantize exactly: |value| ≤ 128, so value·scale/scale rounds back to value
+                    Tensor w = Tensors.to(plain.values().t(), DType.F32).mul(plain.scales().unsqueeze(1)).contiguous();
+                    IValueVector stack = new IValueVector();
+                    stack.push_back(new IValue(quantizePerChannel(w, plain.scales())));
+                    stack.push_back(plain.bias() != null ? new IValue(plain.bias()) : new IValue());
+                    try {
+                        ops()[0].callBoxed(stack);
+                    } catch (RuntimeException e) {
+                        throw new IllegalStateException("int8 inference needs FBGEMM (a CPU with AVX2): " + firstLine(e), e);
+                    }
+                    packed = Scope.escape(new IValue(stack.get(0))); // an owning copy: the stack's element dies with the stack (pitfall 2)
+                }
+                plain = null;
+            }
+            return packed;
+        }
     }
 
     /** {@code x @ W.T + b} for float32 {@code x} [..., in]: float32 [..., out]. */
     public Tensor forward(Tensor x) {
         if (x.size(-1) != in) throw new IllegalArgumentException("int8 linear: input has " + x.size(-1) + " features, the layer takes " + in);
+        IValue p = packed();
         IValueVector stack = new IValueVector();
         stack.push_back(new IValue(Tensors.dtype(x) == DType.F32 ? x : Tensors.to(x, DType.F32)));
-        stack.push_back(packed);
+        stack.push_back(p);
         stack.push_back(new IValue(reduceRange));
         ops()[1].callBoxed(stack);
         return new Tensor(stack.get(0).toTensor()); // owned (pitfall 2)
@@ -105,18 +155,19 @@ public final class QuantizedLinear {
     }
 
     private static OperatorHandle[] ops() {
-        if (linearDynamic == null) {
+        if (unpack == null) { // set last
             synchronized (QuantizedLinear.class) {
-                if (linearDynamic == null) {
+                if (unpack == null) {
                     Torch.init();
                     Dispatcher d = Dispatcher.singleton();
                     // static handles must not belong to whatever memory scope the first caller has open
                     prepack = Scope.escape(d.findSchemaOrThrow("quantized::linear_prepack", ""));
                     linearDynamic = Scope.escape(d.findSchemaOrThrow("quantized::linear_dynamic", ""));
+                    unpack = Scope.escape(d.findSchemaOrThrow("quantized::linear_unpack", ""));
                 }
             }
         }
-        return new OperatorHandle[] {prepack, linearDynamic};
+        return new OperatorHandle[] {prepack, linearDynamic, unpack};
     }
 
     private static String firstLine(RuntimeException e) {

@@ -184,6 +184,15 @@ public final class Tensors {
         return new FloatPointer(t.data_ptr()).capacity(t.numel()).asBuffer();
     }
 
+    /**
+     * A direct little-endian buffer over a contiguous tensor's bytes, for native readers (ONNX Runtime's int8
+     * initializers) that take the data in place; valid only while the tensor lives, so the caller keeps a reference.
+     */
+    public static ByteBuffer byteBuffer(Tensor t) {
+        if (!t.is_contiguous()) throw new IllegalArgumentException("byteBuffer needs a contiguous tensor");
+        return new BytePointer(t.data_ptr()).capacity(t.numel() * dtype(t).bytes).asBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(DType.F32.scalarType).contiguous();
         float[] out = new float[Math.toIntExact(c.numel())];

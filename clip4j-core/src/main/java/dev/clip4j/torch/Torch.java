@@ -80,6 +80,15 @@ public final class Torch {
         torch.manual_seed(seed);
     }
 
+    /**
+     * Hands freed native heap memory back to the kernel ({@code malloc_trim(0)}), after a one-time release of much
+     * memory (int8's freed float weights, ONNX Runtime's session-making scratch): under ./clip4j's malloc settings
+     * (a 1 GB trim threshold, so training steps reuse warm pages) it would otherwise stay resident for good.
+     */
+    public static void trimMemory() {
+        org.bytedeco.javacpp.Pointer.trimMemory();
+    }
+
     /** The file libtorch_cpu.so was loaded from, as the process maps it (for the system-libtorch regression test). */
     public static String loadedLibtorchPath() {
         init();

@@ -8,29 +8,9 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/**
- * The int8 linear layer against float32 {@code linear}. Its error is predicted from the two quantization steps: with
- * rounding errors uniform in ±step/2 (variance step²/12) and independent zero-mean x and w, the output's relative
- * RMS error² is s_x²/(12·E[x²]) + E_j[s_j²]/(12·E[w²]), where s_x = (max(x,0) − min(x,0))/255 (or /127 with 7-bit
- * activations) and s_j = max|w_j|/127.5. The measured error must fall within ±20 % of that prediction: well above,
- * and a kernel is wrong (or saturating); well below, and the stated quantization did not happen.
- */
+/** The int8 linear layer against float32 {@code linear}, within {@link QuantizationError}'s prediction. */
 class QuantizedLinearTest {
     private static final long M = 400, K = 768, N = 1024;
-
-    private static double relativeRms(Tensor actual, Tensor expected) {
-        return actual.sub(expected).norm().item_double() / expected.norm().item_double();
-    }
-
-    private static double predicted(Tensor x, Tensor w, boolean reduceRange) {
-        double xMax = Math.max(0, x.max().item_double()), xMin = Math.min(0, x.min().item_double());
-        double sx = (xMax - xMin) / (reduceRange ? 127 : 255);
-        double ex2 = x.pow(new org.bytedeco.pytorch.Scalar(2.0)).mean().item_double();
-        Tensor sw = Ops.div(w.abs().amax(new long[] {1}, false), 127.5);
-        double esw2 = sw.pow(new org.bytedeco.pytorch.Scalar(2.0)).mean().item_double();
-        double ew2 = w.pow(new org.bytedeco.pytorch.Scalar(2.0)).mean().item_double();
-        return Math.sqrt(sx * sx / (12 * ex2) + esw2 / (12 * ew2));
-    }
 
     private static void assertTracksFloat32(boolean reduceRange) {
         try (Scope s = Scope.open()) {
@@ -38,8 +18,8 @@ class QuantizedLinearTest {
             Tensor x = Tensors.randn(M, K), w = Ops.mul(Tensors.randn(N, K), 0.03), b = Ops.mul(Tensors.randn(N), 0.1);
             QuantizedLinear q = QuantizedLinear.pack(w, b, reduceRange);
             Tensor expected = NN.linear(x, w, null); // the bias is exact in both: compare the products
-            double err = relativeRms(q.forward(x).sub(b), expected);
-            double p = predicted(x, w, reduceRange);
+            double err = QuantizationError.relativeRms(q.forward(x).sub(b), expected);
+            double p = QuantizationError.predicted(x, w, reduceRange);
             assertThat(err).as("relative RMS error, %s-bit activations (predicted %.4f)", reduceRange ? 7 : 8, p)
                     .isBetween(0.8 * p, 1.2 * p);
         }
@@ -66,9 +46,34 @@ class QuantizedLinearTest {
             assertThat(Tensors.shape(y)).containsExactly(4, 50, 96);
             // activations are quantized over the whole input, so [B, L, K] and [B*L, K] give the same numbers
             assertThat(Tensors.toFloats(y)).containsExactly(Tensors.toFloats(q.forward(x.reshape(200, 64))));
-            assertThat(relativeRms(y, NN.linear(x, w, null))).isLessThan(0.05).isGreaterThan(0);
+            assertThat(QuantizationError.relativeRms(y, NN.linear(x, w, null))).isLessThan(0.05).isGreaterThan(0);
             assertThatThrownBy(() -> q.forward(Tensors.randn(2, 63))).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("63 features");
+        }
+    }
+
+    /**
+     * The plain numbers a layer keeps until libtorch packs them, and the same numbers unpacked from FBGEMM's packing
+     * afterwards (what ONNX Runtime reads): int8 values transposed [in, out], scales, bias.
+     */
+    @Test
+    void weightsSurviveFbgemmPacking() {
+        try (Scope s = Scope.open()) {
+            Torch.manualSeed(5);
+            Tensor w = Ops.mul(Tensors.randn(48, 32), 0.1), b = Tensors.randn(48);
+            QuantizedLinear q = QuantizedLinear.pack(w, b);
+            QuantizedLinear.Weights plain = q.weights();
+            Tensor expected = QuantizedLinear.quantizePerChannel(w);
+            assertThat(Tensors.shape(plain.values())).containsExactly(32, 48);
+            assertThat(Tensors.toFloats(plain.values().t())).containsExactly(Tensors.toFloats(expected.int_repr()));
+            assertThat(Tensors.toFloats(plain.scales())).containsExactly(Tensors.toFloats(expected.q_per_channel_scales()));
+            assertThat(Tensors.toFloats(plain.bias())).containsExactly(Tensors.toFloats(b));
+            q.forward(Tensors.randn(5, 32)); // packs for FBGEMM and drops the plain copy
+            QuantizedLinear.Weights unpacked = q.weights();
+            assertThat(unpacked).isNotSameAs(plain);
+            assertThat(Tensors.toFloats(unpacked.values())).containsExactly(Tensors.toFloats(plain.values()));
+            assertThat(Tensors.toFloats(unpacked.scales())).containsExactly(Tensors.toFloats(plain.scales()));
+            assertThat(Tensors.toFloats(unpacked.bias())).containsExactly(Tensors.toFloats(b));
         }
     }
 
