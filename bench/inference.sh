@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ViT-B/32 image tower (random weights, 224 px) side by side (issue 13): clip4j fp32 (libtorch and its own graph on
-# ONNX Runtime, --backend onnx), bf16 and int8, Debian's PyTorch
+# ONNX Runtime, --backend onnx), bf16, and int8 (libtorch's FBGEMM and ONNX Runtime's DynamicQuantizeMatMul), Debian's PyTorch
 # (fp32 on OpenBLAS, bf16 weights, bf16 autocast, quantize_dynamic int8) and ONNX Runtime's Java API (fp32, the same tower exported from
 # PyTorch), at batch 1 and 16, equal threads, in alternating rounds (ROUNDS, default 3); then the GEMM ceiling through
 # the same libtorch. Every peer runs under ./clip4j's thread policy (OPENBLAS_NUM_THREADS = THREADS, OMP_WAIT_POLICY
@@ -27,7 +27,7 @@ echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; flags:
 echo "# pytorch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null), libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 for r in $(seq "$ROUNDS"); do
   for batch in 1 16; do
-    for pb in fp32:torch fp32:onnx bf16:torch int8:torch; do
+    for pb in fp32:torch fp32:onnx bf16:torch int8:torch int8:onnx; do
       echo "{\"round\": $r} $(./clip4j bench --arch ViT-B-32 --batch $batch --runs "$RUNS" --threads "$THREADS" --precision ${pb%:*} --backend ${pb#*:} 2>/dev/null)"
     done
     for p in fp32 bf16 autocast int8; do echo "{\"round\": $r} $($PY bench/pytorch_vit.py --batch $batch --runs "$RUNS" --threads "$THREADS" --precision $p)"; done

@@ -53,7 +53,10 @@ class ClipApiTest {
         assertThat(bf16.model().isTraining()).isFalse();
     }
 
-    /** The backend is part of the API: ONNX gives libtorch's features to 1e-5; AUTO keeps bf16 on libtorch; ONNX refuses int8. */
+    /**
+     * The backend is part of the API: ONNX gives libtorch's features to 1e-5; AUTO keeps bf16 on libtorch and takes int8
+     * to ONNX Runtime; ONNX refuses bf16.
+     */
     @Test
     void eitherBackendFromTheApi() {
         Path png = Fixtures.path("preprocess/chelsea.png");
@@ -71,7 +74,11 @@ class ClipApiTest {
             }
             assertThat(err / scale).isLessThan(1e-5);
         }
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.INT8, Backend.ONNX))
-                .isInstanceOf(InputException.class).hasMessageContaining("--backend onnx cannot run this model");
+        try (Clip int8 = Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.INT8, Backend.AUTO)) {
+            assertThat(int8.backend()).isEqualTo(Backend.ONNX);
+            assertThat(int8.encodeImages(List.of(png), true)[0]).hasSize(int8.model().config().embedDim());
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Clip.load(Fixtures.path("vit/weights.safetensors"), Precision.BF16, Backend.ONNX))
+                .isInstanceOf(InputException.class).hasMessageContaining("--backend onnx cannot run this model: it runs float32 and int8, not bf16");
     }
 }

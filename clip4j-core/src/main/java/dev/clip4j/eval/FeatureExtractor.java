@@ -2,7 +2,7 @@ package dev.clip4j.eval;
 
 import dev.clip4j.data.BatchLoader;
 import dev.clip4j.data.ImageTextDataset;
-import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.FeatureEncoder;
 import dev.clip4j.tokenizer.ClipTokenizer;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.NN;
@@ -12,12 +12,12 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.util.List;
 
-/** Normalised image and text features of whole datasets, batch by batch, for evaluation. */
+/** Normalised image and text features of whole datasets, batch by batch, for evaluation, on either backend. */
 public final class FeatureExtractor {
     private FeatureExtractor() {}
 
     /** Normalised image features of every example (in dataset order), and the labels via {@code labelsOut}. */
-    public static float[][] images(ClipModel model, ImageTextDataset data, int batchSize, int[] labelsOut) {
+    public static float[][] images(FeatureEncoder model, ImageTextDataset data, int batchSize, int[] labelsOut) {
         float[][] out = new float[data.size()][];
         int res = model.imageResolution();
         // the evaluation loader keeps the last, smaller batch and tokenizes nothing
@@ -35,7 +35,7 @@ public final class FeatureExtractor {
      * The same through another image transform (augmented views, e.g. Tip-Adapter's cache), each sample's random
      * draws seeded from {@code seed} and its index; every example in dataset order, the last batch kept.
      */
-    public static float[][] images(ClipModel model, ImageTextDataset data, int batchSize, int[] labelsOut,
+    public static float[][] images(FeatureEncoder model, ImageTextDataset data, int batchSize, int[] labelsOut,
                                    dev.clip4j.image.ImageTransform transform, long seed) {
         float[][] out = new float[data.size()][];
         int res = model.imageResolution();
@@ -52,7 +52,7 @@ public final class FeatureExtractor {
         return out;
     }
 
-    private static void addImages(ClipModel model, BatchLoader.Batch b, float[][] out, int[] labels, int at, int res) {
+    private static void addImages(FeatureEncoder model, BatchLoader.Batch b, float[][] out, int[] labels, int at, int res) {
         try (Scope s = Scope.open()) {
             Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, res, res);
             float[][] f = Tensors.toMatrix(Grad.noGrad(() -> NN.l2Normalize(Tensors.to(model.encodeImage(x), dev.clip4j.torch.DType.F32))));
@@ -64,7 +64,7 @@ public final class FeatureExtractor {
     }
 
     /** Normalised text features of the given texts. */
-    public static float[][] texts(ClipModel model, List<String> texts, int batchSize) {
+    public static float[][] texts(FeatureEncoder model, List<String> texts, int batchSize) {
         ClipTokenizer tok = ClipTokenizer.getDefault();
         float[][] out = new float[texts.size()][];
         int ctx = model.contextLength();

@@ -19,7 +19,7 @@ import java.util.Set;
  * space, compared by cosine similarity times {@code exp(logit_scale)}. Tensor names are those of OpenAI's
  * {@code state_dict}.
  */
-public final class ClipModel extends Module {
+public final class ClipModel extends Module implements FeatureEncoder {
     /** {@code ln(100)}: the scale {@code exp(logit_scale)} never exceeds 100. */
     public static final double MAX_LOGIT_SCALE = Math.log(100.0);
     /** OpenAI's initial temperature: {@code ln(1 / 0.07)}. */
@@ -98,10 +98,12 @@ public final class ClipModel extends Module {
         return config;
     }
 
+    @Override
     public int imageResolution() {
         return config.imageResolution();
     }
 
+    @Override
     public int contextLength() {
         return config.contextLength();
     }
@@ -115,6 +117,7 @@ public final class ClipModel extends Module {
     }
 
     /** images: [B, 3, R, R] preprocessed; returns [B, embed_dim] unnormalised features, in the model's dtype. */
+    @Override
     public Tensor encodeImage(Tensor images) {
         if (images.dim() != 4 || images.size(1) != 3) {
             throw new IllegalArgumentException("images must be [B, 3, H, W], got " + java.util.Arrays.toString(Tensors.shape(images)));
@@ -124,6 +127,7 @@ public final class ClipModel extends Module {
     }
 
     /** tokens: [B, L] int64 ids (L ≤ context length, EOT the highest id per row); returns [B, embed_dim]. */
+    @Override
     public Tensor encodeText(Tensor tokens) {
         requireUnimodal();
         return text.encodeText(tokens);

@@ -24,7 +24,11 @@ import java.util.Map;
  * weights in place and pack the GEMM weights when made: the model must not change afterwards (it is handed over).
  * Thread-safe (ONNX Runtime sessions are; making them is synchronised). Close it to free the sessions.
  */
-public final class OnnxClip implements AutoCloseable {
+public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoCloseable {
+    static {
+        OnnxNatives.use();
+    }
+
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final ClipModel model;
     private final int resolution, contextLength, embedDim;
@@ -93,6 +97,7 @@ public final class OnnxClip implements AutoCloseable {
     }
 
     /** {@code encode_image}: preprocessed images [B, 3, R, R] (float32) → features [B, embed_dim] float32. */
+    @Override
     public Tensor encodeImage(Tensor images) {
         long[] shape = Tensors.shape(images);
         if (shape.length != 4 || shape[1] != 3 || shape[2] != resolution || shape[3] != resolution) {
@@ -111,6 +116,7 @@ public final class OnnxClip implements AutoCloseable {
     }
 
     /** {@code encode_text}: tokens [B, context length] int64 (end-of-text the highest id per row) → [B, embed_dim]. */
+    @Override
     public Tensor encodeText(Tensor tokens) {
         long[] shape = Tensors.shape(tokens);
         if (shape.length != 2 || shape[1] != contextLength) {
@@ -134,6 +140,16 @@ public final class OnnxClip implements AutoCloseable {
         } catch (OrtException ex) {
             throw new IllegalStateException("ONNX Runtime failed on the text tower: " + ex.getMessage(), ex);
         }
+    }
+
+    @Override
+    public int imageResolution() {
+        return resolution;
+    }
+
+    @Override
+    public int contextLength() {
+        return contextLength;
     }
 
     @Override

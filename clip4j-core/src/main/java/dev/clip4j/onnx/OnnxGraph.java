@@ -86,11 +86,15 @@ public final class OnnxGraph {
      * {@link #weights} supplies.
      */
     public String weight(Tensor t) {
-        return external(Scope.escape(Tensors.to(t.detach(), DType.F32).contiguous()));
+        return external(Tensors.to(t.detach(), DType.F32).contiguous());
     }
 
-    /** An initializer declared as external data, {@code c} (float32, int8 or uint8, contiguous) supplying it. */
-    private String external(Tensor c) {
+    /**
+     * An initializer declared as external data, {@code t} (float32, int8 or uint8, contiguous) supplying it through a
+     * handle of the graph's own, independent of every memory scope, that the session closes ({@link OnnxSession#close}).
+     */
+    private String external(Tensor t) {
+        Tensor c = Scope.escape(t.detach());
         DType type = Tensors.dtype(c);
         OnnxMl.TensorProto.DataType onnxType = switch (type) {
             case F32 -> OnnxMl.TensorProto.DataType.FLOAT;
@@ -115,7 +119,10 @@ public final class OnnxGraph {
         return OnnxMl.StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
     }
 
-    /** The weights to hand to ONNX Runtime by name ({@link #weight}); keep them alive as long as the session. */
+    /**
+     * The weights to hand to ONNX Runtime by name ({@link #weight}): handles of the graph's own, to keep alive as long
+     * as the session and close with it.
+     */
     public Map<String, Tensor> weights() {
         return weights;
     }
@@ -133,10 +140,10 @@ public final class OnnxGraph {
         String values, zeroPoint;
         if (signedWeights) {
             values = external(w.values());
-            zeroPoint = external(Scope.escape(Tensors.zeros(DType.I8, out)));
+            zeroPoint = external(Tensors.zeros(DType.I8, out));
         } else {
-            values = external(Scope.escape(Tensors.to(Tensors.to(w.values(), DType.F32).add(new org.bytedeco.pytorch.Scalar(128.0)), DType.U8)));
-            zeroPoint = external(Scope.escape(Tensors.to(Tensors.full(128, DType.F32, out), DType.U8)));
+            values = external(Tensors.to(dev.clip4j.torch.Ops.add(Tensors.to(w.values(), DType.F32), 128.0), DType.U8));
+            zeroPoint = external(Tensors.to(Tensors.full(128, DType.F32, out), DType.U8));
         }
         OnnxMl.NodeProto.Builder node = OnnxMl.NodeProto.newBuilder().setOpType("DynamicQuantizeMatMul")
                 .setDomain(MICROSOFT).setName(name("DynamicQuantizeMatMul"))

@@ -20,11 +20,15 @@ import java.util.Map;
 /**
  * One ONNX Runtime session over a graph clip4j wrote ({@link OnnxGraph}), with the graph's weights read in place:
  * libtorch tensors wrapped as ONNX Runtime tensors (direct buffers over the same memory), kept alive as long as the
- * session. Thread-safe for {@link #run} (ONNX Runtime sessions are). Close it to free the session.
+ * session and released when it closes. Thread-safe for {@link #run} (ONNX Runtime sessions are). Close it to free the session.
  */
 public final class OnnxSession implements AutoCloseable {
+    static {
+        OnnxNatives.use();
+    }
+
     private final OrtSession session;
-    @SuppressWarnings({"unused", "FieldCanBeLocal"}) // the memory ONNX Runtime reads: must outlive the session
+    /** The memory ONNX Runtime reads (the graph's own handles): must outlive the session, closed with it. */
     private final Map<String, Tensor> weights;
     private final List<OnnxTensor> wrapped;
 
@@ -62,9 +66,11 @@ public final class OnnxSession implements AutoCloseable {
             return made;
         } catch (OrtException e) {
             wrapped.forEach(OnnxTensor::close);
+            g.weights().values().forEach(Tensor::close);
             throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             wrapped.forEach(OnnxTensor::close);
+            g.weights().values().forEach(Tensor::close);
             throw e;
         }
     }
@@ -98,5 +104,7 @@ public final class OnnxSession implements AutoCloseable {
             // closing: nothing left to do with a session that fails to close
         }
         wrapped.forEach(OnnxTensor::close);
+        // the graph's handles: the memory stays while the model (or anyone else) holds it, and is freed with the last holder
+        weights.values().forEach(Tensor::close);
     }
 }

@@ -89,6 +89,20 @@ public final class Torch {
         org.bytedeco.javacpp.Pointer.trimMemory();
     }
 
+    /**
+     * The directory of a jar's native libraries ({@code resource}, e.g. {@code /ai/onnxruntime/native/linux-x64/}),
+     * extracted once into JavaCPP's cache ({@code ~/.javacpp/cache}, per jar, under a lock) beside libtorch's, or null
+     * where the class path has none: for libraries that otherwise extract a fresh copy into a new temporary directory
+     * on every start (ONNX Runtime's Java loader, which leaves the directory behind).
+     */
+    public static File cachedNatives(Class<?> owner, String resource) {
+        try {
+            return Loader.cacheResource(owner, resource);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** The file libtorch_cpu.so was loaded from, as the process maps it (for the system-libtorch regression test). */
     public static String loadedLibtorchPath() {
         init();

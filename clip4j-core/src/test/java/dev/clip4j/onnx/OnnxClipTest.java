@@ -15,6 +15,18 @@ import java.util.Map;
  * relative (float32 GEMMs of other summation orders differ in the last bits only).
  */
 class OnnxClipTest {
+    /** ONNX Runtime's natives load from JavaCPP's cache, not from a fresh temporary directory per process. */
+    @org.junit.jupiter.api.Test
+    void nativesLoadFromTheCache() throws Exception {
+        try (OnnxClip onnx = OnnxClip.of(load("vit"))) {
+            Grad.noGrad(() -> onnx.encodeImage(Fixtures.tensors("vit/inputs.safetensors").get("images")));
+        }
+        String dir = System.getProperty(OnnxNatives.PATH_PROPERTY);
+        org.assertj.core.api.Assertions.assertThat(dir).contains(".javacpp");
+        org.assertj.core.api.Assertions.assertThat(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps")))
+                .anyMatch(l -> l.endsWith(dir + "/libonnxruntime.so")).noneMatch(l -> l.contains("onnxruntime-java"));
+    }
+
     static ClipModel load(String tower) {
         return dev.clip4j.checkpoint.ClipCheckpoint.loadModel(Fixtures.path(tower + "/weights.safetensors"));
     }
@@ -39,5 +51,10 @@ class OnnxClipTest {
                 return null;
             });
         }
+        // closing the sessions releases their handles only: the model's own weights live on
+        Grad.noGrad(() -> {
+            Parity.assertClose("encode_image after close", model.encodeImage(in.get("images")), out.get("encode_image"), 1e-5);
+            return null;
+        });
     }
 }
