@@ -125,6 +125,30 @@ final class CommonOptions {
         }
     }
 
+    /**
+     * {@code --backend} for evaluations: torch by default (the reference path), or onnx (or auto) to score what ONNX
+     * Runtime computes for a float32 or int8 model.
+     */
+    static final class EvalBackend {
+        @Option(names = "--backend", defaultValue = "torch",
+                description = "torch (default), onnx or auto: what runs the towers (ONNX Runtime: float32 and int8 models).")
+        String backend;
+
+        /**
+         * What runs {@code model}'s towers at {@code precision}: the model itself, or an {@link dev.clip4j.onnx.OnnxClip}
+         * (the caller closes it when done); a one-line error where ONNX Runtime cannot run it.
+         */
+        dev.clip4j.model.FeatureEncoder towers(dev.clip4j.model.ClipModel model, String precision) {
+            dev.clip4j.Backend b;
+            try {
+                b = dev.clip4j.Backend.parse(backend).resolve(model, explicitPrecision(precision));
+            } catch (dev.clip4j.InputException e) {
+                throw new UserError(e.getMessage());
+            }
+            return b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.of(model) : model;
+        }
+    }
+
     /** fp32, bf16 or int8 as {@code --precision} names it (not auto), or a one-line error. */
     static Precision explicitPrecision(String precision) {
         try {

@@ -52,6 +52,8 @@ final class EvalCommand implements Runnable {
         CommonOptions.Threads threads;
         @Mixin
         CommonOptions.EvalPrecision precision;
+        @Mixin
+        CommonOptions.EvalBackend backend;
 
         @Override
         public Integer call() throws Exception {
@@ -65,7 +67,13 @@ final class EvalCommand implements Runnable {
             }
             ClipModel m = precision.apply(ClipCheckpoint.loadModel(model.model));
             ImageTextDataset ds = Datasets.open(data);
-            ZeroShotResult r = ZeroShot.evaluate(m, ds, t == null ? ds.templates() : t, batch);
+            ZeroShotResult r;
+            dev.clip4j.model.FeatureEncoder towers = backend.towers(m, precision.precision);
+            try {
+                r = ZeroShot.evaluate(m, towers, ds, t == null ? ds.templates() : t, batch);
+            } finally {
+                if (towers instanceof AutoCloseable c) c.close();
+            }
             report(r, output, Map.of());
             if (confusionPng != null) ConfusionMatrixPlot.write(r, confusionPng);
             return 0;
@@ -139,6 +147,8 @@ final class EvalCommand implements Runnable {
         CommonOptions.Threads threads;
         @Mixin
         CommonOptions.EvalPrecision precision;
+        @Mixin
+        CommonOptions.EvalBackend backend;
 
         @Override
         public Integer call() throws Exception {
@@ -146,6 +156,7 @@ final class EvalCommand implements Runnable {
             Options.batchSize(batch);
             if (rerankItm < 0 || rerankItm > 1000) throw new UserError("--rerank-itm must be 0..1000, got " + rerankItm);
             if (rerankItm > 0 && !precision.precision.equalsIgnoreCase("fp32")) throw new UserError("--rerank-itm runs in fp32 only");
+            if (rerankItm > 0 && !backend.backend.equalsIgnoreCase("torch")) throw new UserError("--rerank-itm runs on --backend torch only");
             dev.clip4j.model.ClipModel clip = precision.apply(ClipCheckpoint.loadModel(model.model));
             dev.clip4j.data.ImageTextDataset set = Datasets.open(data);
             dev.clip4j.eval.RetrievalResult r;
@@ -156,7 +167,12 @@ final class EvalCommand implements Runnable {
                 r = dev.clip4j.pretrain.ItmReranking.evaluate(clip, dev.clip4j.pretrain.ItmReranking.loadFusion(checkpoint, clip), set,
                         batch, rerankItm, score);
             } else {
-                r = dev.clip4j.eval.Retrieval.evaluate(clip, set, batch);
+                dev.clip4j.model.FeatureEncoder towers = backend.towers(clip, precision.precision);
+                try {
+                    r = dev.clip4j.eval.Retrieval.evaluate(clip, towers, set, batch);
+                } finally {
+                    if (towers instanceof AutoCloseable c) c.close();
+                }
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("dataset", r.dataset());

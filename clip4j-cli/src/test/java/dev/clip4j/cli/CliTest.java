@@ -277,6 +277,26 @@ class CliTest {
                 "--precision", "int8", "--output", int8.toString());
         assertThat(e8.code()).as(e8.err()).isZero();
         assertThat(Json.MAPPER.readTree(int8.toFile()).get("top1").asDouble()).isGreaterThan(0.5);
+        // and on ONNX Runtime: fp32 scores as libtorch does (features within 1e-5: at most a near-tie flips), int8 runs
+        Path onnx = tmp.resolve("zs-onnx.json"), onnx8 = tmp.resolve("zs8-onnx.json"), rr8 = tmp.resolve("rr8-onnx.json");
+        Result eo = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--backend", "onnx", "--output", onnx.toString());
+        assertThat(eo.code()).as(eo.err()).isZero();
+        JsonNode jo = Json.MAPPER.readTree(onnx.toFile());
+        assertThat(jo.get("top1").asDouble()).isCloseTo(json.get("top1").asDouble(),
+                org.assertj.core.api.Assertions.within(1.0 / json.get("examples").asInt() + 1e-9));
+        Result eo8 = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--backend", "onnx", "--precision", "int8", "--output", onnx8.toString());
+        assertThat(eo8.code()).as(eo8.err()).isZero();
+        assertThat(Json.MAPPER.readTree(onnx8.toFile()).get("top1").asDouble()).isGreaterThan(0.5);
+        Result ro8 = run("eval", "retrieval", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--backend", "onnx", "--precision", "int8", "--output", rr8.toString());
+        assertThat(ro8.code()).as(ro8.err()).isZero();
+        assertThat(Json.MAPPER.readTree(rr8.toFile()).path("image_to_text").get("r10").asDouble()).isBetween(0.0, 1.0);
+        Result bf16onnx = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(),
+                "--backend", "onnx", "--precision", "bf16");
+        assertThat(bf16onnx.code()).isEqualTo(1);
+        assertThat(bf16onnx.err()).contains("--backend onnx cannot run this model: it runs float32 and int8, not bf16");
         Result bad = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--precision", "auto");
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("--precision: unknown precision 'auto' (use fp32, bf16 or int8)");
@@ -308,6 +328,9 @@ class CliTest {
         Result r = run("eval", "retrieval", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--output", rr.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(Json.MAPPER.readTree(rr.toFile()).path("image_to_text").get("r10").asDouble()).isBetween(0.0, 1.0);
+        Result onnx = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--backend", "onnx");
+        assertThat(onnx.code()).isEqualTo(1);
+        assertThat(onnx.err()).contains("--backend onnx cannot run this model: a model scored token-wise");
     }
 
     /** CoOp from the command line: adapt, evaluate (also on unseen classes), classify with the adapter; bad input is one line. */

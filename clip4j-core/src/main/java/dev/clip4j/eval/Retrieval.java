@@ -2,6 +2,7 @@ package dev.clip4j.eval;
 
 import dev.clip4j.data.ImageTextDataset;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.FeatureEncoder;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,6 +18,14 @@ public final class Retrieval {
     private Retrieval() {}
 
     public static RetrievalResult evaluate(ClipModel model, ImageTextDataset data, int batchSize) {
+        return evaluate(model, model, data, batchSize);
+    }
+
+    /**
+     * As {@link #evaluate(ClipModel, ImageTextDataset, int)} with the towers run by {@code towers} (the model itself on
+     * libtorch, or its {@code OnnxClip} on ONNX Runtime); a model scored token-wise runs on libtorch.
+     */
+    public static RetrievalResult evaluate(ClipModel model, FeatureEncoder towers, ImageTextDataset data, int batchSize) {
         int n = data.size();
         List<String> captions = captions(data);
         int[] group = groups(captions);
@@ -25,8 +34,8 @@ public final class Retrieval {
             TokenWiseScores.Matrices m = TokenWiseScores.of(model, data, batchSize, null, captions);
             return new RetrievalResult(data.name(), n, recall(m.imageToText(), group), recall(transpose(m.textToImage()), group));
         }
-        float[][] img = FeatureExtractor.images(model, data, batchSize, null);
-        float[][] txt = FeatureExtractor.texts(model, captions, batchSize);
+        float[][] img = FeatureExtractor.images(towers, data, batchSize, null);
+        float[][] txt = FeatureExtractor.texts(towers, captions, batchSize);
         return new RetrievalResult(data.name(), n, recall(Similarity.scores(img, txt), group), recall(Similarity.scores(txt, img), group));
     }
 

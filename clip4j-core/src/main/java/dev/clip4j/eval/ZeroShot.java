@@ -4,6 +4,7 @@ import dev.clip4j.data.ClassLabelledDataset;
 import dev.clip4j.data.ImageTextDataset;
 import dev.clip4j.data.Prompts;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.FeatureEncoder;
 import dev.clip4j.torch.Grad;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Scope;
@@ -21,13 +22,22 @@ public final class ZeroShot {
     private ZeroShot() {}
 
     public static ZeroShotResult evaluate(ClipModel model, ImageTextDataset data, List<String> templates, int batchSize) {
+        return evaluate(model, model, data, templates, batchSize);
+    }
+
+    /**
+     * As {@link #evaluate(ClipModel, ImageTextDataset, List, int)} with the towers run by {@code towers} (the model
+     * itself on libtorch, or its {@code OnnxClip} on ONNX Runtime); a model scored token-wise runs on libtorch.
+     */
+    public static ZeroShotResult evaluate(ClipModel model, FeatureEncoder towers, ImageTextDataset data,
+                                          List<String> templates, int batchSize) {
         if (data.classNames().isEmpty()) throw new IllegalArgumentException(data.name() + " has no class labels; zero-shot needs them");
         List<List<String>> names = data instanceof ClassLabelledDataset c ? c.synonyms()
                 : data.classNames().stream().map(List::of).toList();
         int[] labels = new int[data.size()];
         float[][] all = model.scoring() == dev.clip4j.model.Scoring.TOKEN_WISE
                 ? tokenWiseClassScores(model, data, batchSize, labels, names, templates)
-                : Similarity.scores(FeatureExtractor.images(model, data, batchSize, labels), classEmbeddings(model, names, templates));
+                : Similarity.scores(FeatureExtractor.images(towers, data, batchSize, labels), classEmbeddings(towers, names, templates));
         return summarize(data.name(), all, labels, data.classNames());
     }
 
@@ -83,7 +93,7 @@ public final class ZeroShot {
         return out;
     }
 
-    public static float[][] classEmbeddings(ClipModel model, List<List<String>> names, List<String> templates) {
+    public static float[][] classEmbeddings(FeatureEncoder model, List<List<String>> names, List<String> templates) {
         float[][] out = new float[names.size()][];
         for (int c = 0; c < names.size(); c++) {
             List<String> prompts = new ArrayList<>();
