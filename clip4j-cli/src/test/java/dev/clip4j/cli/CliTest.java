@@ -88,6 +88,19 @@ class CliTest {
         assertThat(norm).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-5));
     }
 
+    /** {@link #run}, with what the command prints to System.err itself (the backend's notes) added to {@code notes}. */
+    private static Result runNoted(StringBuilder notes, String... args) {
+        java.io.PrintStream oldErr = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            return run(args);
+        } finally {
+            System.setErr(oldErr);
+            notes.append(captured.toString(StandardCharsets.UTF_8));
+        }
+    }
+
     /**
      * --backend: ONNX Runtime (auto's choice for float32 and 64 inputs or more) and libtorch give the same features to 1e-5 for images and
      * texts of a trained ViT with CLIP's vocabulary; int8 runs on ONNX Runtime (auto's choice for any input count)
@@ -104,18 +117,11 @@ class CliTest {
         String[] backends = {"auto", "torch", "onnx"};
         for (int i = 0; i < backends.length; i++) {
             Path out = tmp.resolve("backend" + i + ".json");
-            java.io.PrintStream oldErr = System.err;
-            ByteArrayOutputStream notes = new ByteArrayOutputStream();
-            System.setErr(new PrintStream(notes, true, StandardCharsets.UTF_8));
-            Result r;
-            try {
-                r = run("embed", "--model", model.toString(), "--image", fixture("preprocess/chelsea.png").toString(),
-                        "--text", "a photo of a cat", "--precision", "fp32", "--backend", backends[i], "--output", out.toString());
-            } finally {
-                System.setErr(oldErr);
-            }
+            StringBuilder notes = new StringBuilder();
+            Result r = runNoted(notes, "embed", "--model", model.toString(), "--image", fixture("preprocess/chelsea.png").toString(),
+                    "--text", "a photo of a cat", "--precision", "fp32", "--backend", backends[i], "--output", out.toString());
             assertThat(r.code()).as(r.err()).isZero();
-            if (i == 0) assertThat(notes.toString(StandardCharsets.UTF_8)).contains("--backend auto: torch (2 inputs: ONNX Runtime's start-up pays from 64)");
+            if (i == 0) assertThat(notes.toString()).contains("--backend auto: torch (2 inputs: ONNX Runtime's start-up pays from 64)");
             JsonNode json = Json.MAPPER.readTree(out.toFile());
             java.util.List<Double> values = new java.util.ArrayList<>();
             for (String key : new String[] {"image_features", "text_features"}) json.get(key).get(0).forEach(v -> values.add(v.asDouble()));
@@ -130,18 +136,11 @@ class CliTest {
         assertThat(err / scale).as("onnx against torch").isLessThan(1e-5);
         for (String b : new String[] {"onnx", "auto"}) { // int8 on ONNX Runtime, auto's choice whatever the input count
             Path out = tmp.resolve("int8-" + b + ".json");
-            java.io.PrintStream oldErr = System.err;
-            ByteArrayOutputStream notes = new ByteArrayOutputStream();
-            System.setErr(new PrintStream(notes, true, StandardCharsets.UTF_8));
-            Result int8;
-            try {
-                int8 = run("embed", "--model", model.toString(), "--image", fixture("preprocess/chelsea.png").toString(),
-                        "--text", "a photo of a cat", "--precision", "int8", "--backend", b, "--output", out.toString());
-            } finally {
-                System.setErr(oldErr);
-            }
+            StringBuilder notes = new StringBuilder();
+            Result int8 = runNoted(notes, "embed", "--model", model.toString(), "--image", fixture("preprocess/chelsea.png").toString(),
+                    "--text", "a photo of a cat", "--precision", "int8", "--backend", b, "--output", out.toString());
             assertThat(int8.code()).as(int8.err()).isZero();
-            assertThat(notes.toString(StandardCharsets.UTF_8)).doesNotContain("--backend auto: torch");
+            assertThat(notes.toString()).doesNotContain("--backend auto: torch");
             JsonNode json = Json.MAPPER.readTree(out.toFile());
             for (String key : new String[] {"image_features", "text_features"}) {
                 double[] q = new double[json.get(key).get(0).size()];

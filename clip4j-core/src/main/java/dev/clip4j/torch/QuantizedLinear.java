@@ -124,6 +124,10 @@ public final class QuantizedLinear {
                     }
                     packed = Scope.escape(new IValue(stack.get(0))); // an owning copy: the stack's element dies with the stack (pitfall 2)
                 }
+                // our handles now, not whenever the GC runs (a graph written from them holds handles of its own)
+                plain.values().close();
+                plain.scales().close();
+                if (plain.bias() != null) plain.bias().close();
                 plain = null;
             }
             return packed;
