@@ -92,11 +92,14 @@ public final class QuantizedLinear {
     }
 
     /**
-     * The layer's numbers (the plain copy, or unpacked from FBGEMM's packing after a libtorch forward: fresh tensors
-     * then, owned by the caller's scope).
+     * The layer's numbers, as handles of the caller's own (in its memory scope): over the plain copy, or over numbers
+     * unpacked from FBGEMM's packing after a libtorch forward. They stay valid when the layer later packs and drops
+     * its plain copy.
      */
     public synchronized Weights weights() {
-        if (plain != null) return plain;
+        if (plain != null) {
+            return new Weights(plain.values().detach(), plain.scales().detach(), plain.bias() == null ? null : plain.bias().detach());
+        }
         IValueVector stack = new IValueVector();
         stack.push_back(packed);
         ops()[2].callBoxed(stack);
