@@ -98,8 +98,8 @@ public final class Torch {
     public static File cachedNatives(Class<?> owner, String resource) {
         try {
             return Loader.cacheResource(owner, resource);
-        } catch (IOException e) {
-            return null;
+        } catch (IOException | RuntimeException e) {
+            return null; // an unwritable cache: the library's own loader then runs as before
         }
     }
 
