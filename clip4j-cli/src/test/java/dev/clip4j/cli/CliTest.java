@@ -296,6 +296,9 @@ class CliTest {
                 "--backend", "onnx", "--precision", "bf16");
         assertThat(bf16onnx.code()).isEqualTo(1);
         assertThat(bf16onnx.err()).contains("--backend onnx cannot run this model: it runs float32 and int8, not bf16");
+        Result gpu = run("eval", "retrieval", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--backend", "gpu");
+        assertThat(gpu.code()).isEqualTo(1);
+        assertThat(gpu.err()).contains("unknown backend 'gpu' (use torch, onnx or auto)").doesNotContain("\tat ");
         Result bad = run("eval", "zero-shot", "--model", run.toString(), "--data", tmp.resolve("data").toString(), "--precision", "auto");
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("--precision: unknown precision 'auto' (use fp32, bf16 or int8)");
