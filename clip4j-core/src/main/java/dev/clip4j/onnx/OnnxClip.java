@@ -34,6 +34,8 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
     private final int resolution, contextLength, embedDim;
     private OnnxSession image, text; // made on first use, under this object's lock
     private boolean closed;
+    /** Runs hold it shared, {@link #close} exclusively: a session is never freed under a run in flight (a native crash). */
+    private final java.util.concurrent.locks.ReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
     private OnnxClip(ClipModel model) {
         this.model = model;
@@ -109,7 +111,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         // a direct buffer over the tensor's memory: ONNX Runtime reads it in place
         FloatBuffer pixels = Tensors.floatBuffer(c);
         try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, shape)) {
-            return imageTower().run(Map.of("images", in), shape[0]);
+            return run(() -> imageTower().run(Map.of("images", in), shape[0]));
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on the image tower: " + e.getMessage(), e);
         }
@@ -136,7 +138,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
              OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {b});
              OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {b})) {
-            return textTower().run(Map.of("tokens", t, "eot", e, "flat_eot", f), b);
+            return run(() -> textTower().run(Map.of("tokens", t, "eot", e, "flat_eot", f), b));
         } catch (OrtException ex) {
             throw new IllegalStateException("ONNX Runtime failed on the text tower: " + ex.getMessage(), ex);
         }
@@ -152,11 +154,33 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         return contextLength;
     }
 
+    /** A forward that {@link #close} waits for. */
+    private interface Forward {
+        Tensor run() throws OrtException;
+    }
+
+    private Tensor run(Forward f) throws OrtException {
+        inUse.readLock().lock();
+        try {
+            return f.run();
+        } finally {
+            inUse.readLock().unlock();
+        }
+    }
+
+    /** Frees both sessions, once the forwards in flight have finished; later calls fail with IllegalStateException. */
     @Override
-    public synchronized void close() {
-        closed = true;
-        if (image != null) image.close();
-        if (text != null) text.close();
-        image = text = null;
+    public void close() {
+        inUse.writeLock().lock(); // before this object's monitor, which a run takes inside its shared hold
+        try {
+            synchronized (this) {
+                closed = true;
+                if (image != null) image.close();
+                if (text != null) text.close();
+                image = text = null;
+            }
+        } finally {
+            inUse.writeLock().unlock();
+        }
     }
 }

@@ -31,6 +31,39 @@ class OnnxClipTest {
         return dev.clip4j.checkpoint.ClipCheckpoint.loadModel(Fixtures.path(tower + "/weights.safetensors"));
     }
 
+    /**
+     * Closing while another thread runs a forward (a service stopping mid-query) waits for it, then refuses: the
+     * session is never freed under a run (that would be a native crash, not an exception).
+     */
+    @org.junit.jupiter.api.Test
+    void closeWaitsForForwardsInFlight() throws Exception {
+        Tensor images = Fixtures.tensors("vit/inputs.safetensors").get("images");
+        ClipModel model = load("vit");
+        for (int round = 0; round < 8; round++) { // the race is timing-dependent: without the guard, ~1 in 3 rounds crashed
+            OnnxClip onnx = OnnxClip.of(model);
+            java.util.concurrent.atomic.AtomicInteger forwards = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Throwable> ended = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread runner = new Thread(() -> {
+                try {
+                    while (true) {
+                        try (dev.clip4j.torch.Scope s = dev.clip4j.torch.Scope.open()) {
+                            Grad.noGrad(() -> onnx.encodeImage(images));
+                        }
+                        forwards.incrementAndGet();
+                    }
+                } catch (Throwable t) {
+                    ended.set(t);
+                }
+            });
+            runner.start();
+            while (forwards.get() < 3) Thread.sleep(1);
+            onnx.close();
+            runner.join(10_000);
+            org.assertj.core.api.Assertions.assertThat(ended.get()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("closed");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"vit", "resnet"})
     void reproducesReferenceAndLibtorch(String tower) {
