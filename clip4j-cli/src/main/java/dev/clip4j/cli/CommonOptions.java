@@ -135,17 +135,21 @@ final class CommonOptions {
         String backend;
 
         /**
-         * What runs {@code model}'s towers at {@code precision}: the model itself, or an {@link dev.clip4j.onnx.OnnxClip}
-         * (the caller closes it when done); a one-line error where ONNX Runtime cannot run it.
+         * {@code evaluation} with {@code model}'s towers at {@code precision} run by the backend asked: the model itself,
+         * or an {@link dev.clip4j.onnx.OnnxClip} closed afterwards; a one-line error where ONNX Runtime cannot run it.
          */
-        dev.clip4j.model.FeatureEncoder towers(dev.clip4j.model.ClipModel model, String precision) {
+        <T> T evaluate(dev.clip4j.model.ClipModel model, String precision,
+                       java.util.function.Function<dev.clip4j.model.FeatureEncoder, T> evaluation) {
             dev.clip4j.Backend b;
             try {
                 b = dev.clip4j.Backend.parse(backend).resolve(model, explicitPrecision(precision));
             } catch (dev.clip4j.InputException e) {
                 throw new UserError(e.getMessage());
             }
-            return b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.of(model) : model;
+            if (b != dev.clip4j.Backend.ONNX) return evaluation.apply(model);
+            try (dev.clip4j.onnx.OnnxClip onnx = dev.clip4j.onnx.OnnxClip.of(model)) {
+                return evaluation.apply(onnx);
+            }
         }
     }
 

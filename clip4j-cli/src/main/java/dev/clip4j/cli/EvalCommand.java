@@ -67,13 +67,8 @@ final class EvalCommand implements Runnable {
             }
             ClipModel m = precision.apply(ClipCheckpoint.loadModel(model.model));
             ImageTextDataset ds = Datasets.open(data);
-            ZeroShotResult r;
-            dev.clip4j.model.FeatureEncoder towers = backend.towers(m, precision.precision);
-            try {
-                r = ZeroShot.evaluate(m, towers, ds, t == null ? ds.templates() : t, batch);
-            } finally {
-                if (towers instanceof AutoCloseable c) c.close();
-            }
+            List<String> templateList = t == null ? ds.templates() : t;
+            ZeroShotResult r = backend.evaluate(m, precision.precision, towers -> ZeroShot.evaluate(m, towers, ds, templateList, batch));
             report(r, output, Map.of());
             if (confusionPng != null) ConfusionMatrixPlot.write(r, confusionPng);
             return 0;
@@ -167,12 +162,7 @@ final class EvalCommand implements Runnable {
                 r = dev.clip4j.pretrain.ItmReranking.evaluate(clip, dev.clip4j.pretrain.ItmReranking.loadFusion(checkpoint, clip), set,
                         batch, rerankItm, score);
             } else {
-                dev.clip4j.model.FeatureEncoder towers = backend.towers(clip, precision.precision);
-                try {
-                    r = dev.clip4j.eval.Retrieval.evaluate(clip, towers, set, batch);
-                } finally {
-                    if (towers instanceof AutoCloseable c) c.close();
-                }
+                r = backend.evaluate(clip, precision.precision, towers -> dev.clip4j.eval.Retrieval.evaluate(clip, towers, set, batch));
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("dataset", r.dataset());
