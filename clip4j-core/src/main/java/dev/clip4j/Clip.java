@@ -80,9 +80,12 @@ public final class Clip implements AutoCloseable {
         return load(checkpoint, precision, Backend.current());
     }
 
-    /** As {@link #load(Path, Precision)}, on the given backend ({@link Backend}). */
+    /**
+     * As {@link #load(Path, Precision)}, on the given backend ({@link Backend}). int8 is quantized layer by layer as
+     * the checkpoint is read ({@link ClipCheckpoint#loadForInference}), so the float model is never whole in memory.
+     */
     public static Clip load(Path checkpoint, Precision precision, Backend backend) {
-        return new Clip(ClipCheckpoint.loadModel(checkpoint), precision, true, backend);
+        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false).model(), precision, true, backend);
     }
 
     /** TORCH or ONNX: what runs this instance's towers. */

@@ -37,6 +37,26 @@ public final class ClipCheckpoint {
      */
     public record Loaded(ClipConfig config, Map<String, Tensor> weights, CheckpointFormat format, Scoring scoring) {}
 
+    /**
+     * A checkpoint opened for reading: its weights under OpenAI's names, each read from the file only when asked
+     * (safetensors; the zip formats are read whole when opened), converted to float32 as they are read. Close it
+     * when done to release the file.
+     */
+    public record Opened(ClipConfig config, Map<String, StoredTensor> weights, CheckpointFormat format, Scoring scoring,
+                         AutoCloseable file) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                file.close();
+            } catch (Exception ignored) {
+                // read-only
+            }
+        }
+    }
+
+    /** A model streamed in for inference ({@link #loadForInference}) and, when asked, its {@link ModelFingerprint}. */
+    public record ForInference(ClipModel model, String fingerprint) {}
+
     public static ClipModel loadModel(Path path) {
         Loaded l = read(path);
         try {
@@ -47,6 +67,26 @@ public final class ClipCheckpoint {
             // The model holds the storages it adopted and copies of the rest; free the loaded tensors now rather than
             // whenever the GC runs (an adopted storage lives on in its parameter).
             l.weights().values().forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * A model for inference (evaluation mode), read one tensor at a time ({@link dev.clip4j.nn.Module#stream}); with
+     * {@code int8}, each layer is quantized as soon as it is in, so the float model is never whole in memory (a
+     * ViT-B/32 safetensors checkpoint loads in its int8 size plus one layer). With {@code fingerprint}, the float
+     * weights' {@link ModelFingerprint} is computed on the way, as {@link ModelFingerprint#of} would from the float
+     * model.
+     */
+    public static ForInference loadForInference(Path path, boolean int8, boolean fingerprint) {
+        try (Opened o = open(path)) {
+            ClipModel model = ClipModel.blankFor(o.config()).scoring(o.scoring());
+            ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
+            try {
+                model.stream(o.weights(), path.toString(), int8, hash == null ? (k, t) -> {} : hash::add);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(e.getMessage(), e);
+            }
+            return new ForInference(model, hash == null ? null : hash.hex());
         }
     }
 
@@ -73,11 +113,21 @@ public final class ClipCheckpoint {
                 + "TorchScript zip, or a model directory)");
     }
 
-    /** Reads any supported checkpoint; a training run directory stands for its newest checkpoint. */
+    /** Reads any supported checkpoint whole; a training run directory stands for its newest checkpoint. */
     public static Loaded read(Path named) {
+        try (Opened o = open(named)) {
+            Map<String, Tensor> weights = new LinkedHashMap<>();
+            o.weights().forEach((k, v) -> weights.put(k, v.get()));
+            return new Loaded(o.config(), weights, o.format(), o.scoring());
+        }
+    }
+
+    /** Opens any supported checkpoint ({@link Opened}); a training run directory stands for its newest checkpoint. */
+    public static Opened open(Path named) {
         Path path = ModelLocator.resolve(named);
         CheckpointFormat format = detect(path);
-        Map<String, Tensor> weights;
+        Map<String, StoredTensor> weights;
+        AutoCloseable file = () -> {};
         ClipConfig config = null;
         JsonNode hfConfig = null;
         Scoring scoring = Scoring.POOLED;
@@ -96,21 +146,43 @@ public final class ClipCheckpoint {
                         throw new CheckpointException(e.getMessage(), e);
                     }
                 }
-                weights = Safetensors.read(path.resolve(WEIGHTS_FILE));
+                Safetensors.Lazy lazy = Safetensors.open(path.resolve(WEIGHTS_FILE));
+                weights = lazy.tensors();
+                file = lazy;
             }
             case HUGGING_FACE_DIR -> {
                 hfConfig = readJson(path.resolve("config.json"));
                 Path st = path.resolve("model.safetensors"), bin = path.resolve("pytorch_model.bin");
-                if (Files.exists(st)) weights = Safetensors.read(st);
-                else if (Files.exists(bin)) weights = TorchPickleReader.stateDict(bin);
-                else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
+                if (Files.exists(st)) {
+                    Safetensors.Lazy lazy = Safetensors.open(st);
+                    weights = lazy.tensors();
+                    file = lazy;
+                } else if (Files.exists(bin)) {
+                    weights = inMemory(TorchPickleReader.stateDict(bin));
+                } else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
             }
-            case TORCHSCRIPT -> {
-                weights = TorchScriptReader.namedTensors(path);
+            case TORCHSCRIPT -> weights = inMemory(TorchScriptReader.namedTensors(path));
+            case TORCH_SAVE -> weights = inMemory(TorchPickleReader.stateDict(path));
+            default -> {
+                Safetensors.Lazy lazy = Safetensors.open(path);
+                weights = lazy.tensors();
+                file = lazy;
             }
-            case TORCH_SAVE -> weights = TorchPickleReader.stateDict(path);
-            default -> weights = Safetensors.read(path);
         }
+        try {
+            return opened(path, format, weights, config, hfConfig, scoring, file);
+        } catch (RuntimeException e) {
+            try {
+                file.close();
+            } catch (Exception ignored) {
+                // read-only
+            }
+            throw e;
+        }
+    }
+
+    private static Opened opened(Path path, CheckpointFormat format, Map<String, StoredTensor> weights, ClipConfig config,
+                                 JsonNode hfConfig, Scoring scoring, AutoCloseable file) {
         if (hfConfig == null && format != CheckpointFormat.CLIP4J_DIR) {
             // A weights file taken from a Hugging Face directory still has its config.json beside it: the
             // activation check must not be skipped because the file was named directly.
@@ -124,25 +196,26 @@ public final class ClipCheckpoint {
         weights = toFloat32(weights);
         if (config == null) {
             Map<String, long[]> shapes = new LinkedHashMap<>();
-            weights.forEach((k, v) -> shapes.put(k, Tensors.shape(v)));
+            weights.forEach((k, v) -> shapes.put(k, v.shape()));
             config = ArchitectureInference.infer(shapes, path.toString());
             if (hfConfig != null) config = withHuggingFaceHeads(config, hfConfig);
             config = config.withName(path.getFileName().toString());
         }
-        return new Loaded(config, weights, format, scoring);
+        return new Opened(config, weights, format, scoring, file);
+    }
+
+    private static Map<String, StoredTensor> inMemory(Map<String, Tensor> tensors) {
+        Map<String, StoredTensor> out = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> out.put(k, StoredTensor.of(v)));
+        return out;
     }
 
     /** fp16/bf16 checkpoints (OpenAI's are fp16) are widened to float32, as {@code clip.load} does on CPU. */
-    private static Map<String, Tensor> toFloat32(Map<String, Tensor> weights) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
+    private static Map<String, StoredTensor> toFloat32(Map<String, StoredTensor> weights) {
+        Map<String, StoredTensor> out = new LinkedHashMap<>();
         weights.forEach((k, v) -> {
-            DType d = Tensors.dtype(v);
-            if (d.isFloatingPoint() && d != DType.F32) {
-                out.put(k, Tensors.to(v, DType.F32));
-                v.close();
-            } else {
-                out.put(k, v);
-            }
+            DType d = v.dtype();
+            out.put(k, d.isFloatingPoint() && d != DType.F32 ? v.map(v.shape(), DType.F32, t -> Tensors.to(t, DType.F32)) : v);
         });
         return out;
     }

@@ -4,13 +4,13 @@ import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -22,22 +22,45 @@ public final class ModelFingerprint {
     private ModelFingerprint() {}
 
     public static String of(ClipModel model) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        Map<String, Tensor> sorted = new TreeMap<>(model.stateDict());
-        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
-            if (e.getKey().endsWith("num_batches_tracked")) continue; // a counter, not a weight
-            sha.update(e.getKey().getBytes(StandardCharsets.UTF_8));
-            sha.update(java.util.Arrays.toString(Tensors.shape(e.getValue())).getBytes(StandardCharsets.UTF_8));
-            try (Scope s = Scope.open()) {
-                Tensor t = e.getValue();
-                sha.update(Tensors.toBytes(Tensors.dtype(t).isFloatingPoint() ? Tensors.to(t.detach(), DType.F32).contiguous() : t.contiguous()));
+        Hasher h = new Hasher();
+        new TreeMap<>(model.stateDict()).forEach(h::add);
+        return h.hex();
+    }
+
+    /**
+     * The fingerprint taken one tensor at a time, as a model is streamed in ({@link dev.clip4j.nn.Module#stream}):
+     * tensors must be added in name order (a {@link TreeMap}'s), as {@link #of} does.
+     */
+    public static final class Hasher {
+        private final MessageDigest sha;
+
+        public Hasher() {
+            try {
+                sha = MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
             }
         }
-        return HexFormat.of().formatHex(sha.digest());
+
+        public void add(String name, Tensor value) {
+            if (name.endsWith("num_batches_tracked")) return; // a counter, not a weight
+            sha.update(name.getBytes(StandardCharsets.UTF_8));
+            sha.update(java.util.Arrays.toString(Tensors.shape(value)).getBytes(StandardCharsets.UTF_8));
+            try (Scope s = Scope.open()) {
+                Tensor t = Tensors.dtype(value).isFloatingPoint() ? Tensors.to(value.detach(), DType.F32).contiguous() : value.contiguous();
+                // hashed where it lies, not copied to the Java heap: a ViT-B/32 would leave ~600 MB of garbage arrays
+                // that the heap keeps resident long after the hash is done
+                long n = t.numel() * Tensors.dtype(t).bytes;
+                for (long at = 0; at < n; at += CHUNK) {
+                    sha.update(new BytePointer(t.data_ptr()).position(at).capacity(Math.min(n, at + CHUNK)).asBuffer());
+                }
+            }
+        }
+
+        public String hex() {
+            return HexFormat.of().formatHex(sha.digest());
+        }
     }
+
+    private static final long CHUNK = 1L << 28;
 }

@@ -138,24 +138,65 @@ public final class Safetensors {
 
     /** Reads every tensor, in header order, in the dtype stored. */
     public static Map<String, Tensor> read(Path file) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            Header h = readHeader(file, ch);
-            for (Entry e : h.entries()) {
-                // read straight into the tensor's memory: a mapped file would add its pages to the process's RSS
-                // beside the tensors until the garbage collector unmaps it (a ViT-B/32 load peaked at 2.1 GB)
-                Tensor t;
-                try {
-                    t = Tensors.read(ch, h.dataStart() + e.begin(), e.dtype(), e.shape()); // size checked with the header
-                } catch (java.io.EOFException eof) {
-                    throw new CheckpointException(file + ": truncated in tensor '" + e.name() + "'", eof);
-                }
-                out.put(e.name(), t);
-            }
+        try (Lazy lazy = open(file)) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            lazy.tensors().forEach((name, t) -> out.put(name, t.get()));
+            return out;
+        }
+    }
+
+    /**
+     * A file's tensors by name, in header order, each read from the file only when asked ({@link StoredTensor#get}):
+     * the file stays open until {@link Lazy#close}, so a checkpoint replaced meanwhile (a training run saving its next
+     * one) is still read whole from the version that was opened.
+     */
+    public static Lazy open(Path file) {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
         }
-        return out;
+        try {
+            Header h = readHeader(file, ch);
+            Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+            for (Entry e : h.entries()) {
+                tensors.put(e.name(), StoredTensor.lazy(e.shape(), e.dtype(), () -> readTensor(file, ch, h, e)));
+            }
+            return new Lazy(tensors, ch);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(ch);
+            if (e instanceof CheckpointException c) throw c;
+            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #open}'s tensors and the open file they are read from. */
+    public record Lazy(Map<String, StoredTensor> tensors, FileChannel channel) implements AutoCloseable {
+        @Override
+        public void close() {
+            closeQuietly(channel);
+        }
+    }
+
+    private static Tensor readTensor(Path file, FileChannel ch, Header h, Entry e) {
+        // straight into the tensor's memory: a mapped file would add its pages to the process's RSS beside the
+        // tensors until the garbage collector unmaps it (a ViT-B/32 load peaked at 2.1 GB)
+        try {
+            return Tensors.read(ch, h.dataStart() + e.begin(), e.dtype(), e.shape()); // size checked with the header
+        } catch (java.io.EOFException eof) {
+            throw new CheckpointException(file + ": truncated in tensor '" + e.name() + "'", eof);
+        } catch (IOException io) {
+            throw new CheckpointException(file + ": cannot read: " + io.getMessage(), io);
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only
+        }
     }
 
     /** Writes tensors (in map order) and optional string metadata, atomically. */

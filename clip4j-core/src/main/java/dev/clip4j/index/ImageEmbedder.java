@@ -27,11 +27,13 @@ public final class ImageEmbedder {
 
     /** The model at {@code modelPath} (checkpoint, model or run directory) at {@code precision}. */
     public static ImageEmbedder load(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
-        dev.clip4j.model.ClipModel m = dev.clip4j.checkpoint.ClipCheckpoint.loadModel(
-                dev.clip4j.checkpoint.ModelLocator.resolve(modelPath)).train(false);
+        // int8 is quantized layer by layer as the checkpoint is read; the fingerprint is of the float32 weights, as the
+        // index records
+        dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
+                modelPath, precision == dev.clip4j.Precision.INT8, true);
+        dev.clip4j.model.ClipModel m = loaded.model();
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
-        String sha = dev.clip4j.checkpoint.ModelFingerprint.of(m); // of the float32 weights, as the index records
-        return new ImageEmbedder(dev.clip4j.Clip.handOver(m, precision), sha);
+        return new ImageEmbedder(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());
     }
 
     /** The weights' SHA-256 recorded in every row. */

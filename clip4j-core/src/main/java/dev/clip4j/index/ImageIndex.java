@@ -3,7 +3,6 @@ package dev.clip4j.index;
 import dev.clip4j.Clip;
 import dev.clip4j.Precision;
 import dev.clip4j.checkpoint.ClipCheckpoint;
-import dev.clip4j.checkpoint.ModelFingerprint;
 import dev.clip4j.data.DataFiles;
 import dev.clip4j.image.ImageInput;
 import dev.clip4j.model.ClipModel;
@@ -67,11 +66,11 @@ public final class ImageIndex implements AutoCloseable {
                                    String store) {
         VectorStores.check(store);
         Path abs = dir.toAbsolutePath().normalize();
-        ClipModel model = loadModel(modelPath);
-        String sha = ModelFingerprint.of(model);
-        IndexManifest manifest;
-        if (IndexManifest.exists(abs)) {
-            manifest = IndexManifest.read(abs);
+        IndexManifest manifest = IndexManifest.exists(abs) ? IndexManifest.read(abs) : null;
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, manifest != null ? Precision.explicit(manifest.precision()) : precision);
+        ClipModel model = loaded.model();
+        String sha = loaded.fingerprint();
+        if (manifest != null) {
             requireModel(abs, manifest, modelPath, sha);
             if (!manifest.store().equals(store)) {
                 throw new IndexException(abs + ": an index whose vectors are in " + manifest.store() + ", not " + store);
@@ -106,9 +105,9 @@ public final class ImageIndex implements AutoCloseable {
      */
     public static ImageIndex fromEmbeddings(Path modelPath, Path embeddings, Path dir, IndexSource source, IndexProgress progress) {
         Path abs = dir.toAbsolutePath().normalize();
-        ClipModel model = loadModel(modelPath);
-        String sha = ModelFingerprint.of(model);
-        int dim = embedDim(model);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.FP32);
+        String sha = loaded.fingerprint();
+        int dim = embedDim(loaded.model());
         try {
             if (Files.exists(abs) && (!Files.isDirectory(abs) || nonEmpty(abs))) {
                 throw new IndexException(abs + ": exists and is not empty; give a new or empty directory");
@@ -120,7 +119,7 @@ public final class ImageIndex implements AutoCloseable {
             if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
             try {
-                return importRows(modelPath, embeddings, abs, tmp, source, progress, model, sha, dim, skipped, seen, common);
+                return importRows(modelPath, embeddings, abs, tmp, source, progress, loaded.model(), sha, dim, skipped, seen, common);
             } catch (RuntimeException | IOException | Error e) {
                 DataFiles.deleteTree(tmp); // a refused file leaves nothing behind
                 throw e;
@@ -265,21 +264,24 @@ public final class ImageIndex implements AutoCloseable {
         }
     }
 
-    private static ClipModel loadModel(Path modelPath) {
-        ClipModel model = ClipCheckpoint.loadModel(modelPath).train(false);
+    /** The model for inference at {@code precision} (int8 quantized as it loads) and its float weights' fingerprint. */
+    private static ClipCheckpoint.ForInference loadModel(Path modelPath, Precision precision) {
+        ClipCheckpoint.ForInference loaded = ClipCheckpoint.loadForInference(modelPath, precision == Precision.INT8, true);
+        ClipModel model = loaded.model();
         if (model.scoring() == Scoring.TOKEN_WISE) {
             throw new IndexException(modelPath + ": this model scores image-text pairs token-wise (FILIP); an index holds one"
                     + " pooled vector per image, which such a model is not trained to compare");
         }
-        return model;
+        return loaded;
     }
 
     /** The index's model ({@code model}, or the recorded path when null), checked by weights hash, at the index's precision. */
     private static Clip clipFor(Path dir, IndexManifest manifest, Path model) {
         Path modelPath = modelPath(dir, manifest, model);
-        ClipModel m = loadModel(modelPath);
-        requireModel(dir, manifest, modelPath, ModelFingerprint.of(m));
-        return Clip.handOver(m, Precision.explicit(manifest.precision()));
+        Precision precision = Precision.explicit(manifest.precision());
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision);
+        requireModel(dir, manifest, modelPath, loaded.fingerprint());
+        return Clip.handOver(loaded.model(), precision);
     }
 
     private static int embedDim(ClipModel model) {

@@ -85,6 +85,14 @@ public final class ClipModel extends Module implements FeatureEncoder {
     }
 
     /**
+     * A model of {@code config} with uninitialised weights (no memory touched yet), in evaluation mode: for
+     * {@link Module#stream} to load into.
+     */
+    public static ClipModel blankFor(ClipConfig config) {
+        return Init.skipping(() -> new ClipModel(config));
+    }
+
+    /**
      * As {@link #fromStateDict}, taking over tensors of the model's dtype as its parameters instead of copying them
      * ({@link Module#load(Map, String, boolean)}): for weights just read from a file, which the caller then drops.
      */

@@ -9,9 +9,14 @@ import org.bytedeco.pytorch.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * A node of a model, as PyTorch's {@code nn.Module}: it owns named parameters, buffers and child modules, and every
@@ -268,35 +273,135 @@ public abstract class Module {
     public final List<String> load(Map<String, Tensor> source, String origin, boolean adopt) {
         if (int8) throw new IllegalStateException("an int8 model cannot be loaded into; load the float model and quantize it");
         Map<String, Tensor> mine = stateDict();
-        List<String> unexpected = new ArrayList<>();
-        for (String k : source.keySet()) if (!mine.containsKey(k)) unexpected.add(k);
+        List<String> unexpected = unexpectedKeys(source, mine);
         Grad.noGrad(() -> {
             for (Map.Entry<String, Tensor> e : mine.entrySet()) {
                 Tensor src = source.get(e.getKey());
                 if (src == null) {
-                    if (optionalOnLoad(e.getKey())) continue;
-                    throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' is missing");
+                    requireOptional(e.getKey(), origin);
+                    continue;
                 }
-                long[] want = Tensors.shape(e.getValue()), got = Tensors.shape(src);
-                if (!Arrays.equals(want, got)) {
-                    throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' has shape "
-                            + Arrays.toString(got) + ", the model expects " + Arrays.toString(want));
-                }
-                if (Tensors.dtype(e.getValue()).isFloatingPoint()) {
-                    DType d = Tensors.dtype(src);
-                    if (!d.isFloatingPoint()) {
-                        throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' is " + d.safetensorsName
-                                + "; weights must be floating point (F32, F16, BF16)");
-                    }
-                    if (!Tensors.allFinite(src)) {
-                        throw new IllegalArgumentException(origin + ": tensor '" + e.getKey() + "' holds NaN or infinite values");
-                    }
-                }
-                if (adopt && Tensors.ownsItsStorage(src) && Tensors.dtype(src) == Tensors.dtype(e.getValue())) e.getValue().set_(src);
-                else e.getValue().copy_(src);
+                assign(e.getKey(), e.getValue(), src, origin, adopt);
             }
         });
         return unexpected;
+    }
+
+    /**
+     * Loads a checkpoint for inference one tensor at a time, in name order: each tensor is read from {@code source}
+     * only when its turn comes, checked as {@link #load} checks it, taken over as its parameter's memory and shown to
+     * {@code loaded} (in the order {@link dev.clip4j.checkpoint.ModelFingerprint} hashes). With {@code int8}, each layer
+     * is quantized ({@link #quantizeInt8}) the moment its last tensor is in, so its float weights are freed before the
+     * next layer is read and the float model is never whole in memory: a ViT-B/32 loads in its int8 size plus one
+     * layer. The module must be in evaluation mode and float32 (built to be loaded into, e.g. {@link Init#skipping}).
+     * Returns the source's keys the module does not have.
+     */
+    public final List<String> stream(Map<String, ? extends Supplier<Tensor>> source, String origin, boolean int8,
+                                     BiConsumer<String, Tensor> loaded) {
+        if (this.int8) throw new IllegalStateException("an int8 model cannot be loaded into");
+        if (int8 && training) throw new IllegalStateException("quantize a model in evaluation mode (train(false))");
+        Map<String, Tensor> mine = new TreeMap<>(stateDict());
+        List<String> unexpected = unexpectedKeys(source, mine);
+        // the layer that quantizes each tensor, and how many of each layer's tensors are still to come
+        Map<String, Module> layerOf = new HashMap<>();
+        Map<Module, Integer> pending = new IdentityHashMap<>();
+        if (int8) collectLayers("", null, layerOf, pending);
+        layerOf.forEach((k, layer) -> {
+            if (mine.containsKey(k) && source.containsKey(k)) pending.merge(layer, 1, Integer::sum);
+        });
+        java.util.Set<Module> quantized = Collections.newSetFromMap(new IdentityHashMap<>());
+        Grad.noGrad(() -> {
+            for (Map.Entry<String, Tensor> e : mine.entrySet()) {
+                String key = e.getKey();
+                Supplier<Tensor> stored = source.get(key);
+                if (stored == null) {
+                    requireOptional(key, origin);
+                    continue;
+                }
+                if (int8 && Tensors.dtype(e.getValue()).isFloatingPoint() && Tensors.dtype(e.getValue()) != DType.F32) {
+                    throw new IllegalStateException("int8 quantization starts from a float32 model");
+                }
+                Tensor src = stored.get();
+                try {
+                    assign(key, e.getValue(), src, origin, true);
+                } finally {
+                    src.close(); // an adopted storage lives on in its parameter; a copied source is freed now
+                }
+                loaded.accept(key, e.getValue());
+                Module layer = layerOf.get(key);
+                if (layer != null && pending.merge(layer, -1, Integer::sum) == 0) {
+                    quantizeChild(layer);
+                    quantized.add(layer);
+                }
+            }
+        });
+        if (int8) {
+            // layers none of whose tensors came from the checkpoint (none, or only optional ones) are quantized last
+            pending.keySet().forEach(layer -> {
+                if (!quantized.contains(layer)) Grad.noGrad(() -> quantizeChild(layer));
+            });
+            markInt8();
+            dev.clip4j.torch.Torch.trimMemory(); // the float weights' memory back to the kernel
+        }
+        return unexpected;
+    }
+
+    /**
+     * Maps each tensor to the outermost module at or under this one that quantizes itself (overrides
+     * {@link #quantizeOwn}); tensors of modules that only quantize their children map to nothing.
+     */
+    private void collectLayers(String prefix, Module layer, Map<String, Module> out, Map<Module, Integer> layers) {
+        Module mine = layer == null && quantizesItself() ? this : layer;
+        if (mine == this) layers.put(this, 0);
+        if (mine != null) {
+            parameters.keySet().forEach(k -> out.put(prefix + k, mine));
+            buffers.keySet().forEach(k -> out.put(prefix + k, mine));
+        }
+        children.forEach((k, c) -> c.collectLayers(join(prefix, k), mine, out, layers));
+    }
+
+    /** Whether this module's class (below Module) overrides {@link #quantizeOwn}, i.e. quantizes itself as a unit. */
+    private boolean quantizesItself() {
+        for (Class<?> c = getClass(); c != Module.class; c = c.getSuperclass()) {
+            try {
+                c.getDeclaredMethod("quantizeOwn");
+                return true;
+            } catch (NoSuchMethodException e) {
+                // look further up
+            }
+        }
+        return false;
+    }
+
+    private static List<String> unexpectedKeys(Map<String, ?> source, Map<String, Tensor> mine) {
+        List<String> unexpected = new ArrayList<>();
+        for (String k : source.keySet()) if (!mine.containsKey(k)) unexpected.add(k);
+        return unexpected;
+    }
+
+    private void requireOptional(String key, String origin) {
+        if (!optionalOnLoad(key)) throw new IllegalArgumentException(origin + ": tensor '" + key + "' is missing");
+    }
+
+    /** Checks {@code src} against the module's tensor {@code target} and puts its values there (see {@link #load}). */
+    private static void assign(String key, Tensor target, Tensor src, String origin, boolean adopt) {
+        long[] want = Tensors.shape(target), got = Tensors.shape(src);
+        if (!Arrays.equals(want, got)) {
+            throw new IllegalArgumentException(origin + ": tensor '" + key + "' has shape "
+                    + Arrays.toString(got) + ", the model expects " + Arrays.toString(want));
+        }
+        if (Tensors.dtype(target).isFloatingPoint()) {
+            DType d = Tensors.dtype(src);
+            if (!d.isFloatingPoint()) {
+                throw new IllegalArgumentException(origin + ": tensor '" + key + "' is " + d.safetensorsName
+                        + "; weights must be floating point (F32, F16, BF16)");
+            }
+            if (!Tensors.allFinite(src)) {
+                throw new IllegalArgumentException(origin + ": tensor '" + key + "' holds NaN or infinite values");
+            }
+        }
+        if (adopt && Tensors.ownsItsStorage(src) && Tensors.dtype(src) == Tensors.dtype(target)) target.set_(src);
+        else target.copy_(src);
     }
 
     /** Tensors a checkpoint may lack (BatchNorm's {@code num_batches_tracked}, as PyTorch's loader allows). */

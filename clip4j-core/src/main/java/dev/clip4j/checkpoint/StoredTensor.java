@@ -1,0 +1,58 @@
+package dev.clip4j.checkpoint;
+
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * A checkpoint tensor before its values are read: shape and dtype from the file's index, the values on demand. A
+ * model streamed in one tensor at a time ({@link dev.clip4j.nn.Module#stream}) never holds a checkpoint's whole float
+ * weights at once. {@link #get} reads the values into a new tensor the caller owns; each is read once.
+ */
+public interface StoredTensor extends Supplier<Tensor> {
+    long[] shape();
+
+    DType dtype();
+
+    /** A tensor already in memory (a format read whole), handed over as it is. */
+    static StoredTensor of(Tensor t) {
+        long[] shape = Tensors.shape(t);
+        DType dtype = Tensors.dtype(t);
+        return lazy(shape, dtype, () -> t);
+    }
+
+    /** Values that {@code read} produces on demand, of the given shape and dtype. */
+    static StoredTensor lazy(long[] shape, DType dtype, Supplier<Tensor> read) {
+        return new StoredTensor() {
+            @Override
+            public long[] shape() {
+                return shape.clone();
+            }
+
+            @Override
+            public DType dtype() {
+                return dtype;
+            }
+
+            @Override
+            public Tensor get() {
+                return read.get();
+            }
+        };
+    }
+
+    /** This tensor transformed when read ({@code f} returns a new tensor; this one's values are closed after). */
+    default StoredTensor map(long[] shape, DType dtype, UnaryOperator<Tensor> f) {
+        return lazy(shape, dtype, () -> {
+            Tensor in = get();
+            try {
+                return f.apply(in);
+            } finally {
+                in.close();
+            }
+        });
+    }
+}

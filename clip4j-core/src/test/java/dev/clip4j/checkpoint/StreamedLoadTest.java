@@ -1,0 +1,137 @@
+package dev.clip4j.checkpoint;
+
+import dev.clip4j.Fixtures;
+import dev.clip4j.Parity;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** {@link ClipCheckpoint#loadForInference}: a model read one tensor at a time, int8 quantized layer by layer. */
+class StreamedLoadTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @CsvSource({"vit,weights.safetensors", "vit,state_dict.pt", "vit,model_jit.pt",
+            "resnet,weights.safetensors", "resnet,state_dict.pt", "resnet,model_jit.pt"})
+    void everyFormatStreamsInTheReferenceModelAndItsFingerprint(String tower, String file) {
+        Path path = Fixtures.path(tower + "/" + file);
+        ClipCheckpoint.ForInference f = ClipCheckpoint.loadForInference(path, false, true);
+        assertThat(f.model().isTraining()).isFalse();
+        ClipCheckpointTest.assertReproducesOutputs(f.model(), tower);
+        assertThat(f.fingerprint()).isEqualTo(ModelFingerprint.of(ClipCheckpoint.loadModel(path)));
+    }
+
+    @Test
+    void huggingFaceAndHalfPrecisionFilesStreamIn() throws IOException {
+        Map<String, Tensor> openai = Safetensors.read(Fixtures.path("vit/weights.safetensors"));
+        Path hf = tmp.resolve("hf");
+        Files.createDirectories(hf);
+        Safetensors.write(hf.resolve("model.safetensors"), ClipCheckpointTest.toHuggingFace(openai), Map.of());
+        Files.writeString(hf.resolve("config.json"), "{\"text_config\": {\"num_attention_heads\": 1}, \"vision_config\": {\"num_attention_heads\": 2}}");
+        ClipCheckpointTest.assertReproducesOutputs(ClipCheckpoint.loadForInference(hf, false, false).model(), "vit");
+
+        Map<String, Tensor> half = new LinkedHashMap<>();
+        openai.forEach((k, v) -> half.put(k, Tensors.to(v, DType.F16)));
+        Path f = tmp.resolve("half.safetensors");
+        Safetensors.write(f, half, Map.of());
+        ClipModel streamed = ClipCheckpoint.loadForInference(f, false, false).model();
+        ClipModel whole = ClipCheckpoint.loadModel(f);
+        whole.stateDict().forEach((k, v) -> assertThat(Tensors.toFloats(streamed.stateDict().get(k))).as(k).containsExactly(Tensors.toFloats(v)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vit", "resnet"})
+    void int8StreamedIsTheWholeModelQuantized(String tower) {
+        Path path = Fixtures.path(tower + "/weights.safetensors");
+        ClipCheckpoint.ForInference f = ClipCheckpoint.loadForInference(path, true, true);
+        ClipModel whole = ClipCheckpoint.loadModel(path);
+        assertThat(f.fingerprint()).isEqualTo(ModelFingerprint.of(whole)); // of the float weights, read before quantizing
+        whole.toInt8();
+        assertThat(f.model().isInt8()).isTrue();
+        Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
+        Grad.noGrad(() -> {
+            Parity.assertBitIdentical(tower + " int8 encode_image", Tensors.toFloats(f.model().encodeImage(in.get("images"))),
+                    Tensors.toFloats(whole.encodeImage(in.get("images"))));
+            Parity.assertBitIdentical(tower + " int8 encode_text", Tensors.toFloats(f.model().encodeText(in.get("text"))),
+                    Tensors.toFloats(whole.encodeText(in.get("text"))));
+        });
+    }
+
+    /** The point of streaming: a layer's float weights are gone before the next layer's are read. */
+    @Test
+    void eachLayerIsQuantizedAndFreedBeforeTheNextIsRead() {
+        try (ClipCheckpoint.Opened o = ClipCheckpoint.open(Fixtures.path("vit/weights.safetensors"))) {
+            ClipModel model = ClipModel.blankFor(o.config());
+            String first = "visual.transformer.resblocks.0.", firstWeight = first + "attn.in_proj_weight";
+            Tensor watched = model.stateDict().get(firstWeight);
+            List<String> order = new ArrayList<>();
+            List<Long> firstLayerSizeSeen = new ArrayList<>();
+            Map<String, Supplier<Tensor>> source = new LinkedHashMap<>();
+            o.weights().forEach((k, v) -> source.put(k, () -> {
+                order.add(k);
+                if (k.startsWith("visual.transformer.resblocks.1.")) firstLayerSizeSeen.add(watched.numel());
+                return v.get();
+            }));
+            model.stream(source, "test", true, (k, t) -> {});
+            assertThat(order).isSorted();
+            assertThat(firstLayerSizeSeen).isNotEmpty().containsOnly(0L);
+            assertThat(model.isInt8()).isTrue();
+        }
+    }
+
+    @Test
+    void aMissingOrMisshapenTensorIsNamed() throws IOException {
+        Map<String, Tensor> sd = Safetensors.read(Fixtures.path("vit/weights.safetensors"));
+        Map<String, Tensor> missing = new LinkedHashMap<>(sd);
+        missing.remove("visual.transformer.resblocks.1.mlp.c_fc.weight");
+        Path a = tmp.resolve("missing.safetensors");
+        Safetensors.write(a, missing, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(a, true, false)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("'visual.transformer.resblocks.1.mlp.c_fc.weight' is missing");
+
+        Map<String, Tensor> nan = new LinkedHashMap<>(sd);
+        nan.put("visual.transformer.resblocks.1.mlp.c_fc.weight", Tensors.full(Double.NaN, DType.F32,
+                Tensors.shape(sd.get("visual.transformer.resblocks.1.mlp.c_fc.weight"))));
+        Path b = tmp.resolve("nan.safetensors");
+        Safetensors.write(b, nan, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(b, true, false)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("'visual.transformer.resblocks.1.mlp.c_fc.weight' holds NaN");
+    }
+
+    /** A checkpoint replaced while it streams in (a training run saving its next one) is still read from one version. */
+    @Test
+    void aFileReplacedMidLoadIsReadFromTheVersionOpened() throws IOException {
+        Map<String, Tensor> sd = Safetensors.read(Fixtures.path("vit/weights.safetensors"));
+        Path f = tmp.resolve("model.safetensors");
+        Safetensors.write(f, sd, Map.of());
+        Map<String, Tensor> other = new LinkedHashMap<>();
+        sd.forEach((k, v) -> other.put(k, Tensors.zeros(Tensors.dtype(v), Tensors.shape(v))));
+        Path next = tmp.resolve("next.safetensors");
+        Safetensors.write(next, other, Map.of());
+        try (Safetensors.Lazy lazy = Safetensors.open(f)) {
+            Files.move(next, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            lazy.tensors().forEach((k, v) -> assertThat(Tensors.toFloats(v.get())).as(k).containsExactly(Tensors.toFloats(sd.get(k))));
+        }
+    }
+}
