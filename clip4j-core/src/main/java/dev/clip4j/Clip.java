@@ -33,7 +33,6 @@ public final class Clip implements AutoCloseable {
     private static final int IMAGES_PER_BATCH = 32;
     private final ClipModel model;
     private final ClipPreprocessor preprocess;
-    private final ClipTokenizer tokenizer = ClipTokenizer.getDefault();
     private final Precision precision;
     /** The towers on ONNX Runtime ({@link Backend#ONNX}), or null on libtorch. */
     private final OnnxClip onnx;
@@ -101,8 +100,9 @@ public final class Clip implements AutoCloseable {
         return preprocess;
     }
 
+    /** OpenAI's tokenizer, loaded on first use (its vocabulary is ~45 MB of heap that image-only work never needs). */
     public ClipTokenizer tokenizer() {
-        return tokenizer;
+        return ClipTokenizer.getDefault();
     }
 
     public Precision precision() {
@@ -154,7 +154,7 @@ public final class Clip implements AutoCloseable {
     }
 
     private Tensor tokens(List<String> texts) {
-        return Tensors.fromRows(tokenizer.tokenize(texts, model.contextLength(), true));
+        return Tensors.fromRows(tokenizer().tokenize(texts, model.contextLength(), true));
     }
 
     private static float[][] features(Tensor f, boolean normalize) {

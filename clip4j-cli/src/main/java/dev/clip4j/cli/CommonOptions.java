@@ -113,15 +113,11 @@ final class CommonOptions {
         @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (default), bf16 or int8: the precision to evaluate the model in.")
         String precision;
 
-        /** {@code model} (freshly loaded, owned by the caller) converted to the precision asked. */
-        dev.clip4j.model.ClipModel apply(dev.clip4j.model.ClipModel model) {
+        /** The model at {@code path} for evaluation at the precision asked (int8 quantized layer by layer as it loads). */
+        dev.clip4j.model.ClipModel load(java.nio.file.Path path) {
             Precision p = explicitPrecision(precision);
-            model.train(false);
-            return switch (p) {
-                case FP32 -> model;
-                case BF16 -> model.toBf16();
-                case INT8 -> model.toInt8();
-            };
+            dev.clip4j.model.ClipModel model = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(path, p == Precision.INT8, false).model();
+            return p == Precision.BF16 ? model.toBf16() : model;
         }
     }
 

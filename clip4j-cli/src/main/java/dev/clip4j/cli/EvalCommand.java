@@ -65,7 +65,7 @@ final class EvalCommand implements Runnable {
                 if (t.isEmpty()) throw new UserError(templates + ": no templates");
                 for (String s : t) if (!s.contains("{}")) throw new UserError(templates + ": template without {}: " + s);
             }
-            ClipModel m = precision.apply(ClipCheckpoint.loadModel(model.model));
+            ClipModel m = precision.load(model.model);
             ImageTextDataset ds = Datasets.open(data);
             List<String> templateList = t == null ? ds.templates() : t;
             ZeroShotResult r = backend.evaluate(m, precision.precision, towers -> ZeroShot.evaluate(m, towers, ds, templateList, batch));
@@ -152,7 +152,7 @@ final class EvalCommand implements Runnable {
             if (rerankItm < 0 || rerankItm > 1000) throw new UserError("--rerank-itm must be 0..1000, got " + rerankItm);
             if (rerankItm > 0 && !precision.precision.equalsIgnoreCase("fp32")) throw new UserError("--rerank-itm runs in fp32 only");
             if (rerankItm > 0 && !backend.backend.equalsIgnoreCase("torch")) throw new UserError("--rerank-itm runs on --backend torch only");
-            dev.clip4j.model.ClipModel clip = precision.apply(ClipCheckpoint.loadModel(model.model));
+            dev.clip4j.model.ClipModel clip = precision.load(model.model);
             dev.clip4j.data.ImageTextDataset set = Datasets.open(data);
             dev.clip4j.eval.RetrievalResult r;
             dev.clip4j.pretrain.ItmReranking.Score score = dev.clip4j.pretrain.ItmReranking.Score.parse(rerankScore);

@@ -27,10 +27,10 @@ public final class ImageEmbedder {
 
     /** The model at {@code modelPath} (checkpoint, model or run directory) at {@code precision}. */
     public static ImageEmbedder load(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
-        // int8 is quantized layer by layer as the checkpoint is read; the fingerprint is of the float32 weights, as the
-        // index records
+        // the image tower only, int8 quantized layer by layer as the checkpoint is read; the fingerprint is of all the
+        // float32 weights, as the index records
         dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
-                modelPath, precision == dev.clip4j.Precision.INT8, true);
+                modelPath, precision == dev.clip4j.Precision.INT8, true, true);
         dev.clip4j.model.ClipModel m = loaded.model();
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
         return new ImageEmbedder(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());

@@ -31,6 +31,8 @@ public final class ClipModel extends Module implements FeatureEncoder {
     private final ImageTower visual;
     private final TextTransformer text;
     private Scoring scoring = Scoring.POOLED;
+    /** False once {@link #dropTextTower} freed the text tower: such a model embeds images only. */
+    private boolean hasText = true;
 
     /** Both towers' logits: {@code [images, texts]} and its transpose. */
     public record Logits(Tensor perImage, Tensor perText) {}
@@ -138,7 +140,38 @@ public final class ClipModel extends Module implements FeatureEncoder {
     @Override
     public Tensor encodeText(Tensor tokens) {
         requireUnimodal();
+        requireText();
         return text.encodeText(tokens);
+    }
+
+    /**
+     * Frees the text tower's weights (a ViT-B/32's ~250 MB in float32): for work that embeds images only, such as an
+     * image collection's embeddings. The model then refuses everything that needs the text tower or all weights
+     * ({@link #encodeText}, {@link #forward}, a fingerprint, saving). Only for a float model not yet quantized; the
+     * streamed load ({@link dev.clip4j.checkpoint.ClipCheckpoint#loadForInference}) calls it before reading anything,
+     * so the text tower is never read into memory at all.
+     */
+    public ClipModel dropTextTower() {
+        if (isInt8()) throw new IllegalStateException("drop the text tower of the float model, before quantizing");
+        if (isSingleStream()) throw new IllegalStateException("a single-stream model's text tower is its joint encoder");
+        dev.clip4j.torch.Grad.noGrad(() -> text.stateDict().values().forEach(Tensors::freeStorage));
+        hasText = false;
+        return this;
+    }
+
+    /** Whether the text tower is here ({@link #dropTextTower}). */
+    public boolean hasTextTower() {
+        return hasText;
+    }
+
+    /** Refuses work that needs the text tower on a model loaded for images only. */
+    public void requireText() {
+        if (!hasText) throw new IllegalStateException("this model was loaded for images only (its text tower was not read)");
+    }
+
+    /** Whether {@code name} (a state-dict name) belongs to what {@link #dropTextTower} keeps: the image tower and logit scale. */
+    public static boolean isImageSide(String name) {
+        return name.startsWith("visual.") || name.equals("logit_scale");
     }
 
     /**
@@ -165,6 +198,7 @@ public final class ClipModel extends Module implements FeatureEncoder {
     /** Text token features projected into the shared space [B, L, embed_dim] (unnormalised); padding included. */
     public Tensor encodeTextTokens(Tensor tokens) {
         requireUnimodal();
+        requireText();
         return text.encodeTokenFeatures(tokens);
     }
 

@@ -120,6 +120,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
     /** {@code encode_text}: tokens [B, context length] int64 (end-of-text the highest id per row) → [B, embed_dim]. */
     @Override
     public Tensor encodeText(Tensor tokens) {
+        model.requireText();
         long[] shape = Tensors.shape(tokens);
         if (shape.length != 2 || shape[1] != contextLength) {
             throw new IllegalArgumentException("tokens must be [B, " + contextLength + "], got " + java.util.Arrays.toString(shape));

@@ -78,6 +78,27 @@ class StreamedLoadTest {
         });
     }
 
+    /** Image-only work (an image collection's embeddings) never reads the text tower, yet names the whole model. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void imagesOnlyLeavesTheTextTowerUnreadButInTheFingerprint(boolean int8) throws IOException {
+        Path path = Fixtures.path("vit/weights.safetensors");
+        ClipCheckpoint.ForInference f = ClipCheckpoint.loadForInference(path, int8, true, true);
+        ClipModel whole = ClipCheckpoint.loadForInference(path, int8, false).model();
+        assertThat(f.fingerprint()).isEqualTo(ModelFingerprint.of(ClipCheckpoint.loadModel(path)));
+        assertThat(f.model().hasTextTower()).isFalse();
+        assertThat(f.model().text().stateDict().values()).allSatisfy(t -> assertThat(t.numel()).isZero());
+        Map<String, Tensor> in = Fixtures.tensors("vit/inputs.safetensors");
+        Grad.noGrad(() -> Parity.assertBitIdentical("image-only encode_image", Tensors.toFloats(f.model().encodeImage(in.get("images"))),
+                Tensors.toFloats(whole.encodeImage(in.get("images")))));
+        assertThatThrownBy(() -> f.model().encodeText(in.get("text"))).hasMessageContaining("loaded for images only");
+        assertThatThrownBy(() -> ModelFingerprint.of(f.model())).hasMessageContaining("loaded for images only");
+        assertThatThrownBy(() -> ClipCheckpoint.save(f.model(), tmp.resolve("saved"))).hasMessageContaining("loaded for images only");
+        try (dev.clip4j.onnx.OnnxClip onnx = dev.clip4j.onnx.OnnxClip.of(f.model())) {
+            assertThatThrownBy(() -> onnx.encodeText(in.get("text"))).hasMessageContaining("loaded for images only");
+        }
+    }
+
     /** The point of streaming: a layer's float weights are gone before the next layer's are read. */
     @Test
     void eachLayerIsQuantizedAndFreedBeforeTheNextIsRead() {
@@ -93,7 +114,7 @@ class StreamedLoadTest {
                 if (k.startsWith("visual.transformer.resblocks.1.")) firstLayerSizeSeen.add(watched.numel());
                 return v.get();
             }));
-            model.stream(source, "test", true, (k, t) -> {});
+            model.stream(source, "test", true, k -> true, (k, t) -> {});
             assertThat(order).isSorted();
             assertThat(firstLayerSizeSeen).isNotEmpty().containsOnly(0L);
             assertThat(model.isInt8()).isTrue();
