@@ -46,13 +46,13 @@ public final class Clip implements AutoCloseable {
     }
 
     /**
-     * {@code owned}: nobody else holds {@code model}, so int8 may convert it in place (no float copy stays alive);
+     * {@code owned}: nobody else holds {@code model}, so bf16 and int8 may convert it in place (no float copy stays alive);
      * {@code backend} as {@link Backend#resolve} decides.
      */
     private Clip(ClipModel model, Precision precision, boolean owned, Backend backend) {
         if (model.isInt8() && precision != Precision.INT8) throw new IllegalArgumentException("the model is int8; use Precision.INT8");
         this.model = switch (precision) {
-            case BF16 -> model.<ClipModel>copy().toBf16().train(false);
+            case BF16 -> (owned ? model : model.<ClipModel>copy()).toBf16().train(false);
             case INT8 -> model.isInt8() ? model : (owned ? model : model.<ClipModel>copy()).toInt8();
             case FP32 -> model.isTraining() ? model.<ClipModel>copy().train(false) : model;
         };
@@ -62,8 +62,8 @@ public final class Clip implements AutoCloseable {
     }
 
     /**
-     * Wraps a model that the caller hands over and no longer uses: int8 then converts it in place, so no float copy
-     * stays alive beside the int8 one (the caller's reference sees the int8 model).
+     * Wraps a model that the caller hands over and no longer uses: bf16 and int8 then convert it in place, so no float copy
+     * stays alive beside the converted one (the caller's reference sees it).
      */
     public static Clip handOver(ClipModel model, Precision precision) {
         return handOver(model, precision, Backend.current());
@@ -85,6 +85,15 @@ public final class Clip implements AutoCloseable {
      */
     public static Clip load(Path checkpoint, Precision precision, Backend backend) {
         return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false).model(), precision, true, backend);
+    }
+
+    /**
+     * As {@link #load(Path, Precision)} for work that encodes images only: the text tower is never read
+     * ({@link ClipModel#dropTextTower}), and {@link #encodeTexts}, {@link #classify} and {@link #similarity} refuse.
+     */
+    public static Clip loadForImages(Path checkpoint, Precision precision) {
+        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, true).model(), precision, true,
+                Backend.current());
     }
 
     /** TORCH or ONNX: what runs this instance's towers. */

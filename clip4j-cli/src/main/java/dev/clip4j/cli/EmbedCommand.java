@@ -59,7 +59,8 @@ final class EmbedCommand implements Callable<Integer> {
         Options.batchSize(batch);
         threads.apply();
         backend.apply((long) images.size() + texts.size(), precision);
-        Clip clip = Clip.load(model.model, precision.get());
+        // images alone never read the text tower (a ViT-B/32's ~250 MB in float32)
+        Clip clip = texts.isEmpty() ? Clip.loadForImages(model.model, precision.get()) : Clip.load(model.model, precision.get());
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {
             dev.clip4j.io.StopSignal.check();

@@ -71,4 +71,32 @@ class EmbedFolderCliTest {
                 "--out", tmp.resolve("idx2").toString());
         assertThat(parquet.code()).isEqualTo(1);
     }
+
+    /**
+     * A folder loads the image tower only (the text tower is never read) at every precision: bf16 and int8 convert the
+     * handed-over model in place, and their rows stay within cosine 0.99 of fp32's, with the same fingerprint.
+     */
+    @Test
+    void everyPrecisionEmbedsAFolderFromTheImageTowerAlone() throws Exception {
+        Path images = Files.createDirectories(tmp.resolve("images"));
+        for (String name : List.of("astronaut.png", "coffee.png", "chelsea.png")) Files.copy(CliTest.fixture("preprocess/" + name), images.resolve(name));
+        String model = CliTest.fixture("vit/weights.safetensors").toString();
+        Map<String, Map<String, ImageEmbedding>> byPrecision = new TreeMap<>();
+        for (String precision : List.of("fp32", "bf16", "int8")) {
+            Path out = tmp.resolve(precision + ".jsonl");
+            CliTest.Result r = CliTest.run("embed", "--model", model, "--images", images.toString(), "--precision", precision, "--output", out.toString());
+            assertThat(r.code()).as(precision + ": " + r.err()).isZero();
+            byPrecision.put(precision, rows(out));
+        }
+        Map<String, ImageEmbedding> fp32 = byPrecision.get("fp32");
+        for (String precision : List.of("bf16", "int8")) {
+            byPrecision.get(precision).forEach((k, e) -> {
+                assertThat(e.model()).isEqualTo(fp32.get(k).model());
+                float[] a = e.embedding(), b = fp32.get(k).embedding();
+                double dot = 0;
+                for (int i = 0; i < a.length; i++) dot += (double) a[i] * b[i];
+                assertThat(dot).as("%s %s against fp32", precision, k).isGreaterThan(0.99);
+            });
+        }
+    }
 }

@@ -4,7 +4,6 @@ import dev.clip4j.model.ClipModel;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.charset.StandardCharsets;
@@ -51,10 +50,7 @@ public final class ModelFingerprint {
                 Tensor t = Tensors.dtype(value).isFloatingPoint() ? Tensors.to(value.detach(), DType.F32).contiguous() : value.contiguous();
                 // hashed where it lies, not copied to the Java heap: a ViT-B/32 would leave ~600 MB of garbage arrays
                 // that the heap keeps resident long after the hash is done
-                long n = t.numel() * Tensors.dtype(t).bytes;
-                for (long at = 0; at < n; at += CHUNK) {
-                    sha.update(new BytePointer(t.data_ptr()).position(at).capacity(Math.min(n, at + CHUNK)).asBuffer());
-                }
+                Tensors.forEachBytes(t, sha::update);
             }
         }
 
@@ -62,6 +58,4 @@ public final class ModelFingerprint {
             return HexFormat.of().formatHex(sha.digest());
         }
     }
-
-    private static final long CHUNK = 1L << 28;
 }

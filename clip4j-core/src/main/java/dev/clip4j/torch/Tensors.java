@@ -193,6 +193,16 @@ public final class Tensors {
         return new BytePointer(t.data_ptr()).capacity(t.numel() * dtype(t).bytes).asBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
+    /**
+     * A contiguous tensor's bytes where they lie, as consecutive direct buffers of at most 256 MB each (one buffer
+     * cannot pass 2 GB): for readers such as a digest that need no copy on the Java heap. Valid during the call.
+     */
+    public static void forEachBytes(Tensor t, java.util.function.Consumer<ByteBuffer> sink) {
+        if (!t.is_contiguous()) throw new IllegalArgumentException("forEachBytes needs a contiguous tensor");
+        long n = t.numel() * dtype(t).bytes, chunk = 1L << 28;
+        for (long at = 0; at < n; at += chunk) sink.accept(new BytePointer(t.data_ptr()).position(at).limit(Math.min(n, at + chunk)).asBuffer());
+    }
+
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(DType.F32.scalarType).contiguous();
         float[] out = new float[Math.toIntExact(c.numel())];
