@@ -5,7 +5,8 @@
 # weights: speed does not depend on them), the same threads and batch, whole processes timed (start-up and model
 # load included), in alternating rounds. Prints one JSON line per run.
 # Needs the peers of bench/run.sh (python3-torch with libopenblas0-pthread, python3-pil) and mate-backgrounds
-# (Debian's nature photos, up to 5640 x 3172).
+# (Debian's nature photos, up to 5640 x 3172). Each line also has the process's peak RSS (GNU time's maximum resident
+# set size, MB; for the PyTorch loop the largest of its processes, its DataLoader workers running beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} BATCH=${BATCH:-32} PRECISIONS=${PRECISIONS:-"fp32 bf16 int8"}
@@ -23,18 +24,19 @@ for round in $(seq "$ROUNDS"); do
   for p in $PRECISIONS; do
     rm -rf "$DIR/index"
     s=$(date +%s.%N)
-    ./clip4j index build --model "$DIR/model" --images "$DIR/photos" --out "$DIR/index" --batch-size "$BATCH" --threads "$THREADS" \
-      --precision "$p" > /dev/null 2>&1
+    /usr/bin/time -o "$DIR/rss" -f %M ./clip4j index build --model "$DIR/model" --images "$DIR/photos" --out "$DIR/index" \
+      --batch-size "$BATCH" --threads "$THREADS" --precision "$p" > /dev/null 2>&1
     e=$(date +%s.%N)
-    python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j index build', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2)}))"
+    python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j index build', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2), 'peak_rss_mb': $(tail -1 "$DIR/rss") // 1024}))"
     s=$(date +%s.%N)
-    ./clip4j embed --model "$DIR/model" --images "$DIR/photos" --output "$DIR/embed.jsonl" --batch-size "$BATCH" --threads "$THREADS" \
-      --precision "$p" > /dev/null 2>&1
+    /usr/bin/time -o "$DIR/rss" -f %M ./clip4j embed --model "$DIR/model" --images "$DIR/photos" --output "$DIR/embed.jsonl" \
+      --batch-size "$BATCH" --threads "$THREADS" --precision "$p" > /dev/null 2>&1
     e=$(date +%s.%N)
-    python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j embed --images', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2)}))"
+    python3 -c "import json; t=$e-$s; print(json.dumps({'peer': 'clip4j embed --images', 'precision': '$p', 'images': $N, 'threads': $THREADS, 'batch': $BATCH, 'round': $round, 'seconds_total': round(t, 2), 'images_per_sec_total': round($N / t, 2), 'peak_rss_mb': $(tail -1 "$DIR/rss") // 1024}))"
     # the peer: PyTorch fp32 against fp32; against bf16 and int8 its fastest mode here, bf16 autocast (its own int8,
     # quantize_dynamic on oneDNN, runs slower than autocast: bench/RESULTS.md)
     pp=$([ "$p" = fp32 ] && echo fp32 || echo autocast)
-    $PY bench/python_index.py "$DIR/photos" "$DIR/peer.npy" --threads "$THREADS" --batch "$BATCH" --precision "$pp" | sed "s/}\$/, \"round\": $round}/"
+    line=$(/usr/bin/time -o "$DIR/rss" -f %M $PY bench/python_index.py "$DIR/photos" "$DIR/peer.npy" --threads "$THREADS" --batch "$BATCH" --precision "$pp")
+    echo "$line" | sed "s/}\$/, \"round\": $round, \"peak_rss_mb\": $(( $(tail -1 "$DIR/rss") / 1024 ))}/"
   done
 done
