@@ -74,6 +74,10 @@ final class SafeUnpickler extends Unpickler {
     private final TorchArchive archive;
     private final String records;
     private final Map<String, Tensor> storages = new HashMap<>();
+    /** Every tensor made, a view into {@link #storages} until {@link #load(String)} ends. */
+    private final List<View> views = new java.util.ArrayList<>();
+
+    private record View(Tensor tensor, String storage) {}
     private ByteArrayInputStream bytes;
 
     /** Reads pickles of {@code archive} whose persistent ids point into {@code <root>/<records>/}. */
@@ -86,13 +90,36 @@ final class SafeUnpickler extends Unpickler {
         byte[] data = archive.pickle(pickleName);
         bytes = new ByteArrayInputStream(data);
         try {
-            return load(bytes);
+            Object loaded = load(bytes);
+            ownStorages();
+            return loaded;
         } catch (CheckpointException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             // PickleException, ClassCastException, IndexOutOfBounds...: a malformed or hostile pickle.
             String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
             throw new CheckpointException(archive.file + ": malformed pickle " + archive.root + "/" + pickleName + ": " + m, e);
+        } finally {
+            // every tensor now holds its own storage: the storages read go now, not when the garbage collector runs
+            storages.values().forEach(Tensor::close);
+            storages.clear();
+            views.clear();
+        }
+    }
+
+    /**
+     * Gives each tensor memory of its own: a tensor that is the whole of a storage no other tensor uses keeps it (the
+     * common case: a checkpoint is read once, not twice); every other view is copied, so no two tensors share memory
+     * (freeing or adopting one never touches another).
+     */
+    private void ownStorages() {
+        Map<String, Integer> uses = new HashMap<>();
+        for (View v : views) uses.merge(v.storage(), 1, Integer::sum);
+        for (View v : views) {
+            if (uses.get(v.storage()) == 1 && Tensors.ownsItsStorage(v.tensor())) continue;
+            Tensor copy = v.tensor().clone();
+            v.tensor().set_(copy);
+            copy.close();
         }
     }
 
@@ -188,16 +215,10 @@ final class SafeUnpickler extends Unpickler {
         long offset = off.longValue();
         long[] size = longs(args[2]), stride = longs(args[3]);
         checkView(ref, offset, size, stride);
-        Tensor storage = storages.computeIfAbsent(ref.key(), k -> {
-            long nbytes;
-            try {
-                nbytes = Math.multiplyExact(ref.numel(), (long) ref.dtype().bytes);
-            } catch (ArithmeticException e) {
-                throw new CheckpointException(archive.file + ": storage '" + k + "' has an impossible size");
-            }
-            return Tensors.fromBytes(archive.record(records, k, nbytes), ref.dtype(), ref.numel());
-        });
-        return Tensors.asStrided(storage, size, stride, offset);
+        Tensor storage = storages.computeIfAbsent(ref.key(), k -> archive.record(records, k, ref.dtype(), ref.numel()));
+        Tensor view = Tensors.asStridedView(storage, size, stride, offset);
+        views.add(new View(view, ref.key()));
+        return view;
     }
 
     /** A view may only reach elements inside its storage (as_strided would read past it). */

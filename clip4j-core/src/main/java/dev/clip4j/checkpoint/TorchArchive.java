@@ -1,12 +1,14 @@
 package dev.clip4j.checkpoint;
 
 import dev.clip4j.io.InputLimits;
+import dev.clip4j.torch.DType;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
 
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Enumeration;
@@ -93,9 +95,18 @@ final class TorchArchive implements Closeable {
         return read(z, max);
     }
 
-    /** The record {@code <root>/<dir>/<key>} holding exactly {@code bytes} bytes, as a little-endian direct buffer. */
-    ByteBuffer record(String dir, String key, long bytes) {
+    /**
+     * The record {@code <root>/<dir>/<key>} holding exactly {@code numel} elements of {@code dtype}, read straight into a
+     * new tensor's memory (no intermediate buffer, whose memory would wait for the garbage collector).
+     */
+    Tensor record(String dir, String key, DType dtype, long numel) {
         String name = root + "/" + dir + "/" + key;
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(numel, (long) dtype.bytes);
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(file + ": storage '" + name + "' has an impossible size");
+        }
         ZipEntry z = zip.getEntry(name);
         if (z == null) throw new CheckpointException(file + ": storage '" + name + "' is missing from the archive");
         if (z.getSize() >= 0 && z.getSize() != bytes) {
@@ -108,18 +119,21 @@ final class TorchArchive implements Closeable {
                     + fileSize + "): truncated or forged");
         }
         if (z.getMethod() != ZipEntry.STORED) reserveInflated(name, bytes);
-        ByteBuffer buf = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        Tensor t = Tensors.empty(dtype, numel);
+        ByteBuffer buf = bytes == 0 ? ByteBuffer.allocate(0) : Tensors.byteBuffer(t);
         try (InputStream in = zip.getInputStream(z)) {
             byte[] chunk = new byte[1 << 20];
             int n;
             while (buf.hasRemaining() && (n = in.read(chunk, 0, Math.min(chunk.length, buf.remaining()))) > 0) buf.put(chunk, 0, n);
         } catch (IOException e) {
+            t.close();
             throw new CheckpointException(file + ": cannot read storage '" + name + "': " + e.getMessage());
         }
         if (buf.hasRemaining()) {
+            t.close();
             throw new CheckpointException(file + ": storage '" + name + "' is truncated (" + buf.position() + " of " + bytes + " bytes)");
         }
-        return buf.flip();
+        return t;
     }
 
     private void reserveInflated(String name, long bytes) {

@@ -158,9 +158,9 @@ public final class Tensors {
         }
     }
 
-    /** An independent copy of the strided view of {@code storage} (the caller checks the view lies inside it). */
-    public static Tensor asStrided(Tensor storage, long[] size, long[] stride, long offset) {
-        return torch.as_strided(storage, size, stride, new org.bytedeco.pytorch.LongOptional(offset)).clone();
+    /** The strided view of {@code storage}, sharing its memory (the caller checks the view lies inside it). */
+    public static Tensor asStridedView(Tensor storage, long[] size, long[] stride, long offset) {
+        return torch.as_strided(storage, size, stride, new org.bytedeco.pytorch.LongOptional(offset));
     }
 
     /** The tensor's bytes (contiguous, little-endian), e.g. for writing safetensors. */
