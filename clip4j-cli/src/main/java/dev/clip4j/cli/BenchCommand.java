@@ -16,10 +16,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = "Image-tower inference speed with random weights, as one JSON line.")
+@Command(name = "bench", description = "Image-tower inference speed with random weights (or a checkpoint's), as one JSON line.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "ViT-B-32", description = "Architecture (default ${DEFAULT-VALUE}).")
     String arch;
+
+    @Option(names = "--model", description = "A checkpoint to run instead of random weights of --arch: its image tower only is "
+            + "read (int8 quantized layer by layer as it loads), so peak_rss_mb is what embedding images with it costs.")
+    java.nio.file.Path checkpoint;
 
     @Option(names = {"--batch-size", "--batch"}, defaultValue = "16", description = "Images per forward (default ${DEFAULT-VALUE}).")
     int batch;
@@ -44,9 +48,16 @@ final class BenchCommand implements Callable<Integer> {
         backend.apply();
         Precision p = Precision.parse(precision); // after both: auto probes on these threads, against this backend
         Torch.manualSeed(0);
-        ClipModel model = ClipModel.create(ClipConfig.builtIn(arch));
-        if (p == Precision.BF16) model.toBf16();
-        if (p == Precision.INT8) model.toInt8();
+        ClipModel model;
+        if (checkpoint != null) {
+            model = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(checkpoint, p == Precision.INT8, false, true).model();
+            if (p == Precision.BF16) model.toBf16();
+        } else {
+            // random weights: the whole float model is made first (its peak RSS is not a checkpoint load's)
+            model = ClipModel.create(ClipConfig.builtIn(arch));
+            if (p == Precision.BF16) model.toBf16();
+            if (p == Precision.INT8) model.toInt8();
+        }
         dev.clip4j.Backend b = dev.clip4j.Backend.current().resolve(model, p);
         dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.of(model) : null;
         int r = model.imageResolution();
@@ -65,7 +76,8 @@ final class BenchCommand implements Callable<Integer> {
         double[] sorted = ips.clone();
         Arrays.sort(sorted);
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("arch", arch);
+        out.put("arch", checkpoint != null ? model.config().name() : arch);
+        if (checkpoint != null) out.put("model", checkpoint.toString());
         out.put("precision", p.name().toLowerCase());
         out.put("backend", b.name().toLowerCase());
         out.put("batch", batch);

@@ -223,6 +223,15 @@ class CliTest {
         assertThat(json.get("arch").asText()).isEqualTo("tiny-vit");
         assertThat(json.get("images_per_sec_median").asDouble()).isPositive();
         assertThat(json.get("images_per_sec_best").asDouble()).isGreaterThanOrEqualTo(json.get("images_per_sec_median").asDouble());
+        for (String precision : new String[] {"int8", "bf16"}) { // a checkpoint's image tower, streamed in
+            Result m = run("bench", "--model", fixture("vit/weights.safetensors").toString(), "--batch", "2", "--runs", "1",
+                    "--threads", "1", "--precision", precision);
+            assertThat(m.code()).as(m.err()).isZero();
+            JsonNode j = Json.MAPPER.readTree(m.out());
+            assertThat(j.get("model").asText()).endsWith("weights.safetensors");
+            assertThat(j.get("precision").asText()).isEqualTo(precision);
+            assertThat(j.get("peak_rss_mb").asLong()).isPositive();
+        }
     }
 
     /** train, then eval zero-shot on the run directory, on a tiny two-class folder dataset. */
