@@ -137,8 +137,8 @@ public final class ClipCheckpoint {
     public static Opened open(Path named) {
         Path path = ModelLocator.resolve(named);
         CheckpointFormat format = detect(path);
-        Map<String, StoredTensor> weights;
-        AutoCloseable file = () -> {};
+        Map<String, StoredTensor> weights = null;
+        Safetensors.Lazy lazy = null; // the safetensors file read from, when it is one
         ClipConfig config = null;
         JsonNode hfConfig = null;
         Scoring scoring = Scoring.POOLED;
@@ -157,29 +157,21 @@ public final class ClipCheckpoint {
                         throw new CheckpointException(e.getMessage(), e);
                     }
                 }
-                Safetensors.Lazy lazy = Safetensors.open(path.resolve(WEIGHTS_FILE));
-                weights = lazy.tensors();
-                file = lazy;
+                lazy = Safetensors.open(path.resolve(WEIGHTS_FILE));
             }
             case HUGGING_FACE_DIR -> {
                 hfConfig = readJson(path.resolve("config.json"));
                 Path st = path.resolve("model.safetensors"), bin = path.resolve("pytorch_model.bin");
-                if (Files.exists(st)) {
-                    Safetensors.Lazy lazy = Safetensors.open(st);
-                    weights = lazy.tensors();
-                    file = lazy;
-                } else if (Files.exists(bin)) {
-                    weights = inMemory(TorchPickleReader.stateDict(bin));
-                } else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
+                if (Files.exists(st)) lazy = Safetensors.open(st);
+                else if (Files.exists(bin)) weights = inMemory(TorchPickleReader.stateDict(bin));
+                else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
             }
             case TORCHSCRIPT -> weights = inMemory(TorchScriptReader.namedTensors(path));
             case TORCH_SAVE -> weights = inMemory(TorchPickleReader.stateDict(path));
-            default -> {
-                Safetensors.Lazy lazy = Safetensors.open(path);
-                weights = lazy.tensors();
-                file = lazy;
-            }
+            default -> lazy = Safetensors.open(path);
         }
+        AutoCloseable file = lazy != null ? lazy : () -> {};
+        if (lazy != null) weights = lazy.tensors();
         try {
             return opened(path, format, weights, config, hfConfig, scoring, file);
         } catch (RuntimeException e) {

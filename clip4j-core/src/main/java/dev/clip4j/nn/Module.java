@@ -9,8 +9,6 @@ import org.bytedeco.pytorch.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -203,7 +201,7 @@ public abstract class Module {
         }
     }
 
-    private void markInt8() {
+    void markInt8() {
         int8 = true;
         children.values().forEach(Module::markInt8);
     }
@@ -303,15 +301,9 @@ public abstract class Module {
         if (int8 && training) throw new IllegalStateException("quantize a model in evaluation mode (train(false))");
         Map<String, Tensor> mine = new TreeMap<>(stateDict());
         List<String> unexpected = unexpectedKeys(source, mine);
-        // the layer that quantizes each tensor, and how many of each layer's tensors are still to come
-        Map<String, Module> layerOf = new HashMap<>();
-        Map<Module, Integer> pending = new IdentityHashMap<>();
-        if (int8) collectLayers("", null, layerOf, pending);
-        layerOf.forEach((k, layer) -> {
-            if (mine.containsKey(k) && source.containsKey(k) && wanted.test(k)) pending.merge(layer, 1, Integer::sum);
-        });
-        long[] untrimmed = {0}; // bytes of float layers quantized since the freed memory last went back to the kernel
-        java.util.Set<Module> quantized = Collections.newSetFromMap(new IdentityHashMap<>());
+        java.util.Set<String> toLoad = new java.util.HashSet<>();
+        for (String k : mine.keySet()) if (source.containsKey(k) && wanted.test(k)) toLoad.add(k);
+        LayerByLayer layers = int8 ? new LayerByLayer(this, toLoad, wanted) : null;
         Grad.noGrad(() -> {
             for (Map.Entry<String, Tensor> e : mine.entrySet()) {
                 String key = e.getKey();
@@ -338,45 +330,18 @@ public abstract class Module {
                     src.close(); // an adopted storage lives on in its parameter; a copied source is freed now
                 }
                 loaded.accept(key, e.getValue());
-                Module layer = layerOf.get(key);
-                if (layer == null) continue;
-                untrimmed[0] += e.getValue().nbytes();
-                if (pending.merge(layer, -1, Integer::sum) == 0) {
-                    quantizeChild(layer);
-                    quantized.add(layer);
-                    // freed float layers back to the kernel every so often: the holes they leave between int8 layers
-                    // are not reused whole by the next float layers (a ViT-B/32's peak: 668 MB never trimming, 519
-                    // every 4 layers, 514 every layer; each trim costs ~0.1 s)
-                    if (untrimmed[0] >= TRIM_EVERY_BYTES) {
-                        dev.clip4j.torch.Torch.trimMemory();
-                        untrimmed[0] = 0;
-                    }
-                }
+                if (layers != null) layers.loaded(key, e.getValue());
             }
+            if (layers != null) layers.finish();
         });
-        if (int8) {
-            // layers none of whose tensors came from the checkpoint (none, or only optional ones) are quantized last
-            // ... except layers of tensors not wanted (a dropped tower: nothing there to quantize)
-            java.util.Set<Module> unwanted = Collections.newSetFromMap(new IdentityHashMap<>());
-            layerOf.forEach((k, layer) -> {
-                if (!wanted.test(k)) unwanted.add(layer);
-            });
-            pending.keySet().forEach(layer -> {
-                if (!quantized.contains(layer) && !unwanted.contains(layer)) Grad.noGrad(() -> quantizeChild(layer));
-            });
-            markInt8();
-            dev.clip4j.torch.Torch.trimMemory(); // the float weights' memory back to the kernel
-        }
         return unexpected;
     }
-
-    private static final long TRIM_EVERY_BYTES = 96L << 20;
 
     /**
      * Maps each tensor to the outermost module at or under this one that quantizes itself (overrides
      * {@link #quantizeOwn}); tensors of modules that only quantize their children map to nothing.
      */
-    private void collectLayers(String prefix, Module layer, Map<String, Module> out, Map<Module, Integer> layers) {
+    void collectLayers(String prefix, Module layer, Map<String, Module> out, Map<Module, Integer> layers) {
         Module mine = layer == null && quantizesItself() ? this : layer;
         if (mine == this) layers.put(this, 0);
         if (mine != null) {
