@@ -92,6 +92,7 @@ public final class ClipCheckpoint {
             if (imagesOnly) model.dropTextTower();
             ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
             try {
+                model.requireKnownTensors(o.weights().keySet(), path.toString());
                 model.stream(o.weights(), path.toString(), int8, imagesOnly ? ClipModel::isImageSide : k -> true,
                         hash == null ? (k, t) -> {} : hash::add);
             } catch (IllegalArgumentException e) {

@@ -254,9 +254,18 @@ public final class ClipModel extends Module implements FeatureEncoder {
     }
 
     private void loadStateDict(Map<String, Tensor> weights, String origin, boolean adopt) {
+        requireKnownTensors(weights.keySet(), origin);
+        load(weights, origin, adopt);
+    }
+
+    /**
+     * Refuses a checkpoint naming tensors this model does not have (another architecture's), beyond the entries
+     * OpenAI's archives carry without weights; before anything is read.
+     */
+    public void requireKnownTensors(java.util.Collection<String> names, String origin) {
         List<String> unexpected = new ArrayList<>();
         Map<String, Tensor> mine = stateDict();
-        for (String k : weights.keySet()) {
+        for (String k : names) {
             if (!mine.containsKey(k) && !IGNORED.contains(k) && !k.endsWith("attn_mask")) unexpected.add(k);
         }
         if (!unexpected.isEmpty()) {
@@ -264,7 +273,6 @@ public final class ClipModel extends Module implements FeatureEncoder {
                     + String.join(", ", unexpected.subList(0, Math.min(5, unexpected.size())))
                     + (unexpected.size() > 5 ? " (and " + (unexpected.size() - 5) + " more)" : ""));
         }
-        load(weights, origin, adopt);
     }
 
     /** The dtype matrix products run in (that of the image tower's first weights). */

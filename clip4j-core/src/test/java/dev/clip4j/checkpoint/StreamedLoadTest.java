@@ -131,6 +131,13 @@ class StreamedLoadTest {
         assertThatThrownBy(() -> ClipCheckpoint.loadForInference(a, true, false)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("'visual.transformer.resblocks.1.mlp.c_fc.weight' is missing");
 
+        Map<String, Tensor> extra = new LinkedHashMap<>(sd);
+        extra.put("visual.extra_head.weight", sd.get("visual.transformer.resblocks.1.mlp.c_fc.weight"));
+        Path c = tmp.resolve("extra.safetensors");
+        Safetensors.write(c, extra, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(c, false, false, true)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("tensors the model does not have: visual.extra_head.weight");
+
         Map<String, Tensor> nan = new LinkedHashMap<>(sd);
         nan.put("visual.transformer.resblocks.1.mlp.c_fc.weight", Tensors.full(Double.NaN, DType.F32,
                 Tensors.shape(sd.get("visual.transformer.resblocks.1.mlp.c_fc.weight"))));
