@@ -78,6 +78,13 @@ final class SafeUnpickler extends Unpickler {
     private final List<View> views = new java.util.ArrayList<>();
 
     private record View(Tensor tensor, String storage) {}
+
+    /**
+     * The bytes of tensors an archive may make per byte of the storages they view: a checkpoint uses each storage once
+     * (twice for tied weights), so more is a pickle repeating views of one storage to multiply memory (forged).
+     */
+    private static final int MAX_VIEW_BYTES_PER_STORAGE_BYTE = 4;
+    private long viewBytes, storageBytes;
     private ByteArrayInputStream bytes;
 
     /** Reads pickles of {@code archive} whose persistent ids point into {@code <root>/<records>/}. */
@@ -215,7 +222,19 @@ final class SafeUnpickler extends Unpickler {
         long offset = off.longValue();
         long[] size = longs(args[2]), stride = longs(args[3]);
         checkView(ref, offset, size, stride);
-        Tensor storage = storages.computeIfAbsent(ref.key(), k -> archive.record(records, k, ref.dtype(), ref.numel()));
+        Tensor storage = storages.computeIfAbsent(ref.key(), k -> {
+            Tensor read = archive.record(records, k, ref.dtype(), ref.numel());
+            storageBytes += read.nbytes();
+            return read;
+        });
+        long bytes = ref.dtype().bytes; // a zero stride fits any size inside a storage: bounded here instead
+        for (long d : size) bytes = Math.multiplyExact(bytes, d);
+        viewBytes = Math.addExact(viewBytes, bytes);
+        if (viewBytes > MAX_VIEW_BYTES_PER_STORAGE_BYTE * storageBytes) {
+            throw new CheckpointException(archive.file + ": its tensors total over " + viewBytes + " bytes, more than "
+                    + MAX_VIEW_BYTES_PER_STORAGE_BYTE + " times the " + storageBytes + " bytes of the storages they view"
+                    + " (views repeating a storage: forged)");
+        }
         Tensor view = Tensors.asStridedView(storage, size, stride, offset);
         views.add(new View(view, ref.key()));
         return view;

@@ -64,6 +64,26 @@ class HostileCheckpointTest {
                 .hasMessageContaining("strided.pt").hasMessageContaining("reaches element 3000 of a storage of 4");
     }
 
+    /**
+     * Views that multiply one storage's memory: thousands of whole views of it, or one zero-stride view of a trillion
+     * elements (inside the storage by its bounds). Each would be copied apart; refused before any copy is made.
+     */
+    @Test
+    void viewsRepeatingAStorageAreRefusedBeforeCopying() throws IOException {
+        Path many = tmp.resolve("many.pt");
+        PickleWriter w = new PickleWriter().op('}');
+        for (int i = 0; i < 5000; i++) w.str("t" + i).floatTensor("0", 1024, 0, new long[] {1024}, new long[] {1}).op('s');
+        PickleWriter.torchSaveZip(many, w.end(), Map.of("0", new byte[4096]), false);
+        assertThatThrownBy(() -> TorchPickleReader.stateDict(many)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("many.pt").hasMessageContaining("times the 4096 bytes of the storages they view").hasMessageContaining("forged");
+
+        Path wide = tmp.resolve("wide.pt");
+        PickleWriter.torchSaveZip(wide, new PickleWriter().op('}').str("w")
+                .floatTensor("0", 1, 0, new long[] {1_000_000_000_000L}, new long[] {0}).op('s').end(), Map.of("0", new byte[4]), false);
+        assertThatThrownBy(() -> ClipCheckpoint.loadModel(wide)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("wide.pt").hasMessageContaining("forged");
+    }
+
     @Test
     void lengthPrefixedOpcodeCannotClaimMoreThanThePickle() throws IOException {
         byte[] pkl = new PickleWriter().op('}').str("w").lyingStr(Integer.MAX_VALUE).op('s').end();
