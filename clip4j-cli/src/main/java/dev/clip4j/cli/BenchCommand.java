@@ -48,16 +48,13 @@ final class BenchCommand implements Callable<Integer> {
         backend.apply();
         Precision p = Precision.parse(precision); // after both: auto probes on these threads, against this backend
         Torch.manualSeed(0);
-        ClipModel model;
-        if (checkpoint != null) {
-            model = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(checkpoint, p == Precision.INT8, false, true).model();
-            if (p == Precision.BF16) model.toBf16();
-        } else {
-            // random weights: the whole float model is made first (its peak RSS is not a checkpoint load's)
-            model = ClipModel.create(ClipConfig.builtIn(arch));
-            if (p == Precision.BF16) model.toBf16();
-            if (p == Precision.INT8) model.toInt8();
-        }
+        // a checkpoint streams in (int8 quantized as it loads); random weights make the whole float model first, so
+        // their peak RSS is not a checkpoint load's
+        ClipModel model = checkpoint != null
+                ? dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(checkpoint, p == Precision.INT8, false, true).model()
+                : ClipModel.create(ClipConfig.builtIn(arch));
+        if (p == Precision.BF16) model.toBf16();
+        if (p == Precision.INT8 && !model.isInt8()) model.toInt8();
         dev.clip4j.Backend b = dev.clip4j.Backend.current().resolve(model, p);
         dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.of(model) : null;
         int r = model.imageResolution();

@@ -43,14 +43,11 @@ public final class ClipCheckpoint {
      * when done to release the file.
      */
     public record Opened(ClipConfig config, Map<String, StoredTensor> weights, CheckpointFormat format, Scoring scoring,
-                         AutoCloseable file) implements AutoCloseable {
+                         Safetensors.Lazy file) implements AutoCloseable {
+        /** Releases the safetensors file read from ({@code file}; null for the formats read whole). */
         @Override
         public void close() {
-            try {
-                file.close();
-            } catch (Exception ignored) {
-                // read-only
-            }
+            if (file != null) file.close();
         }
     }
 
@@ -171,22 +168,17 @@ public final class ClipCheckpoint {
             case TORCH_SAVE -> weights = inMemory(TorchPickleReader.stateDict(path));
             default -> lazy = Safetensors.open(path);
         }
-        AutoCloseable file = lazy != null ? lazy : () -> {};
         if (lazy != null) weights = lazy.tensors();
         try {
-            return opened(path, format, weights, config, hfConfig, scoring, file);
+            return opened(path, format, weights, config, hfConfig, scoring, lazy);
         } catch (RuntimeException e) {
-            try {
-                file.close();
-            } catch (Exception ignored) {
-                // read-only
-            }
+            if (lazy != null) lazy.close();
             throw e;
         }
     }
 
     private static Opened opened(Path path, CheckpointFormat format, Map<String, StoredTensor> weights, ClipConfig config,
-                                 JsonNode hfConfig, Scoring scoring, AutoCloseable file) {
+                                 JsonNode hfConfig, Scoring scoring, Safetensors.Lazy file) {
         if (hfConfig == null && format != CheckpointFormat.CLIP4J_DIR) {
             // A weights file taken from a Hugging Face directory still has its config.json beside it: the
             // activation check must not be skipped because the file was named directly.

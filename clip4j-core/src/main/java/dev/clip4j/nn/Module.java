@@ -176,14 +176,19 @@ public abstract class Module {
      * projection matrices stay float32. The result is for inference only: it cannot be copied, trained or loaded into.
      */
     public final Module quantizeInt8() {
-        if (training) throw new IllegalStateException("quantize a model in evaluation mode (train(false))");
-        if (stateDict().values().stream().anyMatch(t -> Tensors.dtype(t).isFloatingPoint() && Tensors.dtype(t) != DType.F32)) {
-            throw new IllegalStateException("int8 quantization starts from a float32 model");
-        }
+        requireQuantizable();
         Grad.noGrad(() -> quantizeChild(this));
         markInt8();
         dev.clip4j.torch.Torch.trimMemory(); // the float copies' memory back to the kernel
         return this;
+    }
+
+    /** What int8 quantization starts from: a float32 model in evaluation mode. */
+    private void requireQuantizable() {
+        if (training) throw new IllegalStateException("quantize a model in evaluation mode (train(false))");
+        if (stateDict().values().stream().anyMatch(t -> Tensors.dtype(t).isFloatingPoint() && Tensors.dtype(t) != DType.F32)) {
+            throw new IllegalStateException("int8 quantization starts from a float32 model");
+        }
     }
 
     /** What {@link #quantizeInt8} does to this module: by default, quantize each child. Layers override it. */
@@ -298,7 +303,7 @@ public abstract class Module {
     public final List<String> stream(Map<String, ? extends Supplier<Tensor>> source, String origin, boolean int8,
                                      java.util.function.Predicate<String> wanted, BiConsumer<String, Tensor> loaded) {
         if (this.int8) throw new IllegalStateException("an int8 model cannot be loaded into");
-        if (int8 && training) throw new IllegalStateException("quantize a model in evaluation mode (train(false))");
+        if (int8) requireQuantizable();
         Map<String, Tensor> mine = new TreeMap<>(stateDict());
         List<String> unexpected = unexpectedKeys(source, mine);
         java.util.Set<String> toLoad = new java.util.HashSet<>();
@@ -319,9 +324,6 @@ public abstract class Module {
                 if (stored == null) {
                     requireOptional(key, origin);
                     continue;
-                }
-                if (int8 && Tensors.dtype(e.getValue()).isFloatingPoint() && Tensors.dtype(e.getValue()) != DType.F32) {
-                    throw new IllegalStateException("int8 quantization starts from a float32 model");
                 }
                 Tensor src = stored.get();
                 try {
