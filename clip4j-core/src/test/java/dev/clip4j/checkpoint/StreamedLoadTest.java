@@ -60,6 +60,26 @@ class StreamedLoadTest {
         whole.stateDict().forEach((k, v) -> assertThat(Tensors.toFloats(streamed.stateDict().get(k))).as(k).containsExactly(Tensors.toFloats(v)));
     }
 
+    /** Hugging Face tensors that cannot be renamed into OpenAI's are refused by name before any is read. */
+    @Test
+    void malformedHuggingFaceProjectionsAreNamed() throws IOException {
+        Map<String, Tensor> hf = ClipCheckpointTest.toHuggingFace(Safetensors.read(Fixtures.path("vit/weights.safetensors")));
+        String k = "vision_model.encoder.layers.0.self_attn.k_proj.weight";
+        Map<String, Tensor> qkv = new LinkedHashMap<>(hf);
+        qkv.put(k, Tensors.zeros(DType.F32, Tensors.shape(hf.get(k))[0], Tensors.shape(hf.get(k))[1] + 1));
+        Path a = tmp.resolve("qkv.safetensors");
+        Safetensors.write(a, qkv, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(a, false, false)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("q/k/v projections for visual.transformer.resblocks.0.attn.in_proj_weight differ in shape or dtype");
+
+        Map<String, Tensor> proj = new LinkedHashMap<>(hf);
+        proj.put("visual_projection.weight", Tensors.zeros(DType.F32, 4));
+        Path b = tmp.resolve("proj.safetensors");
+        Safetensors.write(b, proj, Map.of());
+        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(b, false, false)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("'visual_projection.weight' has shape [4]; expected a matrix");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"vit", "resnet"})
     void int8StreamedIsTheWholeModelQuantized(String tower) {
