@@ -58,7 +58,8 @@ public final class Clip implements AutoCloseable {
         };
         this.preprocess = new ClipPreprocessor(model.imageResolution());
         this.precision = precision;
-        this.onnx = backend.resolve(this.model, precision) == Backend.ONNX ? OnnxClip.of(this.model) : null;
+        this.onnx = backend.resolve(this.model, precision) != Backend.ONNX ? null
+                : owned ? OnnxClip.handOver(this.model) : OnnxClip.of(this.model);
     }
 
     /**

@@ -56,7 +56,8 @@ final class BenchCommand implements Callable<Integer> {
         if (p == Precision.BF16) model.toBf16();
         if (p == Precision.INT8 && !model.isInt8()) model.toInt8();
         dev.clip4j.Backend b = dev.clip4j.Backend.current().resolve(model, p);
-        dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.of(model) : null;
+        // handed over: the model is this command's alone, so the session keeps the only copy of the weights
+        dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.handOver(model) : null;
         int r = model.imageResolution();
         double[] ips = new double[runs];
         try (Scope s = Scope.open()) {

@@ -245,7 +245,7 @@ public final class ClipCheckpoint {
 
     /** Writes a clip4j model directory: {@code model.safetensors} (OpenAI names, float32) and {@code clip4j.json}. */
     public static void save(ClipModel model, Path dir) throws IOException {
-        model.requireText();
+        model.requireAllWeights();
         Files.createDirectories(dir);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         model.stateDict().forEach((k, v) -> {

@@ -21,7 +21,7 @@ public final class ModelFingerprint {
     private ModelFingerprint() {}
 
     public static String of(ClipModel model) {
-        model.requireText(); // a hash of some of the weights would name no model
+        model.requireAllWeights(); // a hash of some of the weights would name no model
         Hasher h = new Hasher();
         new TreeMap<>(model.stateDict()).forEach(h::add);
         return h.hex();

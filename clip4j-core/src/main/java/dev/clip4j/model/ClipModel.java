@@ -31,8 +31,10 @@ public final class ClipModel extends Module implements FeatureEncoder {
     private final ImageTower visual;
     private final TextTransformer text;
     private Scoring scoring = Scoring.POOLED;
-    /** False once {@link #dropTextTower} freed the text tower: such a model embeds images only. */
-    private boolean hasText = true;
+    /** Why the text tower's weights are gone ({@link #dropTextTower}, {@link #releaseTower}), or null while they are here. */
+    private String textGone;
+    /** Why the image tower's weights are gone ({@link #releaseTower}), or null while they are here. */
+    private String imageGone;
 
     /** Both towers' logits: {@code [images, texts]} and its transpose. */
     public record Logits(Tensor perImage, Tensor perText) {}
@@ -133,6 +135,7 @@ public final class ClipModel extends Module implements FeatureEncoder {
             throw new IllegalArgumentException("images must be [B, 3, H, W], got " + java.util.Arrays.toString(Tensors.shape(images)));
         }
         requireUnimodal();
+        requireImage();
         return visual.encode(images);
     }
 
@@ -152,21 +155,42 @@ public final class ClipModel extends Module implements FeatureEncoder {
      * so the text tower is never read into memory at all.
      */
     public ClipModel dropTextTower() {
-        if (isInt8()) throw new IllegalStateException("drop the text tower of the float model, before quantizing");
         if (isSingleStream()) throw new IllegalStateException("a single-stream model's text tower is its joint encoder");
-        dev.clip4j.torch.Grad.noGrad(() -> text.stateDict().values().forEach(Tensors::freeStorage));
-        hasText = false;
+        releaseTower(false, "this model was loaded for images only (its text tower was not read)");
         return this;
     }
 
-    /** Whether the text tower is here ({@link #dropTextTower}). */
-    public boolean hasTextTower() {
-        return hasText;
+    /**
+     * Frees one tower's weights (float models only, not yet quantized): for a tower that runs elsewhere from a copy
+     * of its own, such as ONNX Runtime's packed weights ({@link dev.clip4j.onnx.OnnxClip} of a handed-over model), or
+     * that the work never needs ({@link #dropTextTower}). Everything that needs them then refuses, saying {@code why}.
+     */
+    public void releaseTower(boolean image, String why) {
+        if (isInt8()) throw new IllegalStateException("release a tower of the float model, before quantizing");
+        dev.clip4j.torch.Grad.noGrad(() -> (image ? visual : text).stateDict().values().forEach(Tensors::freeStorage));
+        if (image) imageGone = java.util.Objects.requireNonNull(why);
+        else textGone = java.util.Objects.requireNonNull(why);
     }
 
-    /** Refuses work that needs the text tower on a model loaded for images only. */
+    /** Whether the text tower is here ({@link #dropTextTower}, {@link #releaseTower}). */
+    public boolean hasTextTower() {
+        return textGone == null;
+    }
+
+    /** Refuses work that needs the text tower's weights once they are gone, saying why. */
     public void requireText() {
-        if (!hasText) throw new IllegalStateException("this model was loaded for images only (its text tower was not read)");
+        if (textGone != null) throw new IllegalStateException(textGone);
+    }
+
+    /** Refuses work that needs the image tower's weights once they are gone, saying why. */
+    public void requireImage() {
+        if (imageGone != null) throw new IllegalStateException(imageGone);
+    }
+
+    /** Refuses work that needs every weight (a fingerprint, saving, training) once a tower's are gone. */
+    public void requireAllWeights() {
+        requireImage();
+        requireText();
     }
 
     /** Whether {@code name} (a state-dict name) belongs to what {@link #dropTextTower} keeps: the image tower and logit scale. */
@@ -192,6 +216,7 @@ public final class ClipModel extends Module implements FeatureEncoder {
     /** Image token features projected into the shared space [B, L, embed_dim] (unnormalised), for {@link Scoring#TOKEN_WISE}. */
     public Tensor encodeImageTokens(Tensor images) {
         requireUnimodal();
+        requireImage();
         return visual.encodeTokenFeatures(images);
     }
 

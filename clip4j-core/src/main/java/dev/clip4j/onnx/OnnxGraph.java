@@ -7,8 +7,13 @@ import dev.clip4j.torch.Scope;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -268,15 +273,73 @@ public final class OnnxGraph {
         return ops("Split", parts, Map.of("axis", -1L), x, longs(sizes));
     }
 
+    /** The files, beside the model's, that {@link #writeTo} puts the GEMM weights and the other weights in. */
+    static final String GEMM_WEIGHTS_FILE = "gemm-weights.bin", OTHER_WEIGHTS_FILE = "other-weights.bin";
+    /** Each weight starts on a page of its own, so ONNX Runtime can map it as it lies. */
+    private static final long WEIGHT_ALIGNMENT = 4096;
+    /** The ops whose second input ONNX Runtime's CPU kernels pack when it is a constant (the GEMMs' B). */
+    private static final java.util.Set<String> PACKING_OPS = java.util.Set.of("Gemm", "MatMul", "DynamicQuantizeMatMul");
+
+    /**
+     * Writes the model as {@code model.onnx} in {@code dir} with its weights beside it as ONNX external data, for a
+     * session that owns its weights ({@link OnnxSession#owning}); returns the model file. ONNX Runtime maps each weight
+     * from its file and unmaps a GEMM weight once it has packed it; the GEMM weights get a file of their own so that
+     * no mapping of the others keeps that file alive once deleted (on a tmpfs, its pages would stay in memory). The
+     * graph's handles stay open.
+     */
+    Path writeTo(Path dir) throws IOException {
+        java.util.Set<String> packed = new java.util.HashSet<>();
+        for (OnnxMl.NodeProto n : graph.getNodeList()) if (PACKING_OPS.contains(n.getOpType()) && n.getInputCount() > 1) packed.add(n.getInput(1));
+        OnnxMl.GraphProto.Builder located = graph.clone();
+        try (FileChannel gemm = FileChannel.open(dir.resolve(GEMM_WEIGHTS_FILE), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             FileChannel other = FileChannel.open(dir.resolve(OTHER_WEIGHTS_FILE), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            long[] end = {0, 0}; // where the next weight goes in each file
+            for (OnnxMl.TensorProto.Builder init : located.getInitializerBuilderList()) {
+                Tensor t = weights.get(init.getName());
+                if (t == null) continue; // a small constant, inside the model
+                int file = packed.contains(init.getName()) ? 0 : 1;
+                long at = (end[file] + WEIGHT_ALIGNMENT - 1) / WEIGHT_ALIGNMENT * WEIGHT_ALIGNMENT;
+                init.clearExternalData()
+                        .addExternalData(entry("location", file == 0 ? GEMM_WEIGHTS_FILE : OTHER_WEIGHTS_FILE))
+                        .addExternalData(entry("offset", Long.toString(at)))
+                        .addExternalData(entry("length", Long.toString(t.numel() * Tensors.dtype(t).bytes)));
+                end[file] = write(file == 0 ? gemm : other, t, at);
+            }
+        }
+        Path modelFile = dir.resolve("model.onnx");
+        Files.write(modelFile, model(located).toByteArray(), StandardOpenOption.CREATE_NEW);
+        return modelFile;
+    }
+
+    /** Writes {@code t}'s bytes at {@code at}; returns where they end. */
+    private static long write(FileChannel out, Tensor t, long at) throws IOException {
+        long[] position = {at};
+        try {
+            Tensors.forEachBytes(t, chunk -> {
+                try {
+                    while (chunk.hasRemaining()) position[0] += out.write(chunk, position[0]);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+        return position[0];
+    }
+
     /** The serialised model (its structure and small constants; the weights are external). */
     public byte[] toBytes() {
-        OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder()
+        return model(graph).toByteArray();
+    }
+
+    private static OnnxMl.ModelProto model(OnnxMl.GraphProto.Builder graph) {
+        return OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .setProducerName("clip4j")
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MICROSOFT).setVersion(1))
                 .setGraph(graph)
                 .build();
-        return model.toByteArray();
     }
 }

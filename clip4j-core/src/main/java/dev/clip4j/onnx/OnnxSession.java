@@ -11,7 +11,10 @@ import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
 import org.bytedeco.pytorch.Tensor;
 
+import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,11 +41,15 @@ public final class OnnxSession implements AutoCloseable {
         this.wrapped = wrapped;
     }
 
-    /** Makes the session: ONNX Runtime optimises the graph and packs the GEMM weights now (about a second per tower). */
+    /**
+     * Makes the session over the graph's weights where they lie (libtorch's memory, which the session then holds):
+     * ONNX Runtime optimises the graph and packs the GEMM weights now (about a second per tower), keeping both the
+     * weights and their packed copies. For a model that others hold or that is int8.
+     */
     public static OnnxSession of(OnnxGraph g) {
         List<OnnxTensor> wrapped = new ArrayList<>();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+        try (OrtSession.SessionOptions o = options()) {
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> w : g.weights().entrySet()) {
                 OnnxTensor ot = wrap(env, w.getValue());
@@ -50,17 +57,6 @@ public final class OnnxSession implements AutoCloseable {
                 external.put(w.getKey(), ot);
             }
             o.addExternalInitializers(external);
-            // idle pool threads sleep instead of spinning: clip4j's loader threads decode beside the model on the
-            // same cores (embed --images of 500 JPEGs, Zen 5: 17.3-17.4 img/s vs 16.3-16.9 spinning; a bare
-            // batch-1 forward loses ~4 %, batch 16 nothing)
-            o.addConfigEntry("session.intra_op.allow_spinning", "0");
-            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
-            o.setInterOpNumThreads(1);
-            // without the arena, activations go back to malloc between runs: peak RSS of ViT-B/32 1.96 → 1.51 GB
-            // at the same speed (measured; ONNX Runtime's prepacked GEMM weights are the rest of its share)
-            o.setCPUArenaAllocator(false);
             OnnxSession made = new OnnxSession(env.createSession(g.toBytes(), o), g.weights(), wrapped);
             Torch.trimMemory(); // the graph optimiser's scratch back to the kernel
             return made;
@@ -73,6 +69,87 @@ public final class OnnxSession implements AutoCloseable {
             g.weights().values().forEach(Tensor::close);
             throw e;
         }
+    }
+
+    /**
+     * Makes the session with ONNX Runtime owning its copy of the weights: the graph is written with its weights to a
+     * private temporary directory ({@link OnnxGraph#writeTo}), ONNX Runtime reads them from there, and once it has
+     * packed a GEMM weight it frees its own copy of it (its session state drops constant initializers that every user
+     * packed), so the tower's GEMM weights end up in memory once, packed. The files are deleted before this returns and
+     * the graph's handles closed. {@code freeSource} runs once the files are written and before ONNX Runtime reads
+     * them, to free the memory the weights came from (the model's tower, {@link OnnxClip}), so that they are never in
+     * memory twice. Where the directory cannot be written (a full or read-only temporary directory), the weights are
+     * read in place as {@link #of} does and {@code freeSource} does not run, with a warning: only memory is at stake.
+     */
+    public static OnnxSession owning(OnnxGraph g, Runnable freeSource) {
+        return owning(g, () -> Files.createTempDirectory("clip4j-onnx-"), freeSource); // owner-only where POSIX permissions exist
+    }
+
+    /** A fresh, empty directory of this process's own. */
+    interface PrivateDirectory {
+        Path create() throws IOException;
+    }
+
+    /** As {@link #owning(OnnxGraph, Runnable)}, writing into the directory {@code directory} makes (tests: one that fails). */
+    static OnnxSession owning(OnnxGraph g, PrivateDirectory directory, Runnable freeSource) {
+        Path dir;
+        try {
+            dir = directory.create();
+        } catch (IOException e) {
+            return inPlaceAfter(g, e);
+        }
+        try {
+            Path model;
+            try {
+                model = g.writeTo(dir);
+            } catch (IOException e) {
+                return inPlaceAfter(g, e);
+            }
+            g.weights().values().forEach(Tensor::close);
+            freeSource.run();
+            Torch.trimMemory();
+            try (OrtSession.SessionOptions o = options()) {
+                OnnxSession made = new OnnxSession(OrtEnvironment.getEnvironment().createSession(model.toString(), o), Map.of(), List.of());
+                Torch.trimMemory();
+                return made;
+            } catch (OrtException e) {
+                throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
+            }
+        } finally {
+            deleteQuietly(dir);
+        }
+    }
+
+    private static OnnxSession inPlaceAfter(OnnxGraph g, IOException e) {
+        System.err.println("warning: could not write the weights for ONNX Runtime to the temporary directory (" + e.getMessage()
+                + "); they are read in place instead, which keeps a second copy of them in memory");
+        return of(g);
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a leftover in the temporary directory is all that is at stake
+        }
+    }
+
+    /** The options of every session: clip4j's threads, no arena, idle threads sleeping. */
+    private static OrtSession.SessionOptions options() throws OrtException {
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        // idle pool threads sleep instead of spinning: clip4j's loader threads decode beside the model on the
+        // same cores (embed --images of 500 JPEGs, Zen 5: 17.3-17.4 img/s vs 16.3-16.9 spinning; a bare
+        // batch-1 forward loses ~4 %, batch 16 nothing)
+        o.addConfigEntry("session.intra_op.allow_spinning", "0");
+        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
+        o.setInterOpNumThreads(1);
+        // without the arena, activations go back to malloc between runs: peak RSS of ViT-B/32 1.96 → 1.51 GB
+        // at the same speed (measured; ONNX Runtime's prepacked GEMM weights are the rest of its share)
+        o.setCPUArenaAllocator(false);
+        return o;
     }
 
     private static OnnxTensor wrap(OrtEnvironment env, Tensor t) throws OrtException {

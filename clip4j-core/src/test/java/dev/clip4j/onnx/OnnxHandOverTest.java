@@ -1,0 +1,146 @@
+package dev.clip4j.onnx;
+
+import dev.clip4j.Fixtures;
+import dev.clip4j.checkpoint.ModelFingerprint;
+import dev.clip4j.model.ClipModel;
+import dev.clip4j.torch.Grad;
+import dev.clip4j.torch.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * A model handed over to ONNX Runtime: each float32 tower's session reads the weights from a private file it owns and
+ * the model's libtorch copy is freed, so the weights are in memory once. The features are those of the in-place
+ * session bit for bit (the same graph over the same values), and whatever still needs the freed weights refuses.
+ */
+class OnnxHandOverTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"vit", "resnet"})
+    void handedOverTowersComputeWhatInPlaceOnesDoAndFreeTheModelsCopy(String tower) {
+        Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
+        ClipModel shared = OnnxClipTest.load(tower), handed = OnnxClipTest.load(tower);
+        try (OnnxClip inPlace = OnnxClip.of(shared); OnnxClip owning = OnnxClip.handOver(handed)) {
+            Grad.noGrad(() -> {
+                assertThat(Tensors.toFloats(owning.encodeImage(in.get("images"))))
+                        .containsExactly(Tensors.toFloats(inPlace.encodeImage(in.get("images"))));
+                assertThat(Tensors.toFloats(owning.encodeText(in.get("text"))))
+                        .containsExactly(Tensors.toFloats(inPlace.encodeText(in.get("text"))));
+                // the sessions keep running once the model's copies are gone
+                assertThat(Tensors.toFloats(owning.encodeImage(in.get("images").narrow(0, 0, 1))))
+                        .containsExactly(Tensors.toFloats(inPlace.encodeImage(in.get("images").narrow(0, 0, 1))));
+                return null;
+            });
+        }
+        assertThat(handed.visual().stateDict().values()).allMatch(t -> t.numel() == 0);
+        assertThat(handed.text().stateDict().values()).allMatch(t -> t.numel() == 0);
+        assertThat(Tensors.item(handed.logitScale())).isEqualTo(Tensors.item(shared.logitScale())); // not a tower's
+        Grad.noGrad(() -> {
+            assertThatThrownBy(() -> handed.encodeImage(in.get("images"))).hasMessageContaining("image tower was handed to ONNX Runtime");
+            assertThatThrownBy(() -> handed.encodeText(in.get("text"))).hasMessageContaining("text tower was handed to ONNX Runtime");
+            return null;
+        });
+        assertThatThrownBy(() -> ModelFingerprint.of(handed)).hasMessageContaining("handed to ONNX Runtime");
+        // the model shared with others keeps its weights: its libtorch forward still works
+        Grad.noGrad(() -> assertThat(shared.encodeImage(in.get("images")).numel()).isPositive());
+    }
+
+    /** A tower not yet used keeps its libtorch weights: an image-only user never writes or frees the text tower. */
+    @Test
+    void onlyTheTowersUsedAreHandedOver() {
+        ClipModel model = OnnxClipTest.load("vit");
+        Map<String, Tensor> in = Fixtures.tensors("vit/inputs.safetensors");
+        try (OnnxClip owning = OnnxClip.handOver(model)) {
+            Grad.noGrad(() -> owning.encodeImage(in.get("images")));
+        }
+        assertThat(model.text().stateDict().values()).allMatch(t -> t.numel() > 0);
+        Grad.noGrad(() -> assertThat(model.encodeText(in.get("text")).numel()).isPositive());
+    }
+
+    /**
+     * The weights files and their directory are gone once the session is made: ONNX Runtime holds what it needs, and
+     * no longer maps the GEMM weights it packed.
+     */
+    @Test
+    void theTemporaryFilesAreDeleted() throws IOException {
+        Path dir = Files.createTempDirectory("clip4j-handover-test");
+        Path[] made = new Path[1];
+        try (OnnxSession session = OnnxSession.owning(OnnxClip.imageGraph(OnnxClipTest.load("vit")),
+                () -> made[0] = Files.createDirectory(dir.resolve("private")), () -> { })) {
+            assertThat(made[0]).isNotNull().doesNotExist();
+            assertThat(session).isNotNull();
+            // ONNX Runtime unmapped every GEMM weight once packed: nothing keeps their deleted file alive
+            assertThat(Files.readAllLines(Path.of("/proc/self/maps")))
+                    .noneMatch(l -> l.contains(made[0].resolve(OnnxGraph.GEMM_WEIGHTS_FILE).toString()))
+                    .anyMatch(l -> l.contains(made[0].resolve(OnnxGraph.OTHER_WEIGHTS_FILE).toString())); // biases, norms: kept mapped
+        } finally {
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * A temporary directory that cannot be written (full, read-only) costs memory, not the work: the session reads the
+     * weights in place, as for a shared model, and the source is not freed.
+     */
+    @Test
+    void anUnwritableDirectoryFallsBackToReadingInPlace() {
+        ClipModel model = OnnxClipTest.load("vit");
+        Map<String, Tensor> in = Fixtures.tensors("vit/inputs.safetensors");
+        AtomicBoolean freed = new AtomicBoolean();
+        Tensor expected;
+        try (OnnxClip inPlace = OnnxClip.of(model)) {
+            expected = Grad.noGrad(() -> inPlace.encodeImage(in.get("images")));
+        }
+        try (OnnxSession session = OnnxSession.owning(OnnxClip.imageGraph(model), () -> {
+            throw new IOException("No space left on device");
+        }, () -> freed.set(true))) {
+            Tensor got = Grad.noGrad(() -> imageFeatures(session, in.get("images")));
+            assertThat(Tensors.toFloats(got)).containsExactly(Tensors.toFloats(expected));
+        }
+        assertThat(freed).isFalse();
+        assertThat(model.visual().stateDict().values()).allMatch(t -> t.numel() > 0);
+    }
+
+    private static Tensor imageFeatures(OnnxSession session, Tensor images) {
+        try (ai.onnxruntime.OnnxTensor t = ai.onnxruntime.OnnxTensor.createTensor(ai.onnxruntime.OrtEnvironment.getEnvironment(),
+                Tensors.floatBuffer(images.contiguous()), Tensors.shape(images))) {
+            return session.run(Map.of("images", t), images.size(0));
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** int8 towers are read in place (their packed libtorch weights are not a tower's float state): the model keeps working. */
+    @Test
+    void int8ModelsAreReadInPlace() {
+        ClipModel model = OnnxClipTest.load("vit").toInt8();
+        Map<String, Tensor> in = Fixtures.tensors("vit/inputs.safetensors");
+        try (OnnxClip owning = OnnxClip.handOver(model)) {
+            Grad.noGrad(() -> owning.encodeImage(in.get("images")));
+        }
+        Grad.noGrad(() -> assertThat(model.encodeImage(in.get("images")).numel()).isPositive());
+    }
+
+    /** {@code Clip.load} and {@code Clip.handOver} on the onnx backend hand the model over. */
+    @Test
+    void clipHandsOverWhatItOwnsOnly() {
+        ClipModel handed = OnnxClipTest.load("vit");
+        java.util.List<Path> photos = java.util.List.of(Fixtures.path("preprocess/astronaut.png"), Fixtures.path("preprocess/coffee.png"));
+        try (dev.clip4j.Clip owning = dev.clip4j.Clip.handOver(handed, dev.clip4j.Precision.FP32, dev.clip4j.Backend.ONNX)) {
+            float[][] first = owning.encodeImages(photos, true);
+            assertThat(owning.encodeImages(photos, true)).isDeepEqualTo(first);
+            Tensor images = Fixtures.tensors("vit/inputs.safetensors").get("images");
+            assertThatThrownBy(() -> Grad.noGrad(() -> owning.model().encodeImage(images))).hasMessageContaining("handed to ONNX Runtime");
+        }
+    }
+}
