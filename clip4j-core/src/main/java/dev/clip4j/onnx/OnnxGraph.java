@@ -287,12 +287,12 @@ public final class OnnxGraph {
      * no mapping of the others keeps that file alive once deleted (on a tmpfs, its pages would stay in memory). The
      * graph's handles stay open.
      */
-    Path writeTo(Path dir) throws IOException {
+    Path writeTo(dev.clip4j.io.ScratchDirectory dir) throws IOException {
         java.util.Set<String> packed = new java.util.HashSet<>();
         for (OnnxMl.NodeProto n : graph.getNodeList()) if (PACKING_OPS.contains(n.getOpType()) && n.getInputCount() > 1) packed.add(n.getInput(1));
         OnnxMl.GraphProto.Builder located = graph.clone();
-        try (FileChannel gemm = FileChannel.open(dir.resolve(GEMM_WEIGHTS_FILE), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             FileChannel other = FileChannel.open(dir.resolve(OTHER_WEIGHTS_FILE), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel gemm = FileChannel.open(dir.file(GEMM_WEIGHTS_FILE), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             FileChannel other = FileChannel.open(dir.file(OTHER_WEIGHTS_FILE), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             long[] end = {0, 0}; // where the next weight goes in each file
             for (OnnxMl.TensorProto.Builder init : located.getInitializerBuilderList()) {
                 Tensor t = weights.get(init.getName());
@@ -306,7 +306,7 @@ public final class OnnxGraph {
                 end[file] = write(file == 0 ? gemm : other, t, at);
             }
         }
-        Path modelFile = dir.resolve("model.onnx");
+        Path modelFile = dir.file("model.onnx");
         Files.write(modelFile, model(located).toByteArray(), StandardOpenOption.CREATE_NEW);
         return modelFile;
     }

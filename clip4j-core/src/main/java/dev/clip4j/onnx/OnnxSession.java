@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.clip4j.io.ScratchDirectory;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import dev.clip4j.torch.Torch;
@@ -13,7 +14,6 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -73,7 +73,7 @@ public final class OnnxSession implements AutoCloseable {
 
     /**
      * Makes the session with ONNX Runtime owning its copy of the weights: the graph is written with its weights to a
-     * private temporary directory ({@link OnnxGraph#writeTo}), ONNX Runtime reads them from there, and once it has
+     * private temporary directory ({@link ScratchDirectory}, {@link OnnxGraph#writeTo}), ONNX Runtime reads them from there, and once it has
      * packed a GEMM weight it frees its own copy of it (its session state drops constant initializers that every user
      * packed), so the tower's GEMM weights end up in memory once, packed. The files are deleted before this returns and
      * the graph's handles closed. {@code freeSource} runs once the files are written and before ONNX Runtime reads
@@ -82,23 +82,23 @@ public final class OnnxSession implements AutoCloseable {
      * read in place as {@link #of} does and {@code freeSource} does not run, with a warning: only memory is at stake.
      */
     public static OnnxSession owning(OnnxGraph g, Runnable freeSource) {
-        return owning(g, () -> Files.createTempDirectory("clip4j-onnx-"), freeSource); // owner-only where POSIX permissions exist
+        return owning(g, ScratchDirectory::create, freeSource);
     }
 
-    /** A fresh, empty directory of this process's own. */
-    interface PrivateDirectory {
-        Path create() throws IOException;
+    /** Makes a fresh {@link ScratchDirectory}. */
+    interface Scratch {
+        ScratchDirectory create() throws IOException;
     }
 
-    /** As {@link #owning(OnnxGraph, Runnable)}, writing into the directory {@code directory} makes (tests: one that fails). */
-    static OnnxSession owning(OnnxGraph g, PrivateDirectory directory, Runnable freeSource) {
-        Path dir;
+    /** As {@link #owning(OnnxGraph, Runnable)}, writing into the directory {@code scratch} makes (tests: one that fails). */
+    static OnnxSession owning(OnnxGraph g, Scratch scratch, Runnable freeSource) {
+        ScratchDirectory dir;
         try {
-            dir = directory.create();
+            dir = scratch.create();
         } catch (IOException e) {
             return inPlaceAfter(g, e);
         }
-        try {
+        try (dir) {
             Path model;
             try {
                 model = g.writeTo(dir);
@@ -115,8 +115,6 @@ public final class OnnxSession implements AutoCloseable {
             } catch (OrtException e) {
                 throw new IllegalStateException("ONNX Runtime could not load the graph clip4j wrote: " + e.getMessage(), e);
             }
-        } finally {
-            deleteQuietly(dir);
         }
     }
 
@@ -124,15 +122,6 @@ public final class OnnxSession implements AutoCloseable {
         System.err.println("warning: could not write the weights for ONNX Runtime to the temporary directory (" + e.getMessage()
                 + "); they are read in place instead, which keeps a second copy of them in memory");
         return of(g);
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
-            Files.deleteIfExists(dir);
-        } catch (IOException ignored) {
-            // a leftover in the temporary directory is all that is at stake
-        }
     }
 
     /** The options of every session: clip4j's threads, no arena, idle threads sleeping. */

@@ -76,7 +76,11 @@ class OnnxHandOverTest {
         Path dir = Files.createTempDirectory("clip4j-handover-test");
         Path[] made = new Path[1];
         try (OnnxSession session = OnnxSession.owning(OnnxClip.imageGraph(OnnxClipTest.load("vit")),
-                () -> made[0] = Files.createDirectory(dir.resolve("private")), () -> { })) {
+                () -> {
+                    dev.clip4j.io.ScratchDirectory d = dev.clip4j.io.ScratchDirectory.create(dir);
+                    made[0] = d.path();
+                    return d;
+                }, () -> { })) {
             assertThat(made[0]).isNotNull().doesNotExist();
             assertThat(session).isNotNull();
             // ONNX Runtime unmapped every GEMM weight once packed: nothing keeps their deleted file alive
