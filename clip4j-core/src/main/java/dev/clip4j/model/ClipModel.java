@@ -150,9 +150,9 @@ public final class ClipModel extends Module implements FeatureEncoder {
     /**
      * Frees the text tower's weights (a ViT-B/32's ~250 MB in float32): for work that embeds images only, such as an
      * image collection's embeddings. The model then refuses everything that needs the text tower or all weights
-     * ({@link #encodeText}, {@link #forward}, a fingerprint, saving). Only for a float model not yet quantized; the
-     * streamed load ({@link dev.clip4j.checkpoint.ClipCheckpoint#loadForInference}) calls it before reading anything,
-     * so the text tower is never read into memory at all.
+     * ({@link #encodeText}, {@link #forward}, a fingerprint, saving). The streamed load
+     * ({@link dev.clip4j.checkpoint.ClipCheckpoint#loadForInference}) calls it before reading anything, so the text
+     * tower is never read into memory at all.
      */
     public ClipModel dropTextTower() {
         if (isSingleStream()) throw new IllegalStateException("a single-stream model's text tower is its joint encoder");
@@ -161,13 +161,13 @@ public final class ClipModel extends Module implements FeatureEncoder {
     }
 
     /**
-     * Frees one tower's weights (float models only, not yet quantized): for a tower that runs elsewhere from a copy
-     * of its own, such as ONNX Runtime's packed weights ({@link dev.clip4j.onnx.OnnxClip} of a handed-over model), or
-     * that the work never needs ({@link #dropTextTower}). Everything that needs them then refuses, saying {@code why}.
+     * Frees one tower's weights, float or int8 ({@link dev.clip4j.nn.Module#releaseWeights}): for a tower that runs
+     * elsewhere from a copy of its own, such as ONNX Runtime's packed weights ({@link dev.clip4j.onnx.OnnxClip} of a
+     * handed-over model), or that the work never needs ({@link #dropTextTower}). Everything that needs them then
+     * refuses, saying {@code why}.
      */
     public void releaseTower(boolean image, String why) {
-        if (isInt8()) throw new IllegalStateException("release a tower of the float model, before quantizing");
-        dev.clip4j.torch.Grad.noGrad(() -> (image ? visual : text).stateDict().values().forEach(Tensors::freeStorage));
+        (image ? visual : text).releaseWeights();
         if (image) imageGone = java.util.Objects.requireNonNull(why);
         else textGone = java.util.Objects.requireNonNull(why);
     }

@@ -46,7 +46,7 @@ public final class Linear extends Module {
     /** Packs the weight and bias as int8 and frees the float weight ({@link Module#quantizeInt8}). */
     @Override
     protected void quantizeOwn() {
-        int8 = QuantizedLinear.pack(weight(), bias());
+        int8 = own(QuantizedLinear.pack(weight(), bias()));
         release("weight");
     }
 

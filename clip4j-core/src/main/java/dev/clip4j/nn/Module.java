@@ -32,6 +32,8 @@ public abstract class Module {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
+    /** The int8 layers {@link #quantizeOwn} made ({@link #own}). */
+    private final java.util.List<dev.clip4j.torch.QuantizedLinear> quantized = new java.util.ArrayList<>();
     private boolean training;
     private boolean int8;
 
@@ -204,6 +206,26 @@ public abstract class Module {
         try (Scope s = Scope.open()) {
             child.quantizeOwn();
         }
+    }
+
+    /** Registers an int8 layer this module's {@link #quantizeOwn} made, for {@link #releaseWeights}; returns it. */
+    protected final dev.clip4j.torch.QuantizedLinear own(dev.clip4j.torch.QuantizedLinear layer) {
+        quantized.add(layer);
+        return layer;
+    }
+
+    /**
+     * Frees every weight of this module and its descendants now, float and int8: for a part of a model that runs
+     * elsewhere from a copy of its own ({@link dev.clip4j.model.ClipModel#releaseTower}). Its forward fails afterwards.
+     */
+    public final void releaseWeights() {
+        Grad.noGrad(() -> stateDict().values().forEach(Tensors::freeStorage));
+        releaseQuantized();
+    }
+
+    private void releaseQuantized() {
+        quantized.forEach(dev.clip4j.torch.QuantizedLinear::release);
+        children.values().forEach(Module::releaseQuantized);
     }
 
     void markInt8() {

@@ -149,8 +149,8 @@ public final class MultiheadAttention extends Module {
     @Override
     protected void quantizeOwn() {
         Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
-        qInt8 = QuantizedLinear.pack(scaledQueryRows(w), scaledQueryRows(bias));
-        kvInt8 = QuantizedLinear.pack(w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width));
+        qInt8 = own(QuantizedLinear.pack(scaledQueryRows(w), scaledQueryRows(bias)));
+        kvInt8 = own(QuantizedLinear.pack(w.narrow(0, width, 2L * width), bias.narrow(0, width, 2L * width)));
         release("in_proj_weight");
         quantizeChild(outProj);
     }

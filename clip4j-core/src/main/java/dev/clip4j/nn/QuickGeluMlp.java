@@ -50,8 +50,8 @@ public final class QuickGeluMlp extends Module {
     /** Both layers as int8, with the same folded constants as the float forward. */
     @Override
     protected void quantizeOwn() {
-        fcInt8 = cFc.quantizeScaled(QUICK_GELU, QUICK_GELU);
-        projInt8 = cProj.quantizeScaled(1 / QUICK_GELU, 1);
+        fcInt8 = own(cFc.quantizeScaled(QUICK_GELU, QUICK_GELU));
+        projInt8 = own(cProj.quantizeScaled(1 / QUICK_GELU, 1));
     }
 
     Linear cFc() {

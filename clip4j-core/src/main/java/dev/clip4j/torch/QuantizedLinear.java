@@ -41,6 +41,8 @@ public final class QuantizedLinear {
     /** The plain numbers until FBGEMM packs them (then null: {@link #weights} unpacks). */
     private Weights plain;
     private volatile IValue packed;
+    /** Set by {@link #release}: the numbers are gone. */
+    private volatile boolean released;
 
     private QuantizedLinear(Weights plain, long in, long out, boolean reduceRange) {
         this.plain = plain;
@@ -97,6 +99,7 @@ public final class QuantizedLinear {
      * its plain copy.
      */
     public synchronized Weights weights() {
+        requireNotReleased();
         if (plain != null) {
             return new Weights(plain.values().detach(), plain.scales().detach(), plain.bias() == null ? null : plain.bias().detach());
         }
@@ -113,6 +116,7 @@ public final class QuantizedLinear {
         IValue p = packed;
         if (p != null) return p;
         synchronized (this) {
+            requireNotReleased();
             if (packed == null) {
                 try (Scope s = Scope.open()) {
                     // the values requantize exactly: |value| ≤ 128, so value·scale/scale rounds back to value
@@ -135,6 +139,29 @@ public final class QuantizedLinear {
             }
             return packed;
         }
+    }
+
+    /**
+     * Frees the layer's numbers now, plain and packed (a layer that runs elsewhere from a copy of its own: ONNX Runtime's,
+     * {@link dev.clip4j.nn.Module#releaseWeights}); its forward and {@link #weights} then fail. Handles others made of
+     * the plain numbers ({@link #weights}) are emptied with them.
+     */
+    public synchronized void release() {
+        released = true;
+        if (plain != null) {
+            Tensors.freeStorage(plain.values());
+            Tensors.freeStorage(plain.scales());
+            if (plain.bias() != null) Tensors.freeStorage(plain.bias());
+            plain = null;
+        }
+        if (packed != null) {
+            packed.close();
+            packed = null;
+        }
+    }
+
+    private void requireNotReleased() {
+        if (released) throw new IllegalStateException("this int8 layer's weights were released (its model's tower was handed over)");
     }
 
     /** {@code x @ W.T + b} for float32 {@code x} [..., in]: float32 [..., out]. */

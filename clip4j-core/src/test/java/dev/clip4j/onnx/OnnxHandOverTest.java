@@ -124,15 +124,37 @@ class OnnxHandOverTest {
         }
     }
 
-    /** int8 towers are read in place (their packed libtorch weights are not a tower's float state): the model keeps working. */
-    @Test
-    void int8ModelsAreReadInPlace() {
-        ClipModel model = OnnxClipTest.load("vit").toInt8();
+    /**
+     * An int8 model is handed over too: the same features as in place, bit for bit, then its int8 layers (values,
+     * scales, biases) and float tensors are freed, on both weight encodings (int8 with VNNI, uint8 without).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void int8ModelsAreHandedOverToo(boolean signedWeights) {
         Map<String, Tensor> in = Fixtures.tensors("vit/inputs.safetensors");
-        try (OnnxClip owning = OnnxClip.handOver(model)) {
-            Grad.noGrad(() -> owning.encodeImage(in.get("images")));
+        ClipModel shared = OnnxClipTest.load("vit").toInt8(), handed = OnnxClipTest.load("vit").toInt8();
+        Tensor expected;
+        try (OnnxSession inPlace = OnnxSession.of(OnnxClip.imageGraph(shared, signedWeights))) {
+            expected = Grad.noGrad(() -> imageFeatures(inPlace, in.get("images")));
         }
-        Grad.noGrad(() -> assertThat(model.encodeImage(in.get("images")).numel()).isPositive());
+        AtomicBoolean freed = new AtomicBoolean();
+        try (OnnxSession owning = OnnxSession.owning(OnnxClip.imageGraph(handed, signedWeights), () -> {
+            handed.releaseTower(true, "handed to ONNX Runtime (test)");
+            freed.set(true);
+        })) {
+            assertThat(freed).isTrue();
+            Tensor got = Grad.noGrad(() -> imageFeatures(owning, in.get("images")));
+            assertThat(Tensors.toFloats(got)).containsExactly(Tensors.toFloats(expected));
+        }
+        assertThat(handed.visual().stateDict().values()).allMatch(t -> t.numel() == 0);
+        Grad.noGrad(() -> {
+            assertThatThrownBy(() -> handed.encodeImage(in.get("images"))).hasMessageContaining("handed to ONNX Runtime (test)");
+            assertThat(shared.encodeImage(in.get("images")).numel()).isPositive();
+            return null;
+        });
+        try (OnnxClip viaClip = OnnxClip.handOver(OnnxClipTest.load("vit").toInt8())) { // the public path, this CPU's encoding
+            Grad.noGrad(() -> viaClip.encodeImage(in.get("images")));
+        }
     }
 
     /** {@code Clip.load} and {@code Clip.handOver} on the onnx backend hand the model over. */

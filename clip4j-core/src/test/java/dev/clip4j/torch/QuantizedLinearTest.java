@@ -52,6 +52,27 @@ class QuantizedLinearTest {
         }
     }
 
+    /** A released layer (its tower handed to ONNX Runtime) frees its numbers, plain or packed, and then refuses. */
+    @Test
+    void releasedLayersFreeTheirNumbersAndRefuse() {
+        try (Scope s = Scope.open()) {
+            Torch.manualSeed(4);
+            Tensor x = Tensors.randn(2, 64), w = Ops.mul(Tensors.randn(96, 64), 0.1);
+            QuantizedLinear plain = QuantizedLinear.pack(w, Tensors.randn(96)), packed = QuantizedLinear.pack(w, null);
+            QuantizedLinear.Weights lent = plain.weights(); // handles over the plain numbers, as a graph takes them
+            packed.forward(x); // FBGEMM's packing made, the plain numbers dropped
+            plain.release();
+            packed.release();
+            // the memory is gone under every handle (shapes stay: a handle must not be read after a release)
+            assertThat(lent.values().storage().nbytes()).isZero();
+            assertThat(lent.bias().storage().nbytes()).isZero();
+            for (QuantizedLinear q : new QuantizedLinear[] {plain, packed}) {
+                assertThatThrownBy(() -> q.forward(x)).hasMessageContaining("int8 layer's weights were released");
+                assertThatThrownBy(q::weights).hasMessageContaining("int8 layer's weights were released");
+            }
+        }
+    }
+
     /**
      * The plain numbers a layer keeps until libtorch packs them, and the same numbers unpacked from FBGEMM's packing
      * afterwards (what ONNX Runtime reads): int8 values transposed [in, out], scales, bias.
