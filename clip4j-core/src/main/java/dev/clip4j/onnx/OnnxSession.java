@@ -44,7 +44,7 @@ public final class OnnxSession implements AutoCloseable {
     /**
      * Makes the session over the graph's weights where they lie (libtorch's memory, which the session then holds):
      * ONNX Runtime optimises the graph and packs the GEMM weights now (about a second per tower), keeping both the
-     * weights and their packed copies. For a model that others hold or that is int8.
+     * weights and their packed copies. For a model that others still hold ({@link OnnxClip#of}).
      */
     public static OnnxSession of(OnnxGraph g) {
         List<OnnxTensor> wrapped = new ArrayList<>();
@@ -73,13 +73,15 @@ public final class OnnxSession implements AutoCloseable {
 
     /**
      * Makes the session with ONNX Runtime owning its copy of the weights: the graph is written with its weights to a
-     * private temporary directory ({@link ScratchDirectory}, {@link OnnxGraph#writeTo}), ONNX Runtime reads them from there, and once it has
-     * packed a GEMM weight it frees its own copy of it (its session state drops constant initializers that every user
-     * packed), so the tower's GEMM weights end up in memory once, packed. The files are deleted before this returns and
-     * the graph's handles closed. {@code freeSource} runs once the files are written and before ONNX Runtime reads
-     * them, to free the memory the weights came from (the model's tower, {@link OnnxClip}), so that they are never in
-     * memory twice. Where the directory cannot be written (a full or read-only temporary directory), the weights are
-     * read in place as {@link #of} does and {@code freeSource} does not run, with a warning: only memory is at stake.
+     * private temporary directory ({@link ScratchDirectory}, {@link OnnxGraph#writeTo}), ONNX Runtime maps them from
+     * there, and once it has packed a GEMM weight it unmaps it (its session state drops constant initializers that
+     * every user packed), so the tower's GEMM weights end up in memory once, packed. The files are deleted before this
+     * returns and the graph's handles closed. {@code freeSource} runs once the files are written and before ONNX
+     * Runtime reads them, to free the memory the weights came from (the model's tower, {@link OnnxClip}), so that they
+     * are never in memory twice; should ONNX Runtime then refuse the graph (clip4j's own bug, never the user's input),
+     * the error says so and the tower stays freed. Where the directory cannot be written (a full or read-only temporary
+     * directory), the weights are read in place as {@link #of} does and {@code freeSource} does not run, with a
+     * warning: only memory is at stake.
      */
     public static OnnxSession owning(OnnxGraph g, Runnable freeSource) {
         return owning(g, ScratchDirectory::create, freeSource);
