@@ -43,11 +43,15 @@ public final class ClipCheckpoint {
      * when done to release the file.
      */
     public record Opened(ClipConfig config, Map<String, StoredTensor> weights, CheckpointFormat format, Scoring scoring,
-                         Safetensors.Lazy file) implements AutoCloseable {
-        /** Releases the safetensors file read from ({@code file}; null for the formats read whole). */
+                         java.io.Closeable source) implements AutoCloseable {
+        /** Releases the file the weights are read from (a safetensors file or a zip archive). */
         @Override
         public void close() {
-            if (file != null) file.close();
+            try {
+                source.close();
+            } catch (IOException ignored) {
+                // opened read-only: nothing was written that a failed close could lose
+            }
         }
     }
 
@@ -135,8 +139,8 @@ public final class ClipCheckpoint {
     public static Opened open(Path named) {
         Path path = ModelLocator.resolve(named);
         CheckpointFormat format = detect(path);
-        Map<String, StoredTensor> weights = null;
-        Safetensors.Lazy lazy = null; // the safetensors file read from, when it is one
+        Map<String, StoredTensor> weights;
+        java.io.Closeable source; // the file the weights are read from, open until the caller closes the result
         ClipConfig config = null;
         JsonNode hfConfig = null;
         Scoring scoring = Scoring.POOLED;
@@ -155,30 +159,62 @@ public final class ClipCheckpoint {
                         throw new CheckpointException(e.getMessage(), e);
                     }
                 }
-                lazy = Safetensors.open(path.resolve(WEIGHTS_FILE));
+                Safetensors.Lazy lazy = Safetensors.open(path.resolve(WEIGHTS_FILE));
+                weights = lazy.tensors();
+                source = lazy::close;
             }
             case HUGGING_FACE_DIR -> {
                 hfConfig = readJson(path.resolve("config.json"));
                 Path st = path.resolve("model.safetensors"), bin = path.resolve("pytorch_model.bin");
-                if (Files.exists(st)) lazy = Safetensors.open(st);
-                else if (Files.exists(bin)) weights = inMemory(TorchPickleReader.stateDict(bin));
-                else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
+                if (Files.exists(st)) {
+                    Safetensors.Lazy lazy = Safetensors.open(st);
+                    weights = lazy.tensors();
+                    source = lazy::close;
+                } else if (Files.exists(bin)) {
+                    TorchArchive archive = TorchArchive.open(bin);
+                    source = archive;
+                    weights = deferred(archive, () -> TorchPickleReader.storedStateDict(archive));
+                } else {
+                    throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
+                }
             }
-            case TORCHSCRIPT -> weights = inMemory(TorchScriptReader.namedTensors(path));
-            case TORCH_SAVE -> weights = inMemory(TorchPickleReader.stateDict(path));
-            default -> lazy = Safetensors.open(path);
+            case TORCHSCRIPT, TORCH_SAVE -> {
+                // each tensor's record is checked now and read when the model takes it, from the archive kept open
+                TorchArchive archive = TorchArchive.open(path);
+                source = archive;
+                weights = deferred(archive, () -> format == CheckpointFormat.TORCHSCRIPT
+                        ? TorchScriptReader.storedTensors(archive) : TorchPickleReader.storedStateDict(archive));
+            }
+            default -> {
+                Safetensors.Lazy lazy = Safetensors.open(path);
+                weights = lazy.tensors();
+                source = lazy::close;
+            }
         }
-        if (lazy != null) weights = lazy.tensors();
         try {
-            return opened(path, format, weights, config, hfConfig, scoring, lazy);
+            return opened(path, format, weights, config, hfConfig, scoring, source);
         } catch (RuntimeException e) {
-            if (lazy != null) lazy.close();
+            try {
+                source.close();
+            } catch (IOException ignored) {
+                // read-only
+            }
+            throw e;
+        }
+    }
+
+    /** {@code read()} of an archive just opened, which is closed if the pickle is refused. */
+    private static Map<String, StoredTensor> deferred(TorchArchive archive, java.util.function.Supplier<Map<String, StoredTensor>> read) {
+        try {
+            return read.get();
+        } catch (RuntimeException e) {
+            archive.close();
             throw e;
         }
     }
 
     private static Opened opened(Path path, CheckpointFormat format, Map<String, StoredTensor> weights, ClipConfig config,
-                                 JsonNode hfConfig, Scoring scoring, Safetensors.Lazy file) {
+                                 JsonNode hfConfig, Scoring scoring, java.io.Closeable file) {
         if (hfConfig == null && format != CheckpointFormat.CLIP4J_DIR) {
             // A weights file taken from a Hugging Face directory still has its config.json beside it: the
             // activation check must not be skipped because the file was named directly.
@@ -198,12 +234,6 @@ public final class ClipCheckpoint {
             config = config.withName(path.getFileName().toString());
         }
         return new Opened(config, weights, format, scoring, file);
-    }
-
-    private static Map<String, StoredTensor> inMemory(Map<String, Tensor> tensors) {
-        Map<String, StoredTensor> out = new LinkedHashMap<>();
-        tensors.forEach((k, v) -> out.put(k, StoredTensor.of(v)));
-        return out;
     }
 
     /** fp16/bf16 checkpoints (OpenAI's are fp16) are widened to float32, as {@code clip.load} does on CPU. */

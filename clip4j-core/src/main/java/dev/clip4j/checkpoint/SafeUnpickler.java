@@ -45,6 +45,46 @@ final class SafeUnpickler extends Unpickler {
     /** A persistent reference to {@code <archive>/<records>/<key>}. */
     private record StorageRef(String key, DType dtype, long numel) {}
 
+    /**
+     * A tensor of the archive not read yet ({@link #SafeUnpickler(TorchArchive, String, boolean) deferred}): its storage
+     * and view, checked against the record's declared size; {@link #stored} reads it when wanted.
+     */
+    static final class DeferredTensor {
+        private final TorchArchive archive;
+        private final String records;
+        private final StorageRef storage;
+        private final long offset;
+        private final long[] size, stride;
+
+        private DeferredTensor(TorchArchive archive, String records, StorageRef storage, long offset, long[] size, long[] stride) {
+            this.archive = archive;
+            this.records = records;
+            this.storage = storage;
+            this.offset = offset;
+            this.size = size;
+            this.stride = stride;
+        }
+
+        /**
+         * The tensor as a {@link StoredTensor} read from the archive (which must stay open until then) into memory of its
+         * own: the whole storage when the view is all of it, else a copy of the view (a storage viewed twice is read twice).
+         */
+        StoredTensor stored() {
+            return StoredTensor.lazy(size.clone(), storage.dtype(), () -> {
+                Tensor whole = archive.record(records, storage.key(), storage.dtype(), storage.numel());
+                Tensor view = Tensors.asStridedView(whole, size, stride, offset);
+                if (Tensors.ownsItsStorage(view)) {
+                    whole.close();
+                    return view;
+                }
+                Tensor own = view.clone();
+                view.close();
+                whole.close();
+                return own;
+            });
+        }
+    }
+
     /** An instance of a TorchScript class: its pickled state, never its code. */
     public static final class ScriptObject {
         final String className;
@@ -87,10 +127,25 @@ final class SafeUnpickler extends Unpickler {
     private long viewBytes, storageBytes;
     private ByteArrayInputStream bytes;
 
+    /** Whether tensors come out as {@link DeferredTensor}s, their records checked but not read. */
+    private final boolean deferred;
+    /** The storages counted in {@link #storageBytes} (deferred: by their declared size, each once). */
+    private final java.util.Set<String> counted = new java.util.HashSet<>();
+
     /** Reads pickles of {@code archive} whose persistent ids point into {@code <root>/<records>/}. */
     SafeUnpickler(TorchArchive archive, String records) {
+        this(archive, records, false);
+    }
+
+    /**
+     * As {@link #SafeUnpickler(TorchArchive, String)}; {@code deferred}: each tensor is a {@link DeferredTensor}, its view
+     * and record checked now (bounds, declared size, the views-per-storage limit) and its values read when wanted, so a
+     * model can stream in one tensor at a time (the archive stays open meanwhile).
+     */
+    SafeUnpickler(TorchArchive archive, String records, boolean deferred) {
         this.archive = archive;
         this.records = records;
+        this.deferred = deferred;
     }
 
     Object load(String pickleName) {
@@ -181,7 +236,9 @@ final class SafeUnpickler extends Unpickler {
                 return (IObjectConstructor) this::rebuildTensor;
             case "torch._utils._rebuild_parameter":
                 return (IObjectConstructor) args -> {
-                    if (args.length < 1 || !(args[0] instanceof Tensor)) throw new PickleException("_rebuild_parameter without a tensor");
+                    if (args.length < 1 || !(args[0] instanceof Tensor || args[0] instanceof DeferredTensor)) {
+                        throw new PickleException("_rebuild_parameter without a tensor");
+                    }
                     return args[0];
                 };
             default:
@@ -222,11 +279,17 @@ final class SafeUnpickler extends Unpickler {
         long offset = off.longValue();
         long[] size = longs(args[2]), stride = longs(args[3]);
         checkView(ref, offset, size, stride);
-        Tensor storage = storages.computeIfAbsent(ref.key(), k -> {
-            Tensor read = archive.record(records, k, ref.dtype(), ref.numel());
-            storageBytes += read.nbytes();
-            return read;
-        });
+        Tensor storage = null;
+        if (deferred) {
+            archive.checkRecord(records, ref.key(), ref.dtype(), ref.numel()); // the declared size is the record's
+            if (counted.add(ref.key())) storageBytes += ref.numel() * ref.dtype().bytes;
+        } else {
+            storage = storages.computeIfAbsent(ref.key(), k -> {
+                Tensor read = archive.record(records, k, ref.dtype(), ref.numel());
+                storageBytes += read.nbytes();
+                return read;
+            });
+        }
         long bytes = ref.dtype().bytes; // a zero stride fits any size inside a storage: bounded here instead
         for (long d : size) bytes = Math.multiplyExact(bytes, d);
         viewBytes = Math.addExact(viewBytes, bytes);
@@ -235,6 +298,7 @@ final class SafeUnpickler extends Unpickler {
                     + MAX_VIEW_BYTES_PER_STORAGE_BYTE + " times the " + storageBytes + " bytes of the storages they view"
                     + " (views repeating a storage: forged)");
         }
+        if (deferred) return new DeferredTensor(archive, records, ref, offset, size, stride);
         Tensor view = Tensors.asStridedView(storage, size, stride, offset);
         views.add(new View(view, ref.key()));
         return view;

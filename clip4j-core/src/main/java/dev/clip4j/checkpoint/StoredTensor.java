@@ -17,13 +17,6 @@ public interface StoredTensor extends Supplier<Tensor> {
 
     DType dtype();
 
-    /** A tensor already in memory (a format read whole), handed over as it is. */
-    static StoredTensor of(Tensor t) {
-        long[] shape = Tensors.shape(t);
-        DType dtype = Tensors.dtype(t);
-        return lazy(shape, dtype, () -> t);
-    }
-
     /** Values that {@code read} produces on demand, of the given shape and dtype. */
     static StoredTensor lazy(long[] shape, DType dtype, Supplier<Tensor> read) {
         return new StoredTensor() {

@@ -100,6 +100,19 @@ final class TorchArchive implements Closeable {
      * new tensor's memory (no intermediate buffer, whose memory would wait for the garbage collector).
      */
     Tensor record(String dir, String key, DType dtype, long numel) {
+        ZipEntry z = checkRecord(dir, key, dtype, numel);
+        return read(z, root + "/" + dir + "/" + key, dtype, numel);
+    }
+
+    /** Every storage already accounted by {@link #checkRecord}: a storage viewed twice is checked once. */
+    private final java.util.Set<String> checked = new java.util.HashSet<>();
+
+    /**
+     * Checks the record {@code <root>/<dir>/<key>} against its declared size without reading it (present, exactly
+     * {@code numel} elements of {@code dtype}, inside the file; a compressed one counted against the archive's inflation
+     * limit); returns its entry.
+     */
+    ZipEntry checkRecord(String dir, String key, DType dtype, long numel) {
         String name = root + "/" + dir + "/" + key;
         long bytes;
         try {
@@ -118,7 +131,13 @@ final class TorchArchive implements Closeable {
             throw new CheckpointException(file + ": storage '" + name + "' declares " + bytes + " bytes, more than the file holds ("
                     + fileSize + "): truncated or forged");
         }
-        if (z.getMethod() != ZipEntry.STORED) reserveInflated(name, bytes);
+        if (z.getMethod() != ZipEntry.STORED && checked.add(name)) reserveInflated(name, bytes);
+        return z;
+    }
+
+    /** The record's values read straight into a new tensor ({@link #checkRecord} first). */
+    private Tensor read(ZipEntry z, String name, DType dtype, long numel) {
+        long bytes = numel * dtype.bytes;
         Tensor t = Tensors.empty(dtype, numel);
         ByteBuffer buf = bytes == 0 ? ByteBuffer.allocate(0) : Tensors.byteBuffer(t);
         try (InputStream in = zip.getInputStream(z)) {

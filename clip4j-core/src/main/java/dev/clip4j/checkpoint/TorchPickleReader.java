@@ -32,7 +32,19 @@ public final class TorchPickleReader {
 
     /** Finds the tensor map inside a loaded checkpoint: the top-level dict, or its {@code state_dict}/{@code model}. */
     public static Map<String, Tensor> stateDict(Path file) {
-        Object top = read(file);
+        return stateDict(file, read(file), v -> v instanceof Tensor t ? t : null);
+    }
+
+    /**
+     * As {@link #stateDict(Path)}, each tensor read only when wanted ({@link SafeUnpickler.DeferredTensor}: its record
+     * checked now, its values read from {@code archive}, which must stay open until then).
+     */
+    static Map<String, StoredTensor> storedStateDict(TorchArchive archive) {
+        Object top = new SafeUnpickler(archive, "data", true).load("data.pkl");
+        return stateDict(archive.file, top, v -> v instanceof SafeUnpickler.DeferredTensor d ? d.stored() : null);
+    }
+
+    private static <T> Map<String, T> stateDict(Path file, Object top, java.util.function.Function<Object, T> tensor) {
         for (int depth = 0; depth < 2 && top instanceof Map<?, ?> m; depth++) {
             Object inner = m.get("state_dict");
             if (inner == null) inner = m.get("model");
@@ -40,11 +52,10 @@ public final class TorchPickleReader {
             else break;
         }
         if (!(top instanceof Map<?, ?> map)) throw new CheckpointException(file + ": the pickle holds no state dict");
-        Map<String, Tensor> out = new LinkedHashMap<>();
+        Map<String, T> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
-            if (e.getKey() instanceof String k && e.getValue() instanceof Tensor t) {
-                out.put(k.startsWith("module.") ? k.substring(7) : k, t);
-            }
+            T t = tensor.apply(e.getValue());
+            if (e.getKey() instanceof String k && t != null) out.put(k.startsWith("module.") ? k.substring(7) : k, t);
         }
         if (out.isEmpty()) throw new CheckpointException(file + ": the pickle holds no tensors");
         return out;

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Reads the weights of a TorchScript archive ({@code torch.jit.save}, e.g. OpenAI's released {@code ViT-B-32.pt})
@@ -27,24 +28,39 @@ public final class TorchScriptReader {
             if (!archive.torchScript) throw new CheckpointException(file + ": not a TorchScript archive");
             root = new SafeUnpickler(archive, "data").load("data.pkl");
         }
+        return named(file, root, v -> v instanceof Tensor t ? t : null);
+    }
+
+    /**
+     * As {@link #namedTensors}, each tensor read only when wanted ({@link SafeUnpickler.DeferredTensor}: its record
+     * checked now, its values read from {@code archive}, which must stay open until then).
+     */
+    static Map<String, StoredTensor> storedTensors(TorchArchive archive) {
+        if (!archive.torchScript) throw new CheckpointException(archive.file + ": not a TorchScript archive");
+        Object root = new SafeUnpickler(archive, "data", true).load("data.pkl");
+        return named(archive.file, root, v -> v instanceof SafeUnpickler.DeferredTensor d ? d.stored() : null);
+    }
+
+    private static <T> Map<String, T> named(Path file, Object root, Function<Object, T> tensor) {
         if (!(root instanceof SafeUnpickler.ScriptObject module)) {
             throw new CheckpointException(file + ": the archive's data.pkl holds no TorchScript module");
         }
-        Map<String, Tensor> out = new TreeMap<>();
-        collect(file, module, "", out, new IdentityHashMap<>(), 0);
+        Map<String, T> out = new TreeMap<>();
+        collect(file, module, "", out, new IdentityHashMap<>(), 0, tensor);
         if (out.isEmpty()) throw new CheckpointException(file + ": the TorchScript module holds no tensors");
         return out;
     }
 
-    private static void collect(Path file, SafeUnpickler.ScriptObject module, String prefix, Map<String, Tensor> out,
-                                IdentityHashMap<Object, Boolean> seen, int depth) {
+    private static <T> void collect(Path file, SafeUnpickler.ScriptObject module, String prefix, Map<String, T> out,
+                                    IdentityHashMap<Object, Boolean> seen, int depth, Function<Object, T> tensor) {
         if (depth > MAX_DEPTH) throw new CheckpointException(file + ": module tree deeper than " + MAX_DEPTH + " at '" + prefix + "'");
         if (seen.put(module, Boolean.TRUE) != null) return; // a submodule shared under two names: its first name
         for (Map.Entry<?, ?> e : module.attributes.entrySet()) {
             if (!(e.getKey() instanceof String name)) continue;
             Object v = e.getValue();
-            if (v instanceof Tensor t) out.put(prefix + name, t);
-            else if (v instanceof SafeUnpickler.ScriptObject child) collect(file, child, prefix + name + ".", out, seen, depth + 1);
+            T t = tensor.apply(v);
+            if (t != null) out.put(prefix + name, t);
+            else if (v instanceof SafeUnpickler.ScriptObject child) collect(file, child, prefix + name + ".", out, seen, depth + 1, tensor);
         }
     }
 }
