@@ -76,6 +76,9 @@ class HostileCheckpointTest {
         PickleWriter.torchSaveZip(many, w.end(), Map.of("0", new byte[4096]), false);
         assertThatThrownBy(() -> TorchPickleReader.stateDict(many)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("many.pt").hasMessageContaining("times the 4096 bytes of the storages they view").hasMessageContaining("forged");
+        // the streamed load defers every tensor: refused when the archive is opened, by the records' declared sizes
+        assertThatThrownBy(() -> ClipCheckpoint.open(many)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("many.pt").hasMessageContaining("times the 4096 bytes of the storages they view");
 
         Path wide = tmp.resolve("wide.pt");
         PickleWriter.torchSaveZip(wide, new PickleWriter().op('}').str("w")
