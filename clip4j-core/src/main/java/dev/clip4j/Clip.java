@@ -64,7 +64,9 @@ public final class Clip implements AutoCloseable {
 
     /**
      * Wraps a model that the caller hands over and no longer uses: bf16 and int8 then convert it in place, so no float copy
-     * stays alive beside the converted one (the caller's reference sees it).
+     * stays alive beside the converted one (the caller's reference sees it). On the onnx backend each tower goes to ONNX
+     * Runtime on its first use and the model's libtorch copy of it is freed ({@link OnnxClip#handOver}): the model
+     * ({@link #model}) then refuses that tower's work.
      */
     public static Clip handOver(ClipModel model, Precision precision) {
         return handOver(model, precision, Backend.current());
@@ -102,6 +104,7 @@ public final class Clip implements AutoCloseable {
         return onnx != null ? Backend.ONNX : Backend.TORCH;
     }
 
+    /** The model; on the onnx backend, a handed-over model's towers already in use there are freed ({@link #handOver}). */
     public ClipModel model() {
         return model;
     }
