@@ -38,19 +38,35 @@ public final class ClipCheckpoint {
     public record Loaded(ClipConfig config, Map<String, Tensor> weights, CheckpointFormat format, Scoring scoring) {}
 
     /**
-     * A checkpoint opened for reading: its weights under OpenAI's names, each read from the file only when asked
-     * (safetensors; the zip formats are read whole when opened), converted to float32 as they are read. Close it
-     * when done to release the file.
+     * A checkpoint opened for reading: its weights under OpenAI's names, each read from the file only when asked (a
+     * zip archive's records are checked against their declared sizes when opened), converted to float32 as they are
+     * read. Close it when done to release the file.
      */
     public record Opened(ClipConfig config, Map<String, StoredTensor> weights, CheckpointFormat format, Scoring scoring,
-                         java.io.Closeable source) implements AutoCloseable {
+                         Runnable release) implements AutoCloseable {
         /** Releases the file the weights are read from (a safetensors file or a zip archive). */
         @Override
         public void close() {
+            release.run();
+        }
+    }
+
+    /** A weights file opened: its tensors, read on demand, and what releases the file. */
+    private record Source(Map<String, StoredTensor> weights, Runnable release) {
+        static Source safetensors(Path file) {
+            Safetensors.Lazy lazy = Safetensors.open(file);
+            return new Source(lazy.tensors(), lazy::close);
+        }
+
+        /** A torch.save or TorchScript zip: each tensor's record checked now, read when taken, from the archive kept open. */
+        static Source archive(Path file, boolean torchScript) {
+            TorchArchive archive = TorchArchive.open(file);
             try {
-                source.close();
-            } catch (IOException ignored) {
-                // opened read-only: nothing was written that a failed close could lose
+                return new Source(torchScript ? TorchScriptReader.storedTensors(archive) : TorchPickleReader.storedStateDict(archive),
+                        archive::close);
+            } catch (RuntimeException e) {
+                archive.close();
+                throw e;
             }
         }
     }
@@ -129,9 +145,7 @@ public final class ClipCheckpoint {
     /** Reads any supported checkpoint whole; a training run directory stands for its newest checkpoint. */
     public static Loaded read(Path named) {
         try (Opened o = open(named)) {
-            Map<String, Tensor> weights = new LinkedHashMap<>();
-            o.weights().forEach((k, v) -> weights.put(k, v.get()));
-            return new Loaded(o.config(), weights, o.format(), o.scoring());
+            return new Loaded(o.config(), StoredTensor.readAll(o.weights()), o.format(), o.scoring());
         }
     }
 
@@ -139,8 +153,7 @@ public final class ClipCheckpoint {
     public static Opened open(Path named) {
         Path path = ModelLocator.resolve(named);
         CheckpointFormat format = detect(path);
-        Map<String, StoredTensor> weights;
-        java.io.Closeable source; // the file the weights are read from, open until the caller closes the result
+        Source source;
         ClipConfig config = null;
         JsonNode hfConfig = null;
         Scoring scoring = Scoring.POOLED;
@@ -159,62 +172,28 @@ public final class ClipCheckpoint {
                         throw new CheckpointException(e.getMessage(), e);
                     }
                 }
-                Safetensors.Lazy lazy = Safetensors.open(path.resolve(WEIGHTS_FILE));
-                weights = lazy.tensors();
-                source = lazy::close;
+                source = Source.safetensors(path.resolve(WEIGHTS_FILE));
             }
             case HUGGING_FACE_DIR -> {
                 hfConfig = readJson(path.resolve("config.json"));
                 Path st = path.resolve("model.safetensors"), bin = path.resolve("pytorch_model.bin");
-                if (Files.exists(st)) {
-                    Safetensors.Lazy lazy = Safetensors.open(st);
-                    weights = lazy.tensors();
-                    source = lazy::close;
-                } else if (Files.exists(bin)) {
-                    TorchArchive archive = TorchArchive.open(bin);
-                    source = archive;
-                    weights = deferred(archive, () -> TorchPickleReader.storedStateDict(archive));
-                } else {
-                    throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
-                }
+                if (Files.exists(st)) source = Source.safetensors(st);
+                else if (Files.exists(bin)) source = Source.archive(bin, false);
+                else throw new CheckpointException(path + ": Hugging Face directory without model.safetensors or pytorch_model.bin");
             }
-            case TORCHSCRIPT, TORCH_SAVE -> {
-                // each tensor's record is checked now and read when the model takes it, from the archive kept open
-                TorchArchive archive = TorchArchive.open(path);
-                source = archive;
-                weights = deferred(archive, () -> format == CheckpointFormat.TORCHSCRIPT
-                        ? TorchScriptReader.storedTensors(archive) : TorchPickleReader.storedStateDict(archive));
-            }
-            default -> {
-                Safetensors.Lazy lazy = Safetensors.open(path);
-                weights = lazy.tensors();
-                source = lazy::close;
-            }
+            case TORCHSCRIPT, TORCH_SAVE -> source = Source.archive(path, format == CheckpointFormat.TORCHSCRIPT);
+            default -> source = Source.safetensors(path);
         }
         try {
-            return opened(path, format, weights, config, hfConfig, scoring, source);
+            return opened(path, format, source.weights(), config, hfConfig, scoring, source.release());
         } catch (RuntimeException e) {
-            try {
-                source.close();
-            } catch (IOException ignored) {
-                // read-only
-            }
-            throw e;
-        }
-    }
-
-    /** {@code read()} of an archive just opened, which is closed if the pickle is refused. */
-    private static Map<String, StoredTensor> deferred(TorchArchive archive, java.util.function.Supplier<Map<String, StoredTensor>> read) {
-        try {
-            return read.get();
-        } catch (RuntimeException e) {
-            archive.close();
+            source.release().run();
             throw e;
         }
     }
 
     private static Opened opened(Path path, CheckpointFormat format, Map<String, StoredTensor> weights, ClipConfig config,
-                                 JsonNode hfConfig, Scoring scoring, java.io.Closeable file) {
+                                 JsonNode hfConfig, Scoring scoring, Runnable release) {
         if (hfConfig == null && format != CheckpointFormat.CLIP4J_DIR) {
             // A weights file taken from a Hugging Face directory still has its config.json beside it: the
             // activation check must not be skipped because the file was named directly.
@@ -233,7 +212,7 @@ public final class ClipCheckpoint {
             if (hfConfig != null) config = withHuggingFaceHeads(config, hfConfig);
             config = config.withName(path.getFileName().toString());
         }
-        return new Opened(config, weights, format, scoring, file);
+        return new Opened(config, weights, format, scoring, release);
     }
 
     /** fp16/bf16 checkpoints (OpenAI's are fp16) are widened to float32, as {@code clip.load} does on CPU. */

@@ -46,8 +46,8 @@ final class SafeUnpickler extends Unpickler {
     private record StorageRef(String key, DType dtype, long numel) {}
 
     /**
-     * A tensor of the archive not read yet ({@link #SafeUnpickler(TorchArchive, String, boolean) deferred}): its storage
-     * and view, checked against the record's declared size; {@link #stored} reads it when wanted.
+     * A tensor of the archive not read yet: its storage and view, checked against the record's declared size;
+     * {@link #stored} reads it when wanted.
      */
     static final class DeferredTensor {
         private final TorchArchive archive;
@@ -113,11 +113,6 @@ final class SafeUnpickler extends Unpickler {
 
     private final TorchArchive archive;
     private final String records;
-    private final Map<String, Tensor> storages = new HashMap<>();
-    /** Every tensor made, a view into {@link #storages} until {@link #load(String)} ends. */
-    private final List<View> views = new java.util.ArrayList<>();
-
-    private record View(Tensor tensor, String storage) {}
 
     /**
      * The bytes of tensors an archive may make per byte of the storages they view: a checkpoint uses each storage once
@@ -125,63 +120,31 @@ final class SafeUnpickler extends Unpickler {
      */
     private static final int MAX_VIEW_BYTES_PER_STORAGE_BYTE = 4;
     private long viewBytes, storageBytes;
+    /** The storages counted in {@link #storageBytes}, by their declared size, each once. */
+    private final java.util.Set<String> counted = new java.util.HashSet<>();
     private ByteArrayInputStream bytes;
 
-    /** Whether tensors come out as {@link DeferredTensor}s, their records checked but not read. */
-    private final boolean deferred;
-    /** The storages counted in {@link #storageBytes} (deferred: by their declared size, each once). */
-    private final java.util.Set<String> counted = new java.util.HashSet<>();
-
-    /** Reads pickles of {@code archive} whose persistent ids point into {@code <root>/<records>/}. */
-    SafeUnpickler(TorchArchive archive, String records) {
-        this(archive, records, false);
-    }
-
     /**
-     * As {@link #SafeUnpickler(TorchArchive, String)}; {@code deferred}: each tensor is a {@link DeferredTensor}, its view
-     * and record checked now (bounds, declared size, the views-per-storage limit) and its values read when wanted, so a
-     * model can stream in one tensor at a time (the archive stays open meanwhile).
+     * Reads pickles of {@code archive} whose persistent ids point into {@code <root>/<records>/}. Each tensor comes out
+     * as a {@link DeferredTensor}: its view and record checked now (bounds, declared size, the views-per-storage limit),
+     * its values read when wanted, so a model can stream in one tensor at a time (the archive stays open meanwhile).
      */
-    SafeUnpickler(TorchArchive archive, String records, boolean deferred) {
+    SafeUnpickler(TorchArchive archive, String records) {
         this.archive = archive;
         this.records = records;
-        this.deferred = deferred;
     }
 
     Object load(String pickleName) {
         byte[] data = archive.pickle(pickleName);
         bytes = new ByteArrayInputStream(data);
         try {
-            Object loaded = load(bytes);
-            ownStorages();
-            return loaded;
+            return load(bytes);
         } catch (CheckpointException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             // PickleException, ClassCastException, IndexOutOfBounds...: a malformed or hostile pickle.
             String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
             throw new CheckpointException(archive.file + ": malformed pickle " + archive.root + "/" + pickleName + ": " + m, e);
-        } finally {
-            // every tensor now holds its own storage: the storages read go now, not when the garbage collector runs
-            storages.values().forEach(Tensor::close);
-            storages.clear();
-            views.clear();
-        }
-    }
-
-    /**
-     * Gives each tensor memory of its own: a tensor that is the whole of a storage no other tensor uses keeps it (the
-     * common case: a checkpoint is read once, not twice); every other view is copied, so no two tensors share memory
-     * (freeing or adopting one never touches another).
-     */
-    private void ownStorages() {
-        Map<String, Integer> uses = new HashMap<>();
-        for (View v : views) uses.merge(v.storage(), 1, Integer::sum);
-        for (View v : views) {
-            if (uses.get(v.storage()) == 1 && Tensors.ownsItsStorage(v.tensor())) continue;
-            Tensor copy = v.tensor().clone();
-            v.tensor().set_(copy);
-            copy.close();
         }
     }
 
@@ -236,9 +199,7 @@ final class SafeUnpickler extends Unpickler {
                 return (IObjectConstructor) this::rebuildTensor;
             case "torch._utils._rebuild_parameter":
                 return (IObjectConstructor) args -> {
-                    if (args.length < 1 || !(args[0] instanceof Tensor || args[0] instanceof DeferredTensor)) {
-                        throw new PickleException("_rebuild_parameter without a tensor");
-                    }
+                    if (args.length < 1 || !(args[0] instanceof DeferredTensor)) throw new PickleException("_rebuild_parameter without a tensor");
                     return args[0];
                 };
             default:
@@ -279,17 +240,8 @@ final class SafeUnpickler extends Unpickler {
         long offset = off.longValue();
         long[] size = longs(args[2]), stride = longs(args[3]);
         checkView(ref, offset, size, stride);
-        Tensor storage = null;
-        if (deferred) {
-            archive.checkRecord(records, ref.key(), ref.dtype(), ref.numel()); // the declared size is the record's
-            if (counted.add(ref.key())) storageBytes += ref.numel() * ref.dtype().bytes;
-        } else {
-            storage = storages.computeIfAbsent(ref.key(), k -> {
-                Tensor read = archive.record(records, k, ref.dtype(), ref.numel());
-                storageBytes += read.nbytes();
-                return read;
-            });
-        }
+        archive.checkRecord(records, ref.key(), ref.dtype(), ref.numel()); // the declared size is the record's
+        if (counted.add(ref.key())) storageBytes += ref.numel() * ref.dtype().bytes;
         long bytes = ref.dtype().bytes; // a zero stride fits any size inside a storage: bounded here instead
         for (long d : size) bytes = Math.multiplyExact(bytes, d);
         viewBytes = Math.addExact(viewBytes, bytes);
@@ -298,10 +250,7 @@ final class SafeUnpickler extends Unpickler {
                     + MAX_VIEW_BYTES_PER_STORAGE_BYTE + " times the " + storageBytes + " bytes of the storages they view"
                     + " (views repeating a storage: forged)");
         }
-        if (deferred) return new DeferredTensor(archive, records, ref, offset, size, stride);
-        Tensor view = Tensors.asStridedView(storage, size, stride, offset);
-        views.add(new View(view, ref.key()));
-        return view;
+        return new DeferredTensor(archive, records, ref, offset, size, stride);
     }
 
     /** A view may only reach elements inside its storage (as_strided would read past it). */

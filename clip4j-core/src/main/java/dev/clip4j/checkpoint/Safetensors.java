@@ -139,9 +139,7 @@ public final class Safetensors {
     /** Reads every tensor, in header order, in the dtype stored. */
     public static Map<String, Tensor> read(Path file) {
         try (Lazy lazy = open(file)) {
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            lazy.tensors().forEach((name, t) -> out.put(name, t.get()));
-            return out;
+            return StoredTensor.readAll(lazy.tensors());
         }
     }
 

@@ -4,6 +4,8 @@ import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -35,6 +37,13 @@ public interface StoredTensor extends Supplier<Tensor> {
                 return read.get();
             }
         };
+    }
+
+    /** Every tensor of {@code stored} read now, in its order: a checkpoint read whole. */
+    static Map<String, Tensor> readAll(Map<String, StoredTensor> stored) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        stored.forEach((name, t) -> out.put(name, t.get()));
+        return out;
     }
 
     /** This tensor transformed when read ({@code f} returns a new tensor; this one's values are closed after). */

@@ -32,6 +32,8 @@ final class TorchArchive implements Closeable {
     final String root;
     final boolean torchScript;
     private long inflated;
+    /** The compressed records already counted against the inflation limit by {@link #checkRecord}: each once. */
+    private final java.util.Set<String> checked = new java.util.HashSet<>();
 
     private TorchArchive(Path file, ZipFile zip, long fileSize, String root, boolean torchScript) {
         this.file = file;
@@ -103,9 +105,6 @@ final class TorchArchive implements Closeable {
         ZipEntry z = checkRecord(dir, key, dtype, numel);
         return read(z, root + "/" + dir + "/" + key, dtype, numel);
     }
-
-    /** Every storage already accounted by {@link #checkRecord}: a storage viewed twice is checked once. */
-    private final java.util.Set<String> checked = new java.util.HashSet<>();
 
     /**
      * Checks the record {@code <root>/<dir>/<key>} against its declared size without reading it (present, exactly

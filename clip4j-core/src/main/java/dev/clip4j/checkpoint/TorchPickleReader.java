@@ -23,16 +23,11 @@ public final class TorchPickleReader {
         return Boolean.TRUE.equals(TorchArchive.kind(file));
     }
 
-    /** The unpickled top-level object, with tensors in place of {@code _rebuild_tensor_v2} calls. */
-    public static Object read(Path file) {
-        try (TorchArchive archive = TorchArchive.open(file)) {
-            return new SafeUnpickler(archive, "data").load("data.pkl");
-        }
-    }
-
-    /** Finds the tensor map inside a loaded checkpoint: the top-level dict, or its {@code state_dict}/{@code model}. */
+    /** Finds the tensor map inside a checkpoint (the top-level dict, or its {@code state_dict}/{@code model}), read whole. */
     public static Map<String, Tensor> stateDict(Path file) {
-        return stateDict(file, read(file), v -> v instanceof Tensor t ? t : null);
+        try (TorchArchive archive = TorchArchive.open(file)) {
+            return StoredTensor.readAll(storedStateDict(archive));
+        }
     }
 
     /**
@@ -40,24 +35,21 @@ public final class TorchPickleReader {
      * checked now, its values read from {@code archive}, which must stay open until then).
      */
     static Map<String, StoredTensor> storedStateDict(TorchArchive archive) {
-        Object top = new SafeUnpickler(archive, "data", true).load("data.pkl");
-        return stateDict(archive.file, top, v -> v instanceof SafeUnpickler.DeferredTensor d ? d.stored() : null);
-    }
-
-    private static <T> Map<String, T> stateDict(Path file, Object top, java.util.function.Function<Object, T> tensor) {
+        Object top = new SafeUnpickler(archive, "data").load("data.pkl");
         for (int depth = 0; depth < 2 && top instanceof Map<?, ?> m; depth++) {
             Object inner = m.get("state_dict");
             if (inner == null) inner = m.get("model");
             if (inner instanceof Map<?, ?>) top = inner;
             else break;
         }
-        if (!(top instanceof Map<?, ?> map)) throw new CheckpointException(file + ": the pickle holds no state dict");
-        Map<String, T> out = new LinkedHashMap<>();
+        if (!(top instanceof Map<?, ?> map)) throw new CheckpointException(archive.file + ": the pickle holds no state dict");
+        Map<String, StoredTensor> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
-            T t = tensor.apply(e.getValue());
-            if (e.getKey() instanceof String k && t != null) out.put(k.startsWith("module.") ? k.substring(7) : k, t);
+            if (e.getKey() instanceof String k && e.getValue() instanceof SafeUnpickler.DeferredTensor t) {
+                out.put(k.startsWith("module.") ? k.substring(7) : k, t.stored());
+            }
         }
-        if (out.isEmpty()) throw new CheckpointException(file + ": the pickle holds no tensors");
+        if (out.isEmpty()) throw new CheckpointException(archive.file + ": the pickle holds no tensors");
         return out;
     }
 }

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * Reads the weights of a TorchScript archive ({@code torch.jit.save}, e.g. OpenAI's released {@code ViT-B-32.pt})
@@ -21,14 +20,11 @@ public final class TorchScriptReader {
 
     private TorchScriptReader() {}
 
-    /** Every tensor attribute (parameters and buffers) of the archive's module tree, by dotted name. */
+    /** Every tensor attribute (parameters and buffers) of the archive's module tree, by dotted name, read whole. */
     public static Map<String, Tensor> namedTensors(Path file) {
-        Object root;
         try (TorchArchive archive = TorchArchive.open(file)) {
-            if (!archive.torchScript) throw new CheckpointException(file + ": not a TorchScript archive");
-            root = new SafeUnpickler(archive, "data").load("data.pkl");
+            return StoredTensor.readAll(storedTensors(archive));
         }
-        return named(file, root, v -> v instanceof Tensor t ? t : null);
     }
 
     /**
@@ -37,30 +33,25 @@ public final class TorchScriptReader {
      */
     static Map<String, StoredTensor> storedTensors(TorchArchive archive) {
         if (!archive.torchScript) throw new CheckpointException(archive.file + ": not a TorchScript archive");
-        Object root = new SafeUnpickler(archive, "data", true).load("data.pkl");
-        return named(archive.file, root, v -> v instanceof SafeUnpickler.DeferredTensor d ? d.stored() : null);
-    }
-
-    private static <T> Map<String, T> named(Path file, Object root, Function<Object, T> tensor) {
+        Object root = new SafeUnpickler(archive, "data").load("data.pkl");
         if (!(root instanceof SafeUnpickler.ScriptObject module)) {
-            throw new CheckpointException(file + ": the archive's data.pkl holds no TorchScript module");
+            throw new CheckpointException(archive.file + ": the archive's data.pkl holds no TorchScript module");
         }
-        Map<String, T> out = new TreeMap<>();
-        collect(file, module, "", out, new IdentityHashMap<>(), 0, tensor);
-        if (out.isEmpty()) throw new CheckpointException(file + ": the TorchScript module holds no tensors");
+        Map<String, StoredTensor> out = new TreeMap<>();
+        collect(archive.file, module, "", out, new IdentityHashMap<>(), 0);
+        if (out.isEmpty()) throw new CheckpointException(archive.file + ": the TorchScript module holds no tensors");
         return out;
     }
 
-    private static <T> void collect(Path file, SafeUnpickler.ScriptObject module, String prefix, Map<String, T> out,
-                                    IdentityHashMap<Object, Boolean> seen, int depth, Function<Object, T> tensor) {
+    private static void collect(Path file, SafeUnpickler.ScriptObject module, String prefix, Map<String, StoredTensor> out,
+                                IdentityHashMap<Object, Boolean> seen, int depth) {
         if (depth > MAX_DEPTH) throw new CheckpointException(file + ": module tree deeper than " + MAX_DEPTH + " at '" + prefix + "'");
         if (seen.put(module, Boolean.TRUE) != null) return; // a submodule shared under two names: its first name
         for (Map.Entry<?, ?> e : module.attributes.entrySet()) {
             if (!(e.getKey() instanceof String name)) continue;
             Object v = e.getValue();
-            T t = tensor.apply(v);
-            if (t != null) out.put(prefix + name, t);
-            else if (v instanceof SafeUnpickler.ScriptObject child) collect(file, child, prefix + name + ".", out, seen, depth + 1, tensor);
+            if (v instanceof SafeUnpickler.DeferredTensor t) out.put(prefix + name, t.stored());
+            else if (v instanceof SafeUnpickler.ScriptObject child) collect(file, child, prefix + name + ".", out, seen, depth + 1);
         }
     }
 }

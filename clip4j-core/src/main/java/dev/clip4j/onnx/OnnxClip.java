@@ -64,9 +64,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
      * made on first use, reading the model's weights in place: the model stays whole for its other users.
      */
     public static OnnxClip of(ClipModel model) {
-        String why = unsupported(model);
-        if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
-        return new OnnxClip(model, false);
+        return checked(model, false);
     }
 
     /**
@@ -76,9 +74,13 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
      * ViT-B/32 image tower: ~350 MB less in float32, ~90 MB in int8, twice that where int8 goes in as uint8).
      */
     public static OnnxClip handOver(ClipModel model) {
+        return checked(model, true);
+    }
+
+    private static OnnxClip checked(ClipModel model, boolean owning) {
         String why = unsupported(model);
         if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
-        return new OnnxClip(model, true);
+        return new OnnxClip(model, owning);
     }
 
     private synchronized OnnxSession imageTower() {

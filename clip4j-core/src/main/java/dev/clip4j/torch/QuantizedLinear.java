@@ -41,8 +41,6 @@ public final class QuantizedLinear {
     /** The plain numbers until FBGEMM packs them (then null: {@link #weights} unpacks). */
     private Weights plain;
     private volatile IValue packed;
-    /** Set by {@link #release}: the numbers are gone. */
-    private volatile boolean released;
 
     private QuantizedLinear(Weights plain, long in, long out, boolean reduceRange) {
         this.plain = plain;
@@ -147,7 +145,6 @@ public final class QuantizedLinear {
      * the plain numbers ({@link #weights}) are emptied with them.
      */
     public synchronized void release() {
-        released = true;
         if (plain != null) {
             Tensors.freeStorage(plain.values());
             Tensors.freeStorage(plain.scales());
@@ -160,8 +157,9 @@ public final class QuantizedLinear {
         }
     }
 
+    /** Under this object's lock: a layer always holds plain or packed numbers until {@link #release} drops both. */
     private void requireNotReleased() {
-        if (released) throw new IllegalStateException("this int8 layer's weights were released (its model's tower was handed over)");
+        if (plain == null && packed == null) throw new IllegalStateException("this int8 layer's weights were released (its model's tower was handed over)");
     }
 
     /** {@code x @ W.T + b} for float32 {@code x} [..., in]: float32 [..., out]. */
