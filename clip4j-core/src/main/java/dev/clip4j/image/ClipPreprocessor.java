@@ -27,7 +27,24 @@ public final class ClipPreprocessor {
 
     /** Resize (shorter side to {@code size}, torchvision's rounding) then center crop, still in the image's mode. */
     public RasterImage resizeAndCrop(RasterImage img) {
-        int w = img.width(), h = img.height();
+        return resizeAndCrop(PilResize.Source.of(img));
+    }
+
+    /** An encoded image's size and its {@link #resizeAndCrop}. */
+    public record Resized(int width, int height, RasterImage image) {}
+
+    /**
+     * {@link ImageDecoder#decode} then {@link #resizeAndCrop}, with the same values, limits and errors; where OpenCV
+     * decodes, the resize reads the full-size pixels out of native memory a row at a time, so that a photo collection
+     * (the index build, {@code embed --images}) never puts its full-size pixels in the Java heap, where each large
+     * photo was a short-lived array of tens of megabytes that grew the heap.
+     */
+    public Resized decodeResizeAndCrop(byte[] bytes, String name) {
+        return ImageDecoder.decodeThen(bytes, name, src -> new Resized(src.width, src.height, resizeAndCrop(src)));
+    }
+
+    private RasterImage resizeAndCrop(PilResize.Source img) {
+        int w = img.width, h = img.height;
         int newW, newH;
         if (w <= h) {
             newW = size;
@@ -75,37 +92,42 @@ public final class ClipPreprocessor {
 
     /** ToTensor + Normalize into CHW float32 values (convert("RGB") first: grey replicated, alpha dropped, palette looked up). */
     public static float[] normalize(RasterImage img) {
+        float[] out = new float[3 * img.width() * img.height()];
+        normalizeInto(img, out, 0);
+        return out;
+    }
+
+    /** {@link #normalize} into {@code out} from index {@code at} (a batch's array: no array per image). */
+    public static void normalizeInto(RasterImage img, float[] out, int at) {
         int plane = img.width() * img.height(), bands = img.mode().bands;
-        float[] out = new float[3 * plane];
         byte[] s = img.samples();
         float[] r = NORMALIZED[0], g = NORMALIZED[1], b = NORMALIZED[2];
         switch (img.mode()) {
             case L, LA -> {
                 for (int i = 0, p = 0; i < plane; i++, p += bands) {
                     int v = s[p] & 0xFF;
-                    out[i] = r[v];
-                    out[plane + i] = g[v];
-                    out[2 * plane + i] = b[v];
+                    out[at + i] = r[v];
+                    out[at + plane + i] = g[v];
+                    out[at + 2 * plane + i] = b[v];
                 }
             }
             case RGB, RGBA -> {
                 for (int i = 0, p = 0; i < plane; i++, p += bands) {
-                    out[i] = r[s[p] & 0xFF];
-                    out[plane + i] = g[s[p + 1] & 0xFF];
-                    out[2 * plane + i] = b[s[p + 2] & 0xFF];
+                    out[at + i] = r[s[p] & 0xFF];
+                    out[at + plane + i] = g[s[p + 1] & 0xFF];
+                    out[at + 2 * plane + i] = b[s[p + 2] & 0xFF];
                 }
             }
             case P -> {
                 int[] palette = img.palette();
                 for (int i = 0; i < plane; i++) {
                     int c = palette[s[i] & 0xFF];
-                    out[i] = r[(c >> 16) & 0xFF];
-                    out[plane + i] = g[(c >> 8) & 0xFF];
-                    out[2 * plane + i] = b[c & 0xFF];
+                    out[at + i] = r[(c >> 16) & 0xFF];
+                    out[at + plane + i] = g[(c >> 8) & 0xFF];
+                    out[at + 2 * plane + i] = b[c & 0xFF];
                 }
             }
         }
-        return out;
     }
 
     public float[] toArray(RasterImage img) {
@@ -119,21 +141,26 @@ public final class ClipPreprocessor {
 
     /** Several images, from anywhere, as a [N, 3, size, size] batch. */
     public Tensor batchInputs(List<ImageInput> images) {
-        float[] all = new float[images.size() * 3 * size * size];
-        int stride = 3 * size * size;
-        for (int i = 0; i < images.size(); i++) {
-            System.arraycopy(toArray(images.get(i).decode()), 0, all, i * stride, stride);
-        }
-        return Tensors.fromFloats(all, images.size(), 3, size, size);
+        return batchOf(images.size(), i -> images.get(i).decode());
     }
 
     /** Several images as a [N, 3, size, size] batch. */
     public Tensor batch(List<Path> files) {
-        float[] all = new float[files.size() * 3 * size * size];
-        int stride = 3 * size * size;
-        for (int i = 0; i < files.size(); i++) {
-            System.arraycopy(toArray(ImageDecoder.read(files.get(i))), 0, all, i * stride, stride);
+        return batchOf(files.size(), i -> ImageDecoder.read(files.get(i)));
+    }
+
+    /**
+     * Image after image normalised into one reused array and copied into the batch tensor: a batch of 16 at 224 px
+     * would otherwise be a 9.6 MB array, garbage as soon as it is copied, that the collector has to find room for.
+     */
+    private Tensor batchOf(int n, java.util.function.IntFunction<RasterImage> image) {
+        Tensor batch = Tensors.empty(dev.clip4j.torch.DType.F32, n, 3, size, size);
+        java.nio.FloatBuffer out = Tensors.floatBuffer(batch);
+        float[] one = new float[3 * size * size];
+        for (int i = 0; i < n; i++) {
+            normalizeInto(resizeAndCrop(image.apply(i)), one, 0);
+            out.put(one);
         }
-        return Tensors.fromFloats(all, files.size(), 3, size, size);
+        return batch;
     }
 }

@@ -64,6 +64,21 @@ public final class ImageDecoder {
         return decodeWithImageIO(bytes, name);
     }
 
+    /**
+     * {@link #decode} handed straight to {@code use} as rows: where OpenCV decodes, the samples stay in native memory
+     * and are read a row at a time (freed when {@code use} returns), else the decoded image is read in place. Same
+     * limits, pixels and errors as {@link #decode}.
+     */
+    static <T> T decodeThen(byte[] bytes, String name, java.util.function.Function<PilResize.Source, T> use) {
+        OpenCvDecoder.Header header = OpenCvDecoder.supported(bytes);
+        if (header != null && OpenCvDecoder.available()) {
+            checkPixels(header.width(), header.height(), name);
+            T done = OpenCvDecoder.decodeThen(bytes, header, use);
+            if (done != null) return done;
+        }
+        return use.apply(PilResize.Source.of(decodeWithImageIO(bytes, name)));
+    }
+
     /** PIL's DecompressionBombError, from the header's size before any pixel memory is taken. */
     private static void checkPixels(long w, long h, String name) {
         long max = InputLimits.MAX_IMAGE_PIXELS.get();

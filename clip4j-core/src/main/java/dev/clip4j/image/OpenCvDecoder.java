@@ -56,14 +56,43 @@ final class OpenCvDecoder {
         int bands = header.mode().bands;
         byte[] px = ImageCodecs.decode(bytes, header.cutFrom(), header.cutLength(), header.layout(), header.width(), header.height(), bands);
         if (px == null) return null;
-        if (bands >= 3 && !header.jpeg()) { // a PNG's BGR(A) to RGB(A)
-            for (int i = 0; i < px.length; i += bands) {
-                byte t = px[i];
-                px[i] = px[i + 2];
-                px[i + 2] = t;
-            }
-        }
+        if (!header.jpeg()) toRgb(px, px.length, bands);
         return new RasterImage(header.mode(), header.width(), header.height(), px, null);
+    }
+
+    /**
+     * As {@link #decode}, the samples left in native memory and given to {@code use} a row at a time (freed when it
+     * returns); null where {@link #decode} gives null, else what {@code use} returns (never null).
+     */
+    static <T> T decodeThen(byte[] bytes, Header header, java.util.function.Function<PilResize.Source, T> use) {
+        int bands = header.mode().bands, rowBytes = header.width() * bands;
+        try (ImageCodecs.Decoded d = ImageCodecs.open(bytes, header.cutFrom(), header.cutLength(), header.layout(),
+                header.width(), header.height(), bands)) {
+            if (d == null) return null;
+            return use.apply(new PilResize.Source(header.mode(), header.width(), header.height(), null) {
+                @Override
+                byte[] row(int y, byte[] scratch) {
+                    d.readRow(y, scratch);
+                    if (!header.jpeg()) toRgb(scratch, rowBytes, bands);
+                    return scratch;
+                }
+
+                @Override
+                int offset(int y) {
+                    return 0;
+                }
+            });
+        }
+    }
+
+    /** A PNG's BGR(A) samples, as libpng gives them to OpenCV, to PIL's RGB(A) (grey left as is). */
+    private static void toRgb(byte[] px, int n, int bands) {
+        if (bands < 3) return;
+        for (int i = 0; i < n; i += bands) {
+            byte t = px[i];
+            px[i] = px[i + 2];
+            px[i + 2] = t;
+        }
     }
 
     /** Walks the markers to the frame header: 8-bit samples, 1 or 3 components, and an EOI at the very end. */

@@ -23,18 +23,81 @@ public final class PilResize {
      * its own coefficients alone), so {@code clip._transform}'s centre crop costs no work outside it.
      */
     public static RasterImage bicubic(RasterImage in, int outW, int outH, int left, int top, int cw, int ch) {
+        return bicubic(Source.of(in), outW, outH, left, top, cw, ch);
+    }
+
+    /** As {@link #bicubic(RasterImage, int, int, int, int, int, int)}, reading the image a row at a time. */
+    static RasterImage bicubic(Source in, int outW, int outH, int left, int top, int cw, int ch) {
         if (outW <= 0 || outH <= 0) throw new IllegalArgumentException("target size must be positive");
         if (left < 0 || top < 0 || cw <= 0 || ch <= 0 || left + cw > outW || top + ch > outH) {
             throw new IllegalArgumentException("crop window outside the resized image");
         }
-        if (outW == in.width() && outH == in.height()) { // PIL returns a copy
-            return cw == outW && ch == outH ? in : ClipPreprocessor.crop(in, left, top, cw, ch);
+        if (outW == in.width && outH == in.height) { // PIL returns a copy
+            return cw == outW && ch == outH && in.image != null ? in.image : crop(in, left, top, cw, ch);
         }
-        return switch (in.mode()) {
-            case P -> ClipPreprocessor.crop(nearest(in, outW, outH), left, top, cw, ch);
+        return switch (in.mode) {
+            case P -> ClipPreprocessor.crop(nearest(in.whole(), outW, outH), left, top, cw, ch);
             case L, RGB -> resample(in, outW, outH, left, top, cw, ch);
-            case LA, RGBA -> unpremultiply(resample(premultiply(in), outW, outH, left, top, cw, ch));
+            case LA, RGBA -> unpremultiply(resample(premultiplied(in), outW, outH, left, top, cw, ch));
         };
+    }
+
+    /**
+     * An 8-bit image as the resize reads it, a row at a time: a heap image's array in place, or rows a decoder copies
+     * out of native memory into a scratch row, so that the full-size pixels of a photo that is only to be resized
+     * never need to be in the Java heap (OpenCV's path: {@link ImageDecoder#decodeResized}).
+     */
+    abstract static class Source {
+        final PixelMode mode;
+        final int width, height;
+        /** The whole image when it is in the heap, else null. */
+        final RasterImage image;
+
+        Source(PixelMode mode, int width, int height, RasterImage image) {
+            this.mode = mode;
+            this.width = width;
+            this.height = height;
+            this.image = image;
+        }
+
+        /**
+         * The array holding row {@code y}'s {@code width × bands} samples from {@link #offset}: the image's own (not
+         * to be written) or {@code scratch}, filled.
+         */
+        abstract byte[] row(int y, byte[] scratch);
+
+        /** Where row {@code y} starts in the array {@link #row} gives. */
+        abstract int offset(int y);
+
+        /** The whole image, in the heap. */
+        RasterImage whole() {
+            if (image != null) return image;
+            int n = width * mode.bands;
+            byte[] all = new byte[height * n], scratch = new byte[n];
+            for (int y = 0; y < height; y++) System.arraycopy(row(y, scratch), offset(y), all, y * n, n);
+            return new RasterImage(mode, width, height, all, null);
+        }
+
+        static Source of(RasterImage in) {
+            int n = in.width() * in.mode().bands;
+            return new Source(in.mode(), in.width(), in.height(), in) {
+                @Override
+                byte[] row(int y, byte[] scratch) {
+                    return in.samples();
+                }
+
+                @Override
+                int offset(int y) {
+                    return y * n;
+                }
+            };
+        }
+    }
+
+    /** The {@code cw × ch} region at ({@code left}, {@code top}) of {@code in}. */
+    private static RasterImage crop(Source in, int left, int top, int cw, int ch) {
+        if (in.image != null) return ClipPreprocessor.crop(in.image, left, top, cw, ch);
+        return new RasterImage(in.mode, cw, ch, columns(in, left, cw, top, ch), null);
     }
 
     /** Pillow's cubic kernel with a = -0.5. */
@@ -93,45 +156,43 @@ public final class PilResize {
      * computes only the window's columns, on only the rows the vertical pass reads (Pillow's own row box), and the
      * vertical pass only the window's rows. Integer sums, so the order of the terms cannot change a result.
      */
-    private static RasterImage resample(RasterImage in, int outW, int outH, int left, int top, int cw, int ch) {
-        int bands = in.mode().bands;
-        byte[] src = in.samples();
-        int w = in.width(), h = in.height();
+    private static RasterImage resample(Source in, int outW, int outH, int left, int top, int cw, int ch) {
+        int bands = in.mode.bands;
+        int w = in.width, h = in.height;
         boolean horizontal = outW != w, vertical = outH != h;
         Coefficients cv = vertical ? coefficients(h, outH) : null;
         // the source rows the output window needs
         int rowFrom = vertical ? cv.bounds[top * 2] : top;
         int rowTo = vertical ? cv.bounds[(top + ch - 1) * 2] + cv.bounds[(top + ch - 1) * 2 + 1] : top + ch;
         int rows = rowTo - rowFrom;
-        byte[] mid;
-        int midW;
-        if (horizontal) {
-            mid = horizontalPass(src, w, bands, coefficients(w, outW), left, cw, rowFrom, rows);
-            midW = cw;
-        } else {
-            mid = src; // the full width; the window's columns are taken below
-            midW = w;
-        }
-        int colFrom = horizontal ? 0 : left;
+        // the window's columns of those rows, resized horizontally or (same width) as they are
+        byte[] mid = horizontal ? horizontalPass(in, coefficients(w, outW), left, cw, rowFrom, rows) : columns(in, left, cw, rowFrom, rows);
+        if (!vertical) return new RasterImage(in.mode, cw, ch, mid, null); // rows [top, top + ch) exactly
         byte[] dst = new byte[cw * ch * bands];
-        if (vertical) {
-            verticalPass(mid, midW, bands, cv, top, ch, horizontal ? rowFrom : 0, colFrom, cw, dst);
-        } else {
-            for (int y = 0; y < ch; y++) {
-                int from = horizontal ? y : top + y;
-                System.arraycopy(mid, (from * midW + colFrom) * bands, dst, y * cw * bands, cw * bands);
-            }
+        verticalPass(mid, cw, bands, cv, top, ch, rowFrom, dst);
+        return new RasterImage(in.mode, cw, ch, dst, null);
+    }
+
+    /** Columns [left, left + cw) of source rows [rowFrom, rowFrom + rows), as they are. */
+    private static byte[] columns(Source in, int left, int cw, int rowFrom, int rows) {
+        int bands = in.mode.bands;
+        byte[] dst = new byte[cw * rows * bands], scratch = in.image != null ? null : new byte[in.width * bands];
+        for (int y = 0; y < rows; y++) {
+            byte[] row = in.row(rowFrom + y, scratch);
+            System.arraycopy(row, in.offset(rowFrom + y) + left * bands, dst, y * cw * bands, cw * bands);
         }
-        return new RasterImage(in.mode(), cw, ch, dst, in.palette());
+        return dst;
     }
 
     /** Columns [left, left + cw) of the horizontal resize of source rows [rowFrom, rowFrom + rows). */
-    private static byte[] horizontalPass(byte[] src, int w, int bands, Coefficients c, int left, int cw, int rowFrom, int rows) {
-        byte[] dst = new byte[cw * rows * bands];
+    private static byte[] horizontalPass(Source in, Coefficients c, int left, int cw, int rowFrom, int rows) {
+        int bands = in.mode.bands;
+        byte[] dst = new byte[cw * rows * bands], scratch = in.image != null ? null : new byte[in.width * bands];
         int[] k = c.weights;
         final int half = 1 << (PRECISION_BITS - 1);
         for (int y = 0; y < rows; y++) {
-            int row = (rowFrom + y) * w * bands, out = y * cw * bands;
+            byte[] src = in.row(rowFrom + y, scratch);
+            int row = in.offset(rowFrom + y), out = y * cw * bands;
             for (int xx = 0; xx < cw; xx++) {
                 int xmin = c.bounds[(left + xx) * 2], xmax = c.bounds[(left + xx) * 2 + 1], koff = (left + xx) * c.ksize;
                 int p = row + xmin * bands;
@@ -159,12 +220,11 @@ public final class PilResize {
     }
 
     /**
-     * Output rows [top, top + ch) of the vertical resize, columns [colFrom, colFrom + cw) of {@code src} (whose first
-     * row is source row {@code rowOffset}), into {@code dst}: each output row accumulated row by row over contiguous
+     * Output rows [top, top + ch) of the vertical resize of {@code src} ({@code cw} samples wide, its first row source
+     * row {@code rowOffset}), into {@code dst}: each output row accumulated row by row over contiguous
      * samples (a loop the JIT vectorises), not column by column as Pillow's C loop runs.
      */
-    private static void verticalPass(byte[] src, int srcW, int bands, Coefficients c, int top, int ch, int rowOffset,
-                                     int colFrom, int cw, byte[] dst) {
+    private static void verticalPass(byte[] src, int cw, int bands, Coefficients c, int top, int ch, int rowOffset, byte[] dst) {
         int n = cw * bands;
         int[] acc = new int[n];
         final int half = 1 << (PRECISION_BITS - 1);
@@ -172,7 +232,7 @@ public final class PilResize {
             int ymin = c.bounds[(top + yy) * 2], ymax = c.bounds[(top + yy) * 2 + 1], koff = (top + yy) * c.ksize;
             java.util.Arrays.fill(acc, half);
             for (int y = 0; y < ymax; y++) {
-                int wt = c.weights[koff + y], row = ((ymin + y - rowOffset) * srcW + colFrom) * bands;
+                int wt = c.weights[koff + y], row = (ymin + y - rowOffset) * n;
                 for (int i = 0; i < n; i++) acc[i] += (src[row + i] & 0xFF) * wt;
             }
             int out = yy * n;
@@ -180,18 +240,32 @@ public final class PilResize {
         }
     }
 
-    /** PIL's RGBA -> RGBa (and LA -> La): colour times alpha / 255 with PIL's rounding (MULDIV255). */
-    private static RasterImage premultiply(RasterImage in) {
-        int bands = in.mode().bands;
-        byte[] s = in.samples().clone();
-        for (int p = 0; p < s.length; p += bands) {
-            int a = s[p + bands - 1] & 0xFF;
-            for (int b = 0; b < bands - 1; b++) {
-                int t = (s[p + b] & 0xFF) * a + 128;
-                s[p + b] = (byte) (((t >> 8) + t) >> 8);
+    /**
+     * PIL's RGBA -> RGBa (and LA -> La), each row as it is read: colour times alpha / 255 with PIL's rounding
+     * (MULDIV255).
+     */
+    private static Source premultiplied(Source in) {
+        int bands = in.mode.bands, n = in.width * bands;
+        return new Source(in.mode, in.width, in.height, null) {
+            @Override
+            byte[] row(int y, byte[] scratch) {
+                byte[] s = in.row(y, scratch);
+                if (s != scratch) System.arraycopy(s, in.offset(y), scratch, 0, n);
+                for (int p = 0; p < n; p += bands) {
+                    int a = scratch[p + bands - 1] & 0xFF;
+                    for (int b = 0; b < bands - 1; b++) {
+                        int t = (scratch[p + b] & 0xFF) * a + 128;
+                        scratch[p + b] = (byte) (((t >> 8) + t) >> 8);
+                    }
+                }
+                return scratch;
             }
-        }
-        return new RasterImage(in.mode(), in.width(), in.height(), s, null);
+
+            @Override
+            int offset(int y) {
+                return 0;
+            }
+        };
     }
 
     /** PIL's RGBa -> RGBA: {@code min(255, 255 * c / a)} in integers; alpha 0 or 255 left as is. */

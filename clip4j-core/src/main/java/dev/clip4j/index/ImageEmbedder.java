@@ -1,9 +1,7 @@
 package dev.clip4j.index;
 
 import dev.clip4j.Clip;
-import dev.clip4j.image.ImageDecoder;
 import dev.clip4j.image.ImageInput;
-import dev.clip4j.image.RasterImage;
 import dev.clip4j.io.InputLimits;
 import dev.clip4j.io.Sha256;
 
@@ -71,11 +69,11 @@ public final class ImageEmbedder {
                 continue;
             }
             try {
-                RasterImage decoded = ImageDecoder.decode(s.bytes(), s.path());
-                RasterImage input = clip.preprocessor().resizeAndCrop(decoded);
+                // the full-size pixels never enter the Java heap where OpenCV decodes (ClipPreprocessor's javadoc)
+                dev.clip4j.image.ClipPreprocessor.Resized r = clip.preprocessor().decodeResizeAndCrop(s.bytes(), s.path());
                 p.at.add(p.rows.size());
-                p.inputs.add(new ImageInput(s.path(), () -> input));
-                p.rows.add(new ImageEmbedding(s.path(), null, decoded.width(), decoded.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
+                p.inputs.add(new ImageInput(s.path(), r::image));
+                p.rows.add(new ImageEmbedding(s.path(), null, r.width(), r.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
             } catch (RuntimeException e) { // a hostile or broken file: the decoder's message names the problem
                 String m = IndexSync.oneLine(e.getMessage() == null ? e.toString() : e.getMessage(), s.path());
                 p.rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, fingerprint));

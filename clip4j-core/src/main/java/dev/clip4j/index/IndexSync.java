@@ -1,7 +1,6 @@
 package dev.clip4j.index;
 
 import dev.clip4j.Clip;
-import dev.clip4j.image.ImageDecoder;
 import dev.clip4j.image.ImageInput;
 import dev.clip4j.image.RasterImage;
 import dev.clip4j.io.AtomicFiles;
@@ -53,7 +52,7 @@ final class IndexSync {
         IndexedImage image = new IndexedImage(path, bytes.length, modified, Sha256.hex(bytes), entry.caption());
         if (storedHashes.containsKey(image.sha256())) return new Loaded(path, null, image, null, null);
         try {
-            return new Loaded(path, null, image, clip.preprocessor().resizeAndCrop(ImageDecoder.decode(bytes, path)), null);
+            return new Loaded(path, null, image, clip.preprocessor().decodeResizeAndCrop(bytes, path).image(), null);
         } catch (RuntimeException ex) { // a hostile or broken file: the decoder's message names it
             return new Loaded(path, null, image, null, oneLine(ex.getMessage() == null ? ex.toString() : ex.getMessage(), path));
         }

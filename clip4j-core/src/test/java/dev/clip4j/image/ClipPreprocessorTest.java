@@ -29,6 +29,23 @@ class ClipPreprocessorTest {
         assertThat(maxDiff).as("max abs difference for %s", name).isLessThanOrEqualTo(1e-6);
     }
 
+    /** The same tensors through decodeResizeAndCrop (the photo-folder path: OpenCV's rows read out of native memory). */
+    @ParameterizedTest
+    @ValueSource(strings = {"astronaut", "coffee", "chelsea", "rocket", "astronaut_tall_crop", "coffee_wide_crop",
+            "camera_gray", "chelsea_rgba"})
+    void decodingStraightIntoTheResizeReproducesReferenceTensor(String name) throws Exception {
+        float[] expected = Tensors.toFloats(EXPECTED.get(name));
+        Path file = Fixtures.path("preprocess/" + name + ".png");
+        ClipPreprocessor.Resized r = new ClipPreprocessor(224).decodeResizeAndCrop(Files.readAllBytes(file), name);
+        RasterImage whole = ImageDecoder.read(file);
+        assertThat(new int[] {r.width(), r.height()}).containsExactly(whole.width(), whole.height());
+        float[] actual = ClipPreprocessor.normalize(r.image());
+        assertThat(actual).hasSize(expected.length);
+        double maxDiff = 0;
+        for (int i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
+        assertThat(maxDiff).as("max abs difference for %s", name).isLessThanOrEqualTo(1e-6);
+    }
+
     @Test
     void rejectsFileThatIsNotAnImage(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path fake = dir.resolve("fake.png");

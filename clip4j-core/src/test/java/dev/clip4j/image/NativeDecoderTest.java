@@ -52,6 +52,33 @@ class NativeDecoderTest {
         System.out.println("ImageIO's JPEG decoder differs from PIL on " + imageIoDiffers);
     }
 
+    /**
+     * OpenCV's rows read out of native memory straight into the resize (what a photo folder takes) give the pixels of
+     * the whole decode then the resize, for every JPEG fixture and a grey/RGBA PNG, at a downscale and an upscale.
+     */
+    @Test
+    void decodingStraightIntoTheResizeGivesTheSamePixels() throws IOException {
+        JsonNode index = new ObjectMapper().readTree(resource("index.json"));
+        List<byte[]> files = new ArrayList<>();
+        for (JsonNode img : index.get("images")) files.add(resource(img.get("jpeg").asText()));
+        files.add(resource("camera_gray.pil.png"));
+        files.add(Files.readAllBytes(dev.clip4j.Fixtures.path("preprocess/chelsea_rgba.png")));
+        for (byte[] file : files) {
+            OpenCvDecoder.Header header = OpenCvDecoder.supported(file);
+            assertThat(header).isNotNull();
+            RasterImage whole = ImageDecoder.decode(file, "f");
+            Boolean fromNativeRows = OpenCvDecoder.decodeThen(file, header, src -> src.image == null);
+            assertThat(fromNativeRows).as(header + " is read a row at a time out of OpenCV's memory").isTrue();
+            for (int size : new int[] {64, 224, 500}) {
+                ClipPreprocessor pre = new ClipPreprocessor(size);
+                ClipPreprocessor.Resized r = pre.decodeResizeAndCrop(file, "f");
+                assertThat(new int[] {r.width(), r.height()}).containsExactly(whole.width(), whole.height());
+                assertThat(r.image().mode()).isEqualTo(whole.mode());
+                assertThat(r.image().samples()).as(header + " at " + size).isEqualTo(pre.resizeAndCrop(whole).samples());
+            }
+        }
+    }
+
     @Test
     void referencePngsDecodeAsBeforeThroughOpenCv() throws IOException {
         Path photos = dev.clip4j.Fixtures.path("preprocess/astronaut.png").getParent();

@@ -38,6 +38,51 @@ class PilResizeWindowTest {
         }
     }
 
+    /**
+     * A source read a row at a time into a scratch row (as OpenCV's native rows are) gives the pixels of the image read
+     * in place, for every mode but P (only ImageIO decodes palettes, into the heap), every pass and the plain crop.
+     */
+    @Test
+    void rowByRowSourcesGiveTheSamePixels() {
+        SplittableRandom rng = new SplittableRandom(5);
+        PixelMode[] modes = {PixelMode.L, PixelMode.LA, PixelMode.RGB, PixelMode.RGBA};
+        for (int t = 0; t < 300; t++) {
+            PixelMode mode = modes[t % modes.length];
+            int w = 1 + rng.nextInt(90), h = 1 + rng.nextInt(90);
+            byte[] px = new byte[w * h * mode.bands];
+            for (int i = 0; i < px.length; i++) px[i] = (byte) rng.nextInt(256);
+            RasterImage img = new RasterImage(mode, w, h, px.clone(), null);
+            int outW = t % 3 == 0 ? w : 1 + rng.nextInt(120), outH = t % 4 == 0 ? h : 1 + rng.nextInt(120);
+            int cw = 1 + rng.nextInt(outW), ch = 1 + rng.nextInt(outH);
+            int left = rng.nextInt(outW - cw + 1), top = rng.nextInt(outH - ch + 1);
+            String what = mode + " " + w + "x" + h + " -> " + outW + "x" + outH + " window " + cw + "x" + ch + "+" + left + "+" + top;
+            RasterImage inPlace = PilResize.bicubic(img, outW, outH, left, top, cw, ch);
+            RasterImage rowByRow = PilResize.bicubic(rowByRow(img), outW, outH, left, top, cw, ch);
+            assertThat(rowByRow.mode()).as(what).isEqualTo(mode);
+            assertThat(new int[] {rowByRow.width(), rowByRow.height()}).as(what).containsExactly(cw, ch);
+            assertThat(rowByRow.samples()).as(what).isEqualTo(inPlace.samples());
+            assertThat(img.samples()).as(what + ": the source is not written").isEqualTo(px);
+        }
+    }
+
+    /** {@code img} as a decoder's rows: each copied into the scratch row, which is then scribbled on by the next. */
+    static PilResize.Source rowByRow(RasterImage img) {
+        int n = img.width() * img.mode().bands;
+        return new PilResize.Source(img.mode(), img.width(), img.height(), null) {
+            @Override
+            byte[] row(int y, byte[] scratch) {
+                assertThat(scratch).hasSizeGreaterThanOrEqualTo(n);
+                System.arraycopy(img.samples(), y * n, scratch, 0, n);
+                return scratch;
+            }
+
+            @Override
+            int offset(int y) {
+                return 0;
+            }
+        };
+    }
+
     /** Pillow 9.4's ImagingResample for L and RGB, loop for loop: the oracle. */
     static RasterImage plainPillow(RasterImage in, int outW, int outH) {
         int bands = in.mode().bands, w = in.width(), h = in.height(), bits = 22;
