@@ -91,12 +91,32 @@ final class EmbedCommand implements Callable<Integer> {
         List<dev.clip4j.index.IndexSource.Entry> all = dev.clip4j.index.IndexSource.of(folder).list(skipped);
         backend.apply((all.size() + part[1] - 1 - part[0]) / part[1], precision); // this shard's images
         dev.clip4j.index.ImageEmbedder embedder = dev.clip4j.index.ImageEmbedder.load(model.model, precision.get());
+        long[] counts = new long[2]; // rows written, errors among them
+        // rows go out batch by batch as the model finishes them (to --output's temporary file, renamed at the end), so
+        // memory stays the same whatever the folder's size
+        if (output != null) {
+            AtomicFiles.write(output, out -> embedFolder(all, skipped, part, embedder, out, counts));
+        } else {
+            embedFolder(all, skipped, part, embedder, System.out, counts);
+            System.out.flush();
+        }
+        long errors = counts[1], done = counts[0] - errors;
+        System.err.println("clip4j: embedded " + done + " image" + (done == 1 ? "" : "s")
+                + (errors > 0 ? ", " + errors + " unreadable (their rows say why)" : "")
+                + (shard != null ? " (shard " + part[0] + "/" + part[1] + " of " + all.size() + ")" : ""));
+        return 0;
+    }
+
+    private void embedFolder(List<dev.clip4j.index.IndexSource.Entry> all, List<dev.clip4j.index.IndexSource.Skipped> skipped,
+                             int[] part, dev.clip4j.index.ImageEmbedder embedder, java.io.OutputStream out, long[] counts)
+            throws java.io.IOException {
         List<dev.clip4j.index.ImageEmbedding> rows = new ArrayList<>();
         for (dev.clip4j.index.IndexSource.Skipped k : skipped) {
             if (Math.floorMod(k.path().hashCode(), part[1]) == part[0]) {
                 rows.add(new dev.clip4j.index.ImageEmbedding(k.path(), null, 0, 0, 0, 0, "", k.reason(), embedder.fingerprint()));
             }
         }
+        write(rows, out, counts);
         List<List<Path>> batches = new ArrayList<>();
         for (int i = part[0]; i < all.size(); i += part[1]) {
             if (batches.isEmpty() || batches.get(batches.size() - 1).size() == batch) batches.add(new ArrayList<>());
@@ -116,23 +136,19 @@ final class EmbedCommand implements Callable<Integer> {
                 }
                 dev.clip4j.io.StopSignal.check();
                 Loaded l = waitFor(ahead.poll());
-                rows.addAll(l.unreadable());
-                rows.addAll(embedder.finish(l.prepared()));
+                List<dev.clip4j.index.ImageEmbedding> done = new ArrayList<>(l.unreadable());
+                done.addAll(embedder.finish(l.prepared()));
+                write(done, out, counts);
             }
         } finally {
             pool.shutdownNow();
         }
-        if (output != null) {
-            dev.clip4j.index.EmbeddingsFile.writeJsonLines(output, rows);
-        } else {
-            dev.clip4j.index.EmbeddingsFile.writeJsonLines(System.out, rows);
-            System.out.flush();
-        }
-        long errors = rows.stream().filter(r -> r.error() != null).count();
-        System.err.println("clip4j: embedded " + (rows.size() - errors) + " image" + (rows.size() - errors == 1 ? "" : "s")
-                + (errors > 0 ? ", " + errors + " unreadable (their rows say why)" : "")
-                + (shard != null ? " (shard " + part[0] + "/" + part[1] + " of " + all.size() + ")" : ""));
-        return 0;
+    }
+
+    private static void write(List<dev.clip4j.index.ImageEmbedding> rows, java.io.OutputStream out, long[] counts) throws java.io.IOException {
+        dev.clip4j.index.EmbeddingsFile.writeJsonLines(out, rows);
+        counts[0] += rows.size();
+        counts[1] += rows.stream().filter(r -> r.error() != null).count();
     }
 
     /** A batch after the loader: rows for files that could not be read, and the rest decoded and resized. */

@@ -41,6 +41,17 @@ class EmbedFolderCliTest {
         assertThat(all).hasSize(6);
         assertThat(all.values().stream().filter(e -> e.error() != null).map(ImageEmbedding::path).toList())
                 .containsExactly(images.resolve("broken.png").toString());
+        // rows are written batch by batch as they are embedded, still in the folder's sorted order, to a file or stdout
+        List<String> order = new ArrayList<>();
+        for (String line : Files.readAllLines(whole)) order.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("path").asText());
+        assertThat(order).hasSize(6).isSorted();
+        CliTest.Result streamed = CliTest.run("embed", "--model", model, "--images", images.toString(), "--batch-size", "1");
+        assertThat(streamed.code()).as(streamed.err()).isZero();
+        List<String> streamedOrder = new ArrayList<>();
+        for (String line : streamed.out().split("\n")) {
+            streamedOrder.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("path").asText());
+        }
+        assertThat(streamedOrder).isEqualTo(order);
         Map<String, ImageEmbedding> union = new TreeMap<>();
         List<Integer> sizes = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
