@@ -93,12 +93,12 @@ public final class ClipPreprocessor {
     /** ToTensor + Normalize into CHW float32 values (convert("RGB") first: grey replicated, alpha dropped, palette looked up). */
     public static float[] normalize(RasterImage img) {
         float[] out = new float[3 * img.width() * img.height()];
-        normalizeInto(img, out, 0);
+        normalizeInto(img, out);
         return out;
     }
 
-    /** {@link #normalize} into {@code out} from index {@code at} (a batch's array: no array per image). */
-    public static void normalizeInto(RasterImage img, float[] out, int at) {
+    /** {@link #normalize} into {@code out} (reused image after image by {@link #batchOf}). */
+    private static void normalizeInto(RasterImage img, float[] out) {
         int plane = img.width() * img.height(), bands = img.mode().bands;
         byte[] s = img.samples();
         float[] r = NORMALIZED[0], g = NORMALIZED[1], b = NORMALIZED[2];
@@ -106,25 +106,25 @@ public final class ClipPreprocessor {
             case L, LA -> {
                 for (int i = 0, p = 0; i < plane; i++, p += bands) {
                     int v = s[p] & 0xFF;
-                    out[at + i] = r[v];
-                    out[at + plane + i] = g[v];
-                    out[at + 2 * plane + i] = b[v];
+                    out[i] = r[v];
+                    out[plane + i] = g[v];
+                    out[2 * plane + i] = b[v];
                 }
             }
             case RGB, RGBA -> {
                 for (int i = 0, p = 0; i < plane; i++, p += bands) {
-                    out[at + i] = r[s[p] & 0xFF];
-                    out[at + plane + i] = g[s[p + 1] & 0xFF];
-                    out[at + 2 * plane + i] = b[s[p + 2] & 0xFF];
+                    out[i] = r[s[p] & 0xFF];
+                    out[plane + i] = g[s[p + 1] & 0xFF];
+                    out[2 * plane + i] = b[s[p + 2] & 0xFF];
                 }
             }
             case P -> {
                 int[] palette = img.palette();
                 for (int i = 0; i < plane; i++) {
                     int c = palette[s[i] & 0xFF];
-                    out[at + i] = r[(c >> 16) & 0xFF];
-                    out[at + plane + i] = g[(c >> 8) & 0xFF];
-                    out[at + 2 * plane + i] = b[c & 0xFF];
+                    out[i] = r[(c >> 16) & 0xFF];
+                    out[plane + i] = g[(c >> 8) & 0xFF];
+                    out[2 * plane + i] = b[c & 0xFF];
                 }
             }
         }
@@ -158,7 +158,7 @@ public final class ClipPreprocessor {
         java.nio.FloatBuffer out = Tensors.floatBuffer(batch);
         float[] one = new float[3 * size * size];
         for (int i = 0; i < n; i++) {
-            normalizeInto(resizeAndCrop(image.apply(i)), one, 0);
+            normalizeInto(resizeAndCrop(image.apply(i)), one);
             out.put(one);
         }
         return batch;

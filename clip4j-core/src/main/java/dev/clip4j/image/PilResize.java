@@ -45,7 +45,7 @@ public final class PilResize {
     /**
      * An 8-bit image as the resize reads it, a row at a time: a heap image's array in place, or rows a decoder copies
      * out of native memory into a scratch row, so that the full-size pixels of a photo that is only to be resized
-     * never need to be in the Java heap (OpenCV's path: {@link ImageDecoder#decodeResized}).
+     * never need to be in the Java heap (OpenCV's path: {@link ImageDecoder#decodeThen}).
      */
     abstract static class Source {
         final PixelMode mode;
