@@ -24,6 +24,9 @@ import java.util.Map;
  * same model. An index is a directory: {@code index.json} ({@link IndexManifest}), {@code lucene/} and
  * {@code skipped.tsv}.
  *
+ * <p>A build or update embeds with the image tower alone (the text tower is never read: ~250 MB less for a ViT-B/32 in
+ * float32); the index it returns loads the whole model, checked by its weights' hash, when a query first needs it.
+ *
  * <pre>{@code
  * try (ImageIndex index = ImageIndex.build(Path.of("ViT-B-32.pt"), IndexSource.of(Path.of("photos")), Path.of("photos.index"),
  *                                          Precision.FP32, 32, IndexProgress.NONE)) {
@@ -36,15 +39,18 @@ public final class ImageIndex implements AutoCloseable {
     private final Path dir;
     private final IndexManifest manifest;
     private final VectorStore store;
-    private final Clip clip;
+    /** The query model: null after a build or update until a query needs it (then loaded from {@link #model}). */
+    private Clip clip;
+    private final Path model;
     private final Map<String, IndexedImage> entries;
     private final IndexReport report;
 
-    private ImageIndex(Path dir, IndexManifest manifest, VectorStore store, Clip clip, IndexReport report) {
+    private ImageIndex(Path dir, IndexManifest manifest, VectorStore store, Clip clip, Path model, IndexReport report) {
         this.dir = dir;
         this.manifest = manifest;
         this.store = store;
         this.clip = clip;
+        this.model = model;
         this.entries = Map.copyOf(store.entries());
         this.report = report;
     }
@@ -67,7 +73,7 @@ public final class ImageIndex implements AutoCloseable {
         VectorStores.check(store);
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.exists(abs) ? IndexManifest.read(abs) : null;
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, manifest != null ? Precision.explicit(manifest.precision()) : precision);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, manifest != null ? Precision.explicit(manifest.precision()) : precision, true);
         ClipModel model = loaded.model();
         String sha = loaded.fingerprint();
         if (manifest != null) {
@@ -93,7 +99,7 @@ public final class ImageIndex implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        return sync(abs, manifest, Clip.handOver(model, Precision.explicit(manifest.precision())), batchSize, progress);
+        return sync(abs, manifest, Clip.handOver(model, Precision.explicit(manifest.precision())), modelPath, batchSize, progress);
     }
 
     /**
@@ -105,7 +111,7 @@ public final class ImageIndex implements AutoCloseable {
      */
     public static ImageIndex fromEmbeddings(Path modelPath, Path embeddings, Path dir, IndexSource source, IndexProgress progress) {
         Path abs = dir.toAbsolutePath().normalize();
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.FP32);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.FP32, true);
         String sha = loaded.fingerprint();
         int dim = embedDim(loaded.model());
         try {
@@ -119,7 +125,7 @@ public final class ImageIndex implements AutoCloseable {
             if (Files.exists(tmp)) DataFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
             try {
-                return importRows(modelPath, embeddings, abs, tmp, source, progress, loaded.model(), sha, dim, skipped, seen, common);
+                return importRows(modelPath, embeddings, abs, tmp, source, progress, sha, dim, skipped, seen, common);
             } catch (RuntimeException | IOException | Error e) {
                 DataFiles.deleteTree(tmp); // a refused file leaves nothing behind
                 throw e;
@@ -130,7 +136,7 @@ public final class ImageIndex implements AutoCloseable {
     }
 
     private static ImageIndex importRows(Path modelPath, Path embeddings, Path abs, Path tmp, IndexSource source, IndexProgress progress,
-                                         ClipModel model, String sha, int dim, List<IndexSource.Skipped> skipped,
+                                         String sha, int dim, List<IndexSource.Skipped> skipped,
                                          Map<String, IndexedImage> seen, Path[] common) throws IOException {
         long[] rows = {0};
         try (LuceneVectorStore store = LuceneVectorStore.openForWriting(tmp.resolve(STORE_DIR), dim)) {
@@ -170,7 +176,7 @@ public final class ImageIndex implements AutoCloseable {
         Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
         progress.progress(seen.size(), seen.size());
         IndexReport report = new IndexReport((int) rows[0], 0, 0, seen.size(), 0, List.copyOf(skipped), seen.size());
-        return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), dim, false), new Clip(model, Precision.FP32), report);
+        return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), dim, false), null, modelPath, report);
     }
 
     private static String abbreviate(String sha) {
@@ -187,18 +193,22 @@ public final class ImageIndex implements AutoCloseable {
     public static ImageIndex update(Path dir, Path model, int batchSize, IndexProgress progress) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
-        return sync(abs, manifest, clipFor(abs, manifest, model), batchSize, progress);
+        Path modelPath = modelPath(abs, manifest, model);
+        return sync(abs, manifest, clipFor(abs, manifest, modelPath, true), modelPath, batchSize, progress);
     }
 
-    private static ImageIndex sync(Path dir, IndexManifest manifest, Clip clip, int batchSize, IndexProgress progress) {
-        if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
+    /** Embeds what changed with {@code clip} (the image tower alone), which is then closed; queries load the whole model. */
+    private static ImageIndex sync(Path dir, IndexManifest manifest, Clip clip, Path modelPath, int batchSize, IndexProgress progress) {
         IndexReport report;
-        try (VectorStore store = VectorStores.open(dir, manifest.store(), manifest.dimension(), true)) {
-            report = IndexSync.run(clip, store, manifest.sources(), batchSize, dir, progress);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        try (clip) {
+            if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
+            try (VectorStore store = VectorStores.open(dir, manifest.store(), manifest.dimension(), true)) {
+                report = IndexSync.run(clip, store, manifest.sources(), batchSize, dir, progress);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
-        return new ImageIndex(dir, manifest, VectorStores.open(dir, manifest.store(), manifest.dimension(), false), clip, report);
+        return new ImageIndex(dir, manifest, VectorStores.open(dir, manifest.store(), manifest.dimension(), false), null, modelPath, report);
     }
 
     /** Opens an index with the model it was built with (from the path it records). */
@@ -210,8 +220,9 @@ public final class ImageIndex implements AutoCloseable {
     public static ImageIndex open(Path dir, Path model) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
-        Clip clip = clipFor(abs, manifest, model);
-        return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, null);
+        Path modelPath = modelPath(abs, manifest, model);
+        Clip clip = clipFor(abs, manifest, modelPath, false);
+        return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, modelPath, null);
     }
 
     /**
@@ -265,8 +276,8 @@ public final class ImageIndex implements AutoCloseable {
     }
 
     /** The model for inference at {@code precision} (int8 quantized as it loads) and its float weights' fingerprint. */
-    private static ClipCheckpoint.ForInference loadModel(Path modelPath, Precision precision) {
-        ClipCheckpoint.ForInference loaded = ClipCheckpoint.loadForInference(modelPath, precision == Precision.INT8, true);
+    private static ClipCheckpoint.ForInference loadModel(Path modelPath, Precision precision, boolean imagesOnly) {
+        ClipCheckpoint.ForInference loaded = ClipCheckpoint.loadForInference(modelPath, precision == Precision.INT8, true, imagesOnly);
         ClipModel model = loaded.model();
         if (model.scoring() == Scoring.TOKEN_WISE) {
             throw new IndexException(modelPath + ": this model scores image-text pairs token-wise (FILIP); an index holds one"
@@ -275,11 +286,10 @@ public final class ImageIndex implements AutoCloseable {
         return loaded;
     }
 
-    /** The index's model ({@code model}, or the recorded path when null), checked by weights hash, at the index's precision. */
-    private static Clip clipFor(Path dir, IndexManifest manifest, Path model) {
-        Path modelPath = modelPath(dir, manifest, model);
+    /** The index's model at {@code modelPath}, checked by weights hash, at the index's precision (the image tower alone). */
+    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly) {
         Precision precision = Precision.explicit(manifest.precision());
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision, imagesOnly);
         requireModel(dir, manifest, modelPath, loaded.fingerprint());
         return Clip.handOver(loaded.model(), precision);
     }
@@ -321,7 +331,7 @@ public final class ImageIndex implements AutoCloseable {
     public List<SearchHit> search(String text, String template, SearchOptions options) {
         if (text == null || text.isBlank()) throw new IndexException("an empty text query");
         String prompt = template == null ? text : Clip.prompts(template, List.of(text)).get(0);
-        return search(clip.encodeTexts(List.of(prompt), true)[0], options);
+        return search(clip().encodeTexts(List.of(prompt), true)[0], options);
     }
 
     public List<SearchHit> search(String text, SearchOptions options) {
@@ -330,7 +340,7 @@ public final class ImageIndex implements AutoCloseable {
 
     /** Images nearest to an image (a file, an upload's bytes, or a decoded image). */
     public List<SearchHit> search(ImageInput image, SearchOptions options) {
-        return search(clip.encode(List.of(image), true)[0], options);
+        return search(clip().encode(List.of(image), true)[0], options);
     }
 
     /** Images nearest to an image of the index, by its stored vector (nothing embedded again). */
@@ -379,9 +389,18 @@ public final class ImageIndex implements AutoCloseable {
         return manifest;
     }
 
-    /** The model (and its preprocessing and tokenizer) that embedded the images and embeds queries. */
-    public Clip clip() {
+    /**
+     * The model (and its preprocessing and tokenizer) that embedded the images and embeds queries; after a build or
+     * update, loaded (and checked by its weights' hash) on this first call.
+     */
+    public synchronized Clip clip() {
+        if (clip == null) clip = clipFor(dir, manifest, model, false);
         return clip;
+    }
+
+    /** Whether the query model is loaded (a build or update leaves it for the first query). */
+    synchronized boolean queryModelLoaded() {
+        return clip != null;
     }
 
     public long size() {
@@ -403,7 +422,9 @@ public final class ImageIndex implements AutoCloseable {
         try {
             store.close();
         } finally {
-            clip.close();
+            synchronized (this) {
+                if (clip != null) clip.close();
+            }
         }
     }
 }

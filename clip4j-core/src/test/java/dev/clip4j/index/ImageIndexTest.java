@@ -57,6 +57,46 @@ class ImageIndexTest {
         }
     }
 
+    /**
+     * A build and an update embed with the image tower alone and leave the whole model to the first query, which
+     * gets the same answers as an index opened afresh and is checked by the weights' hash like an opened one.
+     */
+    @Test
+    void buildsReadTheImageTowerAloneAndTheFirstQueryLoadsTheModel() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 3, 31);
+        Path model = copyTree(IndexFixture.get().model(), tmp.resolve("model"));
+        List<SearchHit> built;
+        try (ImageIndex index = ImageIndex.build(model, IndexSource.of(images), tmp.resolve("idx"), Precision.FP32, 8, IndexProgress.NONE)) {
+            assertThat(index.report().embedded()).isEqualTo(9);
+            assertThat(index.queryModelLoaded()).as("after the build").isFalse();
+            built = index.search("red", "a photo of a {}.", SearchOptions.top(9));
+            assertThat(index.queryModelLoaded()).isTrue();
+            assertThat(index.clip().model().hasTextTower()).isTrue();
+        }
+        try (ImageIndex opened = ImageIndex.open(tmp.resolve("idx"))) {
+            assertThat(opened.search("red", "a photo of a {}.", SearchOptions.top(9))).isEqualTo(built);
+        }
+        Files.writeString(images.resolve("red/extra.png"), "not an image");
+        try (ImageIndex updated = ImageIndex.update(tmp.resolve("idx"), null, 8, IndexProgress.NONE)) {
+            assertThat(updated.queryModelLoaded()).as("after the update").isFalse();
+            // the model file replaced after the update: the first query refuses it, as opening the index would
+            dev.clip4j.data.DataFiles.deleteTree(model);
+            copyTree(IndexFixture.get().otherModel(), model);
+            assertThatThrownBy(() -> updated.search("red", SearchOptions.top(1))).isInstanceOf(IndexException.class)
+                    .hasMessageContaining("is a different model");
+        }
+    }
+
+    /** A copy of a model (a file, or a directory's files). */
+    private static Path copyTree(Path from, Path to) throws java.io.IOException {
+        if (!Files.isDirectory(from)) return Files.copy(from, to);
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (Path f : files.toList()) copyTree(f, to.resolve(f.getFileName().toString()));
+        }
+        return to;
+    }
+
     /** An int8 index: recorded in the manifest, searched and reopened at int8, and its vectors near fp32's. */
     @Test
     void int8IndexKeepsItsPrecision() throws Exception {
