@@ -286,7 +286,7 @@ public final class ImageIndex implements AutoCloseable {
         return loaded;
     }
 
-    /** The index's model at {@code modelPath}, checked by weights hash, at the index's precision (the image tower alone). */
+    /** The index's model at {@code modelPath}, checked by weights hash, at the index's precision ({@code imagesOnly}: the image tower alone). */
     private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly) {
         Precision precision = Precision.explicit(manifest.precision());
         ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision, imagesOnly);
