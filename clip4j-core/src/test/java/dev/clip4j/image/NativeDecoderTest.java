@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * OpenCV's decoders against PIL: JPEGs encoded by PIL 9.4 (4:2:0, 4:4:4, 4:2:2, progressive, grey, odd sizes, an
@@ -135,12 +136,24 @@ class NativeDecoderTest {
         for (int i = 0; i < 300; i++) {
             byte[] b = seeds[i % seeds.length].clone();
             for (int k = 1 + rng.nextInt(8); k > 0; k--) b[2 + rng.nextInt(b.length - 14)] = (byte) rng.nextInt(256);
+            RasterImage img;
             try {
-                RasterImage img = ImageDecoder.decode(b, "mutated-" + i);
+                img = ImageDecoder.decode(b, "mutated-" + i);
                 assertThat(img.samples()).hasSize(img.width() * img.height() * img.mode().bands);
                 decoded++;
             } catch (ImageException e) {
+                img = null;
                 refused++;
+            }
+            // the photo-folder path (rows read out of OpenCV's memory) decodes the same files to the same pixels, and
+            // refuses the same ones
+            ClipPreprocessor pre = new ClipPreprocessor(32);
+            if (img != null) {
+                assertThat(pre.decodeResizeAndCrop(b, "mutated-" + i).image().samples()).as("mutated-" + i)
+                        .isEqualTo(pre.resizeAndCrop(img).samples());
+            } else {
+                String name = "mutated-" + i;
+                assertThatThrownBy(() -> pre.decodeResizeAndCrop(b, name)).isInstanceOf(ImageException.class);
             }
         }
         assertThat(decoded + refused).isEqualTo(300);
