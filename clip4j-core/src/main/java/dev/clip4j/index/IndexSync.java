@@ -80,7 +80,9 @@ final class IndexSync {
         // content hash -> an entry holding it, so a renamed, copied or touched file reuses its vector
         Map<String, String> pathByHash = new java.util.HashMap<>();
         for (IndexedImage i : have.values()) pathByHash.putIfAbsent(i.sha256(), i.path());
-        Map<String, float[]> newByHash = new java.util.HashMap<>();
+        // bytes embedded earlier in this run -> the first file that had them; their vector is read back from the store
+        // (committed after every batch), so the run holds no vectors and its memory does not grow with the folder
+        Map<String, String> newPathByHash = new java.util.HashMap<>();
         java.util.Set<String> pendingHashes = new java.util.HashSet<>();
         List<IndexedImage> followers = new ArrayList<>();
         record Changed(IndexSource.Entry entry, long size, long modified) {}
@@ -125,8 +127,8 @@ final class IndexSync {
                     continue;
                 }
                 IndexedImage image = l.image();
-                float[] known = newByHash.get(image.sha256());
-                if (known == null && pathByHash.containsKey(image.sha256())) known = store.vector(pathByHash.get(image.sha256()));
+                String earlier = newPathByHash.getOrDefault(image.sha256(), pathByHash.get(image.sha256()));
+                float[] known = earlier == null ? null : store.vector(earlier);
                 if (known != null) {
                     store.put(image, known);
                     reused++;
@@ -140,14 +142,14 @@ final class IndexSync {
                     pendingHashes.add(image.sha256());
                 }
                 if (batch.size() == batchSize) {
-                    embedded += embed(clip, store, batch, newByHash, pendingHashes, followers);
+                    embedded += embed(clip, store, batch, newPathByHash, pendingHashes, followers);
                     listener.progress(done, changed.size());
                 }
             }
         } finally {
             loader.shutdownNow();
         }
-        embedded += embed(clip, store, batch, newByHash, pendingHashes, followers);
+        embedded += embed(clip, store, batch, newPathByHash, pendingHashes, followers);
         // removals last: until here a renamed file could still take its vector from the entry of its old name
         int removed = 0;
         for (String path : have.keySet()) {
@@ -162,16 +164,19 @@ final class IndexSync {
         return new IndexReport(wanted.size(), embedded, reused, unchanged, removed, List.copyOf(skipped), store.size());
     }
 
-    private static int embed(Clip clip, VectorStore store, List<Pending> batch, Map<String, float[]> newByHash,
+    private static int embed(Clip clip, VectorStore store, List<Pending> batch, Map<String, String> newPathByHash,
                              java.util.Set<String> pendingHashes, List<IndexedImage> followers) {
         if (batch.isEmpty()) return 0;
         List<ImageInput> inputs = batch.stream().map(p -> new ImageInput(p.image().path(), p::input)).toList();
         float[][] vectors = clip.encode(inputs, true);
+        Map<String, float[]> byHash = new java.util.HashMap<>();
         for (int i = 0; i < vectors.length; i++) {
-            store.put(batch.get(i).image(), vectors[i]);
-            newByHash.putIfAbsent(batch.get(i).image().sha256(), vectors[i]);
+            IndexedImage image = batch.get(i).image();
+            store.put(image, vectors[i]);
+            byHash.putIfAbsent(image.sha256(), vectors[i]);
+            newPathByHash.putIfAbsent(image.sha256(), image.path());
         }
-        for (IndexedImage f : followers) store.put(f, newByHash.get(f.sha256()));
+        for (IndexedImage f : followers) store.put(f, byHash.get(f.sha256()));
         followers.clear();
         pendingHashes.clear();
         store.commit();

@@ -132,6 +132,26 @@ class ImageIndexTest {
         }
     }
 
+    /**
+     * A copy whose original was embedded in an earlier batch of the same build takes the original's vector back from
+     * the store (the build keeps no vectors), as exactly as a copy within one batch does.
+     */
+    @Test
+    void aCopyInALaterBatchTakesItsOriginalsVector() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 17);
+        Files.copy(images.resolve("blue/0.png"), images.resolve("red/z-copy-of-blue.png"));
+        try (ImageIndex index = ImageIndex.build(IndexFixture.get().model(), IndexSource.of(images), tmp.resolve("idx"),
+                Precision.FP32, 1, IndexProgress.NONE)) {
+            assertThat(index.report().embedded()).isEqualTo(3);
+            assertThat(index.report().reused()).as("the copy, three batches after its original").isEqualTo(1);
+            String original = images.resolve("blue/0.png").toAbsolutePath().toString();
+            List<SearchHit> two = index.searchLike(original, SearchOptions.top(2));
+            assertThat(two).extracting(h -> Path.of(h.image().path()).getFileName().toString())
+                    .containsExactlyInAnyOrder("0.png", "z-copy-of-blue.png");
+            assertThat(two.get(1).score()).as("the same vector").isEqualTo(two.get(0).score());
+        }
+    }
+
     @Test
     void minScoreAndNearDuplicates() throws Exception {
         // one image per colour (cosines between colours are far from 1) and a byte-identical copy of the red one
