@@ -1,7 +1,6 @@
 package dev.clip4j.checkpoint;
 
 import dev.clip4j.torch.DType;
-import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.LinkedHashMap;

@@ -36,7 +36,8 @@ public final class PilResize {
             return cw == outW && ch == outH && in.image != null ? in.image : crop(in, left, top, cw, ch);
         }
         return switch (in.mode) {
-            case P -> ClipPreprocessor.crop(nearest(in.whole(), outW, outH), left, top, cw, ch);
+            // palettes are decoded by ImageIO, into the heap: a palette image is always read in place
+            case P -> ClipPreprocessor.crop(nearest(java.util.Objects.requireNonNull(in.image), outW, outH), left, top, cw, ch);
             case L, RGB -> resample(in, outW, outH, left, top, cw, ch);
             case LA, RGBA -> unpremultiply(resample(premultiplied(in), outW, outH, left, top, cw, ch));
         };
@@ -68,15 +69,6 @@ public final class PilResize {
 
         /** Where row {@code y} starts in the array {@link #row} gives. */
         abstract int offset(int y);
-
-        /** The whole image, in the heap. */
-        RasterImage whole() {
-            if (image != null) return image;
-            int n = width * mode.bands;
-            byte[] all = new byte[height * n], scratch = new byte[n];
-            for (int y = 0; y < height; y++) System.arraycopy(row(y, scratch), offset(y), all, y * n, n);
-            return new RasterImage(mode, width, height, all, null);
-        }
 
         static Source of(RasterImage in) {
             int n = in.width() * in.mode().bands;

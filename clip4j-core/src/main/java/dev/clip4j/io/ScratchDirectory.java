@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * A private directory in the system's temporary directory for files that live only while this process needs them
@@ -74,9 +73,8 @@ public final class ScratchDirectory implements AutoCloseable {
     }
 
     private static void deleteQuietly(Path dir) {
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
-            Files.deleteIfExists(dir);
+        try {
+            dev.clip4j.data.DataFiles.deleteTree(dir);
         } catch (IOException ignored) {
             // left for the next process's clean-up
         }
