@@ -66,6 +66,9 @@ class HostileImageTest {
         assertThat(ImageDecoder.read(ok).width()).isEqualTo(photo.getWidth());
         assertThatThrownBy(() -> ImageDecoder.read(cut)).isInstanceOf(ImageException.class)
                 .hasMessageContaining("cut.jpg").hasMessageContaining("truncated");
+        byte[] cutBytes = Files.readAllBytes(cut);
+        assertThatThrownBy(() -> new ClipPreprocessor(224).decodeResizeAndCrop(cutBytes, "cut.jpg")).isInstanceOf(ImageException.class)
+                .hasMessageContaining("cut.jpg").hasMessageContaining("truncated");
     }
 
     @Test
@@ -86,6 +89,10 @@ class HostileImageTest {
         try {
             assertThatThrownBy(() -> ImageDecoder.read(f)).isInstanceOf(ImageException.class)
                     .hasMessageContaining("4096 pixels is over the image limit of 1000");
+            // the photo-folder path (OpenCV's rows straight into the resize) checks the same limit before decoding
+            byte[] png = Files.readAllBytes(f);
+            assertThatThrownBy(() -> new ClipPreprocessor(32).decodeResizeAndCrop(png, "small.png")).isInstanceOf(ImageException.class)
+                    .hasMessageContaining("small.png").hasMessageContaining("4096 pixels is over the image limit of 1000");
         } finally {
             System.clearProperty(key);
         }
