@@ -80,6 +80,72 @@ class NativeDecoderTest {
         }
     }
 
+    /**
+     * A loader thread decodes into one kept buffer, grown as larger images come (ImageCodecs.keepPixelBuffer): every
+     * image, large after small and small after large, decodes and resizes as in fresh memory; a second image decoded
+     * while the first is still open on the thread gets memory of its own; a buffer let go while lent is freed only
+     * when its image closes.
+     */
+    @Test
+    void aKeptPixelBufferDecodesEveryImageAsFreshMemoryDoes() throws Exception {
+        JsonNode index = new ObjectMapper().readTree(resource("index.json"));
+        List<byte[]> files = new ArrayList<>();
+        for (JsonNode img : index.get("images")) files.add(resource(img.get("jpeg").asText()));
+        files.add(resource("camera_gray.pil.png"));
+        files.add(Files.readAllBytes(dev.clip4j.Fixtures.path("preprocess/chelsea_rgba.png")));
+        files.add(Files.readAllBytes(dev.clip4j.Fixtures.path("preprocess/astronaut.png")));
+        // over one 4 MB step, so that the buffer grows midway
+        java.awt.image.BufferedImage large = new java.awt.image.BufferedImage(1600, 1000, java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < 1000; y++) for (int x = 0; x < 1600; x++) large.setRGB(x, y, (x * 7 ^ y * 13) & 0xFFFFFF);
+        java.io.ByteArrayOutputStream jpg = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(large, "jpeg", jpg);
+        files.add(files.size() / 2, jpg.toByteArray());
+        List<byte[]> order = new ArrayList<>(files);
+        for (int i = files.size() - 1; i >= 0; i--) order.add(files.get(i));
+        ClipPreprocessor pre = new ClipPreprocessor(96);
+        List<byte[]> expectedPixels = new ArrayList<>(), expectedResized = new ArrayList<>();
+        long largest = 0;
+        for (byte[] f : order) {
+            RasterImage img = ImageDecoder.decode(f, "f");
+            expectedPixels.add(img.samples());
+            expectedResized.add(pre.resizeAndCrop(img).samples());
+            largest = Math.max(largest, img.samples().length);
+        }
+        long need = largest;
+        java.util.concurrent.ExecutorService loader = LoaderThreads.start("test-loader");
+        try {
+            loader.submit(() -> {
+                assertThat(dev.clip4j.torch.ImageCodecs.keptPixelBytes()).as("nothing decoded yet").isZero();
+                for (int i = 0; i < order.size(); i++) {
+                    assertThat(ImageDecoder.decode(order.get(i), "f").samples()).as("image " + i).isEqualTo(expectedPixels.get(i));
+                    assertThat(pre.decodeResizeAndCrop(order.get(i), "f").image().samples()).as("image " + i + " resized")
+                            .isEqualTo(expectedResized.get(i));
+                }
+                long kept = dev.clip4j.torch.ImageCodecs.keptPixelBytes();
+                assertThat(kept).as("one buffer, in whole 4 MB steps, for the largest image").isEqualTo(8L << 20)
+                        .isEqualTo((need + (4L << 20) - 1) & -(4L << 20));
+                // an image decoded while another is open on the thread: its own memory, and the first is not overwritten
+                byte[] a = files.get(0), b = files.get(files.size() - 1);
+                OpenCvDecoder.Header ha = OpenCvDecoder.supported(a);
+                int rowBytes = ha.width() * ha.mode().bands;
+                byte[] rows = new byte[ha.height() * rowBytes], row = new byte[rowBytes];
+                try (var first = dev.clip4j.torch.ImageCodecs.open(a, ha.cutFrom(), ha.cutLength(), ha.layout(), ha.width(), ha.height(), ha.mode().bands)) {
+                    assertThat(ImageDecoder.decode(b, "b").samples()).isEqualTo(expectedPixels.get(files.size() - 1));
+                    dev.clip4j.torch.ImageCodecs.releasePixelBuffer(); // let go while lent: freed when `first` closes
+                    for (int y = 0; y < ha.height(); y++) {
+                        first.readRow(y, row);
+                        System.arraycopy(row, 0, rows, y * rowBytes, rowBytes);
+                    }
+                }
+                assertThat(rows).isEqualTo(expectedPixels.get(0));
+                assertThat(dev.clip4j.torch.ImageCodecs.keptPixelBytes()).isZero();
+                return null;
+            }).get();
+        } finally {
+            loader.shutdownNow();
+        }
+    }
+
     @Test
     void referencePngsDecodeAsBeforeThroughOpenCv() throws IOException {
         Path photos = dev.clip4j.Fixtures.path("preprocess/astronaut.png").getParent();
