@@ -124,8 +124,8 @@ final class EmbedCommand implements Callable<Integer> {
         }
         // Pipelined: loader threads (one per core) read, decode and resize the next batches while the model embeds
         // this one, a bounded window ahead so memory stays at a few batches; rows come out in file order.
-        int loaders = dev.clip4j.image.LoaderThreads.count();
-        java.util.concurrent.ExecutorService pool = dev.clip4j.image.LoaderThreads.start("clip4j-embed-loader");
+        int loaders = dev.clip4j.io.LoaderThreads.count();
+        java.util.concurrent.ExecutorService pool = dev.clip4j.io.LoaderThreads.start("clip4j-embed-loader");
         try {
             java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
             int next = 0;

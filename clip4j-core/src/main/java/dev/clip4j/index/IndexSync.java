@@ -109,7 +109,7 @@ final class IndexSync {
         List<Pending> batch = new ArrayList<>();
         listener.progress(0, changed.size());
         // one loader per core (LoaderThreads); results are taken in file order
-        java.util.concurrent.ExecutorService loader = dev.clip4j.image.LoaderThreads.start("clip4j-index-loader");
+        java.util.concurrent.ExecutorService loader = dev.clip4j.io.LoaderThreads.start("clip4j-index-loader");
         try {
             java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
             int next = 0, window = Math.max(2, 2 * batchSize);

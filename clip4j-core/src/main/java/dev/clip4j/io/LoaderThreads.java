@@ -1,6 +1,4 @@
-package dev.clip4j.image;
-
-import dev.clip4j.torch.ImageCodecs;
+package dev.clip4j.io;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -8,8 +6,7 @@ import java.util.concurrent.Executors;
 /**
  * The pool that reads, decodes and resizes images ahead of the model (index build, {@code embed --images}): one daemon
  * thread per core. With a fast model (bf16, int8) decoding large photos is the bottleneck and every core helps; with
- * a slow one the loaders wait on the caller's bounded window. Each loader decodes into a native buffer of its own,
- * reused from photo to photo ({@link ImageCodecs#keepPixelBuffer}) and freed when the pool is shut down.
+ * a slow one the loaders wait on the caller's bounded window.
  */
 public final class LoaderThreads {
     private LoaderThreads() {}
@@ -22,14 +19,7 @@ public final class LoaderThreads {
     /** A fixed pool of {@link #count()} daemon threads named {@code name}; the caller shuts it down. */
     public static ExecutorService start(String name) {
         return Executors.newFixedThreadPool(count(), r -> {
-            Thread t = new Thread(() -> {
-                ImageCodecs.keepPixelBuffer();
-                try {
-                    r.run();
-                } finally {
-                    ImageCodecs.releasePixelBuffer();
-                }
-            }, name);
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
         });
