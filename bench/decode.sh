@@ -1,29 +1,45 @@
 #!/usr/bin/env bash
 # Decoding and preprocessing, one thread, side by side (issue 13): PIL (+ NumPy for clip._transform(224)) against
 # clip4j with ImageIO's decoders and with OpenCV's (libjpeg-turbo, libpng), in alternating rounds (ROUNDS, default 3),
-# on N real JPEG photos (random crops of the reference photos re-encoded by PIL, quality 90; N=200 by default) and on
-# the reference PNGs. One JSON line per measurement; bench/RESULTS.md records a run.
+# on N real JPEG photos (random crops of the reference photos re-encoded by PIL, quality 90; N=200 by default), on
+# the reference PNGs, and on LARGE photos of camera sizes (random crops, 40-100 % a side, of Debian's mate-backgrounds
+# nature photos, 1.3-4.9 MP, and its Elephants in three sizes up to 5640 x 3172, re-encoded the same way: 0.2-17 MP;
+# LARGE=40 by default, skipped when mate-backgrounds is not installed). KINDS picks the sets (default "jpeg png large"). One JSON line per measurement; bench/RESULTS.md records
+# a run.
 # Needs: apt-get install python3-pil python3-numpy (the peer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 ROUNDS=${ROUNDS:-3}
 N=${N:-200}
+LARGE=${LARGE:-40}
+KINDS=${KINDS:-"jpeg png large"}
 $PY -c "import PIL, numpy" 2>/dev/null || { echo "peer missing: apt-get install -y python3-pil python3-numpy" >&2; exit 1; }
 ./clip4j --version >/dev/null   # builds if needed
 CP=$(ls clip4j-cli/target/lib/*.jar | tr '\n' ':')
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 $PY bench/make_photos.py "$dir/jpeg" "$N" testdata/reference/preprocess/{astronaut,coffee,chelsea,rocket}.png
-echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F); $N JPEGs, $ROUNDS rounds"
+if compgen -G "/usr/share/backgrounds/mate/nature/*.jpg" >/dev/null; then
+  $PY bench/make_photos.py "$dir/large" "$LARGE" /usr/share/backgrounds/mate/nature/*.jpg /usr/share/backgrounds/mate/abstract/Elephants*.jpg
+else
+  echo "# no mate-backgrounds (apt-get install mate-backgrounds): the large photos are skipped" >&2
+  KINDS=${KINDS//large/}
+fi
+echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F); $N JPEGs, $LARGE large JPEGs, $ROUNDS rounds"
 java_bench() { taskset -c 0 java -XX:+UseParallelGC -Dclip4j.imageDecoder="$1" -cp "$CP" bench/PreprocessBench.java "${@:2}"; }
 for r in $(seq "$ROUNDS"); do
-  for kind in jpeg png; do
-    if [ $kind = jpeg ]; then imgs=("$dir"/jpeg/*.jpg); else imgs=(testdata/reference/preprocess/*.png); fi
+  for kind in $KINDS; do
+    case $kind in
+      jpeg) imgs=("$dir"/jpeg/*.jpg) ;;
+      large) imgs=("$dir"/large/*.jpg) ;;
+      *) imgs=(testdata/reference/preprocess/*.png) ;;
+    esac
     for mode in --decode-only ""; do
       echo "{\"round\": $r, \"files\": \"$kind\"} $(taskset -c 0 $PY bench/python_preprocess.py $mode "${imgs[@]}")"
       echo "{\"round\": $r, \"files\": \"$kind\"} $(java_bench imageio $mode "${imgs[@]}")"
       echo "{\"round\": $r, \"files\": \"$kind\"} $(java_bench auto $mode "${imgs[@]}")"
     done
+    echo "{\"round\": $r, \"files\": \"$kind\"} $(java_bench auto --folder "${imgs[@]}")"
   done
 done

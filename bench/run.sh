@@ -31,8 +31,8 @@ $PY bench/python_tokenizer.py clip4j-core/src/main/resources/dev/clip4j/tokenize
 java -XX:+UseParallelGC -cp "$CP" bench/TokenizerBench.java "$corpus"
 rm -f "$corpus"
 
-echo "## decoding and preprocessing (decode + clip._transform(224), one thread; JPEG photos and the reference PNGs)"
-ROUNDS=1 N=100 bench/decode.sh
+echo "## decoding and preprocessing (decode + clip._transform(224), one thread; small and camera-size JPEG photos, the reference PNGs)"
+ROUNDS=1 N=100 LARGE=20 bench/decode.sh
 
 MALLOC="MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824"  # as ./clip4j sets
 echo "## ViT-B/32 image tower: clip4j, PyTorch and ONNX Runtime, batch 1 and 16; the GEMM ceiling"
