@@ -43,7 +43,7 @@ public final class ClipPreprocessor {
         return ImageDecoder.decodeThen(bytes, name, src -> new Resized(src.width, src.height, resizeAndCrop(src)));
     }
 
-    private RasterImage resizeAndCrop(PilResize.Source img) {
+    RasterImage resizeAndCrop(PilResize.Source img) {
         int w = img.width, h = img.height;
         int newW, newH;
         if (w <= h) {

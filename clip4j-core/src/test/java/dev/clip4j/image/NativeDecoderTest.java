@@ -55,7 +55,8 @@ class NativeDecoderTest {
 
     /**
      * OpenCV's rows read out of native memory straight into the resize (what a photo folder takes) give the pixels of
-     * the whole decode then the resize, for every JPEG fixture and a grey/RGBA PNG, at a downscale and an upscale.
+     * the whole decode then the resize, for every JPEG fixture, a grey/RGBA PNG and a JPEG over the whole-read size, at a
+     * downscale and an upscale; small images are copied out whole on the default path, with the same pixels.
      */
     @Test
     void decodingStraightIntoTheResizeGivesTheSamePixels() throws IOException {
@@ -64,18 +65,30 @@ class NativeDecoderTest {
         for (JsonNode img : index.get("images")) files.add(resource(img.get("jpeg").asText()));
         files.add(resource("camera_gray.pil.png"));
         files.add(Files.readAllBytes(dev.clip4j.Fixtures.path("preprocess/chelsea_rgba.png")));
+        // over the whole-read size, so that the default path reads it by rows
+        java.awt.image.BufferedImage large = new java.awt.image.BufferedImage(1000, 700, java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < 700; y++) for (int x = 0; x < 1000; x++) large.setRGB(x, y, (x * 7 ^ y * 13) & 0xFFFFFF);
+        java.io.ByteArrayOutputStream jpg = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(large, "jpeg", jpg);
+        files.add(jpg.toByteArray());
         for (byte[] file : files) {
             OpenCvDecoder.Header header = OpenCvDecoder.supported(file);
             assertThat(header).isNotNull();
             RasterImage whole = ImageDecoder.decode(file, "f");
-            Boolean fromNativeRows = OpenCvDecoder.decodeThen(file, header, src -> src.image == null);
+            Boolean fromNativeRows = OpenCvDecoder.decodeThen(file, header, 0, src -> src.image == null);
             assertThat(fromNativeRows).as(header + " is read a row at a time out of OpenCV's memory").isTrue();
+            boolean small = (long) header.width() * header.height() * header.mode().bands <= OpenCvDecoder.WHOLE_READ_BYTES;
+            Boolean readWhole = OpenCvDecoder.decodeThen(file, header, src -> src.image != null);
+            assertThat(readWhole).as(header + ": a small image is copied out whole, a large one read by rows").isEqualTo(small);
             for (int size : new int[] {64, 224, 500}) {
                 ClipPreprocessor pre = new ClipPreprocessor(size);
                 ClipPreprocessor.Resized r = pre.decodeResizeAndCrop(file, "f");
                 assertThat(new int[] {r.width(), r.height()}).containsExactly(whole.width(), whole.height());
                 assertThat(r.image().mode()).isEqualTo(whole.mode());
-                assertThat(r.image().samples()).as(header + " at " + size).isEqualTo(pre.resizeAndCrop(whole).samples());
+                byte[] expected = pre.resizeAndCrop(whole).samples();
+                assertThat(r.image().samples()).as(header + " at " + size).isEqualTo(expected);
+                assertThat(OpenCvDecoder.decodeThen(file, header, 0, pre::resizeAndCrop).samples()).as(header + " by rows at " + size)
+                        .isEqualTo(expected);
             }
         }
     }
@@ -148,10 +161,15 @@ class NativeDecoderTest {
             // the photo-folder path (rows read out of OpenCV's memory) decodes the same files to the same pixels, and
             // refuses the same ones
             ClipPreprocessor pre = new ClipPreprocessor(32);
+            OpenCvDecoder.Header header = OpenCvDecoder.supported(b);
+            RasterImage byRows = header == null ? null : OpenCvDecoder.decodeThen(b, header, 0, pre::resizeAndCrop);
             if (img != null) {
                 assertThat(pre.decodeResizeAndCrop(b, "mutated-" + i).image().samples()).as("mutated-" + i)
                         .isEqualTo(pre.resizeAndCrop(img).samples());
+                // read by rows (these files are small enough to be copied out whole on the default path)
+                if (byRows != null) assertThat(byRows.samples()).as("mutated-" + i + " by rows").isEqualTo(pre.resizeAndCrop(img).samples());
             } else {
+                assertThat(byRows).as("mutated-" + i + " by rows").isNull();
                 String name = "mutated-" + i;
                 assertThatThrownBy(() -> pre.decodeResizeAndCrop(b, name)).isInstanceOf(ImageException.class);
             }
