@@ -30,7 +30,7 @@ clip4j_runtime_env() {
   export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-1073741824}
   # A photo folder is another pattern: OpenCV's full-size pixels (up to 48 MB a photo, two loaders at once) come and go
   # between the model's buffers, and kept in the arena they fragment it, so the peak wandered 0.78-0.96 GB for 500
-  # photos in int8. Blocks of 4 MB and more mapped apart go back to the kernel when freed (int8 peaks 629-690 MB);
+  # photos in int8. Blocks of 4 MB and more mapped apart go back to the kernel when freed (int8 peaks 626-690 MB);
   # backed by transparent huge pages (glibc.malloc.hugetlb=1 asks for them) they cost no time, where 4 KB pages
   # faulted in cost 40 %: so only where the kernel gives huge pages (bench/RESULTS.md, "A photo folder's malloc").
   local threshold=33554432
