@@ -78,15 +78,13 @@ final class OpenCvDecoder {
     /** As {@link #decodeThen(byte[], Header, java.util.function.Function)}, read whole up to {@code wholeBelow} bytes. */
     static <T> T decodeThen(byte[] bytes, Header header, int wholeBelow, java.util.function.Function<PilResize.Source, T> use) {
         int bands = header.mode().bands, rowBytes = header.width() * bands;
+        if ((long) rowBytes * header.height() <= wholeBelow) {
+            RasterImage whole = decode(bytes, header);
+            return whole == null ? null : use.apply(PilResize.Source.of(whole));
+        }
         try (ImageCodecs.Decoded d = ImageCodecs.open(bytes, header.cutFrom(), header.cutLength(), header.layout(),
                 header.width(), header.height(), bands)) {
             if (d == null) return null;
-            if ((long) rowBytes * header.height() <= wholeBelow) {
-                byte[] px = new byte[rowBytes * header.height()];
-                d.readAll(px);
-                if (!header.jpeg()) toRgb(px, px.length, bands);
-                return use.apply(PilResize.Source.of(new RasterImage(header.mode(), header.width(), header.height(), px, null)));
-            }
             return use.apply(new PilResize.Source(header.mode(), header.width(), header.height(), null) {
                 @Override
                 byte[] row(int y, byte[] scratch) {

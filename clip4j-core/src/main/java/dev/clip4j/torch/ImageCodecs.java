@@ -105,12 +105,6 @@ public final class ImageCodecs {
             data.position(y * rowBytes).get(into, 0, (int) rowBytes);
         }
 
-        /** All the samples, row after row, into {@code into} from index 0. */
-        public void readAll(byte[] into) {
-            if (into.length < data.capacity()) throw new IndexOutOfBoundsException("a decoded image of " + data.capacity() + " bytes");
-            data.position(0).get(into, 0, (int) data.capacity());
-        }
-
         @Override
         public void close() {
             scope.close();
