@@ -106,7 +106,8 @@ class LauncherRuntimeEnvTest {
         String launcher = Files.readString(Path.of("../clip4j"));
         assertThat(launcher).contains("source \"$here/clip4j-cli/src/main/sh/runtime-env.sh\"")
                 .contains("clip4j_runtime_env /sys/kernel/mm/transparent_hugepage/enabled \"$@\"")
-                .contains("exec java $gc ${CLIP4J_JAVA_OPTS:-}")
+                // the Vector API's resize pass (PilResize.VECTOR_PASS) for every command, before the user's options
+                .contains("exec java $gc --add-modules=jdk.incubator.vector ${CLIP4J_JAVA_OPTS:-}")
                 .doesNotContain("MALLOC_MMAP_THRESHOLD_="); // set in one place only
         int sourced = launcher.indexOf("clip4j_runtime_env /sys"), exec = launcher.indexOf("exec java $gc");
         assertThat(sourced).isLessThan(exec);
