@@ -2,8 +2,8 @@ import jdk.incubator.vector.*;
 import java.util.*;
 
 /**
- * What the JDK's Vector API would give Pillow's horizontal resize pass (issue 13), outside the project: the pass as
- * clip4j runs it (interleaved samples, three sums per output, a loop the JIT does not vectorise), the same on
+ * What the JDK's Vector API gives Pillow's horizontal resize pass (issue 13), standing alone (the project's form is
+ * dev.clip4j.image.VectorHorizontalPass, with 256-bit vectors): the plain-Java pass as clip4j runs it (interleaved samples, three sums per output, a loop the JIT does not vectorise), the same on
  * de-interleaved int planes in plain Java, and on the planes with jdk.incubator.vector (an incubator module in Java
  * 17: every JVM that runs it needs --add-modules jdk.incubator.vector and prints a warning at start). One 3500 x 1950
  * RGB image of random samples, the 224 centre columns of its 224-pixel-high bicubic resize, all rows; integer sums, so
