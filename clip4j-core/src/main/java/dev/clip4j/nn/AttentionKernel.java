@@ -3,6 +3,7 @@ package dev.clip4j.nn;
 import dev.clip4j.torch.Autocast;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
+import dev.clip4j.torch.Ops;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -49,18 +50,24 @@ public final class AttentionKernel {
 
     /** q, k, v: [B, H, L, d] with q already scaled by 1/sqrt(d); mask additive ([Lq, Lk] or broadcastable) or null. */
     public static Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask) {
+        return attend(q, k, v, mask, 1.0);
+    }
+
+    /** softmax(scale · q kᵀ + mask) v: {@link #attend(Tensor, Tensor, Tensor, Tensor)} with the scores scaled here. */
+    public static Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
         DType type = Tensors.dtype(q);
         Policy p = CURRENT.get();
         boolean fusedFp32 = p.fusedFp32(), fusedAutocast = p.fusedAutocast(), fusedBf16 = p.fusedBf16();
-        if (type == DType.F32 && fusedFp32) return NN.scaledDotProductAttention(q, k, v, mask, 1.0);
+        if (type == DType.F32 && fusedFp32) return NN.scaledDotProductAttention(q, k, v, mask, scale);
         if (type == DType.BF16 && fusedAutocast && Autocast.active()) {
             Tensor mask32 = mask == null ? null : Tensors.to(mask, DType.F32);
             Tensor out = Autocast.suspended(() -> NN.scaledDotProductAttention(Tensors.to(q, DType.F32),
-                    Tensors.to(k, DType.F32), Tensors.to(v, DType.F32), mask32, 1.0));
+                    Tensors.to(k, DType.F32), Tensors.to(v, DType.F32), mask32, scale));
             return Tensors.to(out, DType.BF16);
         }
-        if (type == DType.BF16 && fusedBf16) return NN.scaledDotProductAttention(q, k, v, mask, 1.0);
+        if (type == DType.BF16 && fusedBf16) return NN.scaledDotProductAttention(q, k, v, mask, scale);
         Tensor scores = q.matmul(k.transpose(-2, -1));
+        if (scale != 1.0) scores = Ops.mul_(scores, scale);
         if (mask != null) scores = scores.add(mask);
         return NN.softmax(scores, -1).matmul(v);
     }

@@ -6,7 +6,8 @@ import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * CLIP's LayerNorm subclass: computed in float32 whatever the input type (eps 1e-5), cast back after; stays float32.
+ * CLIP's LayerNorm subclass: computed in float32 whatever the input type (eps 1e-5), output in the input's type;
+ * its weights stay float32.
  * A float64 model (exactness tests) keeps float64 throughout.
  */
 public final class LayerNorm extends Module {
@@ -22,6 +23,11 @@ public final class LayerNorm extends Module {
     public Tensor forward(Tensor x) {
         DType type = Tensors.dtype(x);
         if (type == DType.F32 || type == DType.F64) return NN.layerNorm(x, p("weight"), p("bias"), EPS);
+        // a bf16 model: libtorch's mixed-type kernel reads bf16, computes the statistics and the affine map in
+        // float32 and writes bf16, in one pass instead of three (cast up, normalise, cast down: 2.6-3.7x slower at
+        // ViT-B/32's [800, 768]); it differs from the cast path only by float32 rounding of its intermediate terms.
+        // Autocast runs layer_norm in float32 whatever its input, so there the explicit casts stay.
+        if (type == DType.BF16 && !dev.clip4j.torch.Autocast.active()) return NN.layerNorm(x, p("weight"), p("bias"), EPS);
         return Tensors.to(NN.layerNorm(Tensors.to(x, DType.F32), p("weight"), p("bias"), EPS), type);
     }
 

@@ -2,6 +2,7 @@ package dev.clip4j.nn;
 
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.OneDnnLinear;
 import dev.clip4j.torch.QuantizedLinear;
 import org.bytedeco.pytorch.Tensor;
 
@@ -10,6 +11,8 @@ public final class Linear extends Module {
     private final long in, out;
     private final boolean bias;
     private QuantizedLinear int8;
+    /** bf16 inference's oneDNN copy of the weights, made on first use ({@link OneDnnLinear}). */
+    private final OneDnnLinear.Cache oneDnn = new OneDnnLinear.Cache();
 
     /** PyTorch's default initialisation, U(±1/sqrt(in)) for weight and bias. */
     public Linear(int in, int out) {
@@ -26,7 +29,9 @@ public final class Linear extends Module {
     }
 
     public Tensor forward(Tensor x) {
-        return int8 != null ? int8.forward(x) : NN.linear(x, weight(), bias());
+        if (int8 != null) return int8.forward(x);
+        if (!isTraining() && OneDnnLinear.applies(x)) return oneDnn.get(weight(), bias(), 1, 1).forward(x);
+        return NN.linear(x, weight(), bias());
     }
 
     /**

@@ -162,13 +162,13 @@ public abstract class Module {
     }
 
     /**
-     * Whether a constant the layer folds into its weights should scale the activations {@code x} [..., in] instead:
-     * in evaluation mode with fewer tokens than the weights' width {@code in} (batch-1 inference), where the weights
-     * are the larger tensors. Training keeps the folded form for every batch size, so micro-batches reproduce the full
-     * batch's arithmetic.
+     * Whether the constants a layer folds into its weights in training (QuickGELU's 1.702, attention's 1/sqrt(d))
+     * ride on its GEMMs' scale factors instead: in evaluation mode, where no pass over the weights (a copy of them
+     * on every forward) or over the activations is needed. Training keeps the folded weights, whose gradient is one
+     * formula for every batch size, so micro-batches reproduce the full batch's arithmetic.
      */
-    protected final boolean constantsScaleActivations(Tensor x, long in) {
-        return !training && x.numel() / x.size(-1) < in;
+    protected final boolean constantsOnGemms() {
+        return !training;
     }
 
     /**

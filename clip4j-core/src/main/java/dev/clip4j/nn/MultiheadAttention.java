@@ -4,6 +4,7 @@ import dev.clip4j.onnx.OnnxGraph;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.OneDnnLinear;
 import dev.clip4j.torch.QuantizedLinear;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -20,6 +21,8 @@ public final class MultiheadAttention extends Module {
     private final Linear outProj;
     /** int8 inference ({@link Module#quantizeInt8}): the scaled q rows and the k/v rows of in_proj, packed apart. */
     private QuantizedLinear qInt8, kvInt8;
+    /** bf16 inference: the packed in_proj on oneDNN ({@link OneDnnLinear}). */
+    private final OneDnnLinear.Cache inProjOneDnn = new OneDnnLinear.Cache();
 
     public MultiheadAttention(int width, int heads) {
         if (width % heads != 0) throw new IllegalArgumentException("width " + width + " is not divisible by " + heads + " heads");
@@ -44,8 +47,8 @@ public final class MultiheadAttention extends Module {
         long b = x.size(0), l = x.size(1);
         int d = width / heads;
         Tensor qkv = inProjection(x).reshape(b, l, 3, heads, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, d]
-        Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
-        Tensor out = AttentionKernel.attend(q, k, v, mask); // [B, H, L, d]
+        Tensor q = scaleQuery(qkv.select(0, 0)), k = qkv.select(0, 1), v = qkv.select(0, 2);
+        Tensor out = AttentionKernel.attend(q, k, v, mask, scoreScale()); // [B, H, L, d]
         out = out.transpose(1, 2).reshape(b, l, width);
         return outProj.forward(out);
     }
@@ -62,7 +65,8 @@ public final class MultiheadAttention extends Module {
         int d = width / heads;
         Tensor q = projectQuery(query).reshape(b, lq, heads, d).transpose(1, 2);
         Tensor kv = projectKeysValues(memory).reshape(b, lk, 2, heads, d).permute(2, 0, 3, 1, 4);
-        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), combine(mask, keyPadding, Tensors.dtype(q)));
+        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), combine(mask, keyPadding, Tensors.dtype(q)),
+                scoreScale());
         return outProj.forward(out.transpose(1, 2).reshape(b, lq, width));
     }
 
@@ -84,7 +88,7 @@ public final class MultiheadAttention extends Module {
         Tensor q = projectQuery(gather(x, rows)).reshape(b, heads, 1, d);
         Tensor kv = projectKeysValues(x).reshape(b, l, 2, heads, d).permute(2, 0, 3, 1, 4);
         Tensor rowMask = mask == null ? null : mask.index_select(0, rows).reshape(b, 1, 1, l);
-        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask); // [B, H, 1, d]
+        Tensor out = AttentionKernel.attend(q, kv.select(0, 0), kv.select(0, 1), rowMask, scoreScale()); // [B, H, 1, d]
         return outProj.forward(out.reshape(b, width));
     }
 
@@ -133,10 +137,35 @@ public final class MultiheadAttention extends Module {
             g.transpose(g.reshape(split[1], -1, l, heads, d), 0, 2, 1, 3)};
     }
 
-    /** q = x · W_q.T + b_q, already divided by sqrt(head_dim): [..., width]. */
+    /**
+     * q = x · W_q.T + b_q, divided by sqrt(head_dim) here or, in evaluation where that root is a power of two, by
+     * the attention ({@link #scoreScale}): [..., width].
+     */
     private Tensor projectQuery(Tensor x) {
         if (qInt8 != null) return qInt8.forward(x);
+        if (constantsOnGemms()) return scaleQuery(NN.linear(x, p("in_proj_weight").narrow(0, 0, width), p("in_proj_bias").narrow(0, 0, width)));
         return NN.linear(x, scaledQueryRows(p("in_proj_weight")), scaledQueryRows(p("in_proj_bias")));
+    }
+
+    /**
+     * In evaluation, q from an unscaled projection: divided by sqrt(head_dim) as the reference divides it (after the
+     * projection), unless the attention applies the scale ({@link #scoreScale}). Identity otherwise.
+     */
+    private Tensor scaleQuery(Tensor q) {
+        if (!constantsOnGemms() || qInt8 != null || scoreScale() != 1.0) return q;
+        return Ops.div(q, Math.sqrt((double) width / heads));
+    }
+
+    /**
+     * The scale the attention applies to its scores: 1/sqrt(head_dim) in evaluation when that root is a power of two
+     * (CLIP's head width 64: 1/8), then exactly the reference's q / sqrt(head_dim), as scaling by a power of two
+     * commutes with rounding in float32 and bf16 alike; 1 where q comes scaled (training's folded weights, int8,
+     * other head widths).
+     */
+    private double scoreScale() {
+        int d = width / heads;
+        return constantsOnGemms() && qInt8 == null && Integer.bitCount(d) == 1 && (Integer.numberOfTrailingZeros(d) & 1) == 0
+                ? 1.0 / Math.sqrt(d) : 1.0;
     }
 
     /** k and v side by side: [..., 2 * width]. */
@@ -155,16 +184,13 @@ public final class MultiheadAttention extends Module {
         quantizeChild(outProj);
     }
 
-    /** The packed q/k/v projection, q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}). */
+    /**
+     * The packed q/k/v projection: in training q already divided by sqrt(head_dim) (see {@link #scaledQueryRows}); in
+     * evaluation unscaled ({@link #scaleQuery} and {@link #scoreScale} then scale it, without copying the weight).
+     */
     private Tensor inProjection(Tensor x) {
         Tensor w = p("in_proj_weight"), bias = p("in_proj_bias");
-        if (constantsScaleActivations(x, width)) {
-            // scale q's third of the narrow output instead of concatenating a scaled copy of the whole weight on every
-            // call; bit-identical for head width 64 (a power-of-two divisor)
-            Tensor qkv = NN.linear(x, w, bias);
-            Tensor q = Ops.mul(qkv.narrow(-1, 0, width), 1.0 / Math.sqrt((double) width / heads));
-            return Tensors.cat(qkv.dim() - 1, q, qkv.narrow(-1, width, 2L * width));
-        }
+        if (constantsOnGemms()) return OneDnnLinear.applies(x) ? inProjOneDnn.get(w, bias, 1, 1).forward(x) : NN.linear(x, w, bias);
         w = Tensors.cat(0, scaledQueryRows(w), w.narrow(0, width, 2L * width));
         bias = Tensors.cat(0, scaledQueryRows(bias), bias.narrow(0, width, 2L * width));
         return NN.linear(x, w, bias);

@@ -2,19 +2,23 @@ package dev.clip4j.nn;
 
 import dev.clip4j.torch.NN;
 import dev.clip4j.torch.Ops;
+import dev.clip4j.torch.OneDnnLinear;
 import dev.clip4j.torch.QuantizedLinear;
 import org.bytedeco.pytorch.Tensor;
 
 /**
  * CLIP's MLP ({@code c_fc}, QuickGELU, {@code c_proj}; width 4x). QuickGELU(h) = h·σ(1.702h) = silu(1.702h) / 1.702,
- * and both constants are folded into the (small) weights: c_fc scaled by 1.702, c_proj by 1/1.702. The wide
- * activation then sees a single fused silu instead of multiply, sigmoid, multiply (and their backward).
+ * and both constants go where the wide activation never sees them: in training folded into the weights (c_fc scaled
+ * by 1.702, c_proj by 1/1.702: one formula whose gradient reaches the weights), in evaluation into the two GEMMs'
+ * alpha. The wide activation then sees a single fused silu instead of multiply, sigmoid, multiply (and their backward).
  */
 public final class QuickGeluMlp extends Module {
     private static final double QUICK_GELU = 1.702;
     private final int width;
     private final Linear cFc, cProj;
     private QuantizedLinear fcInt8, projInt8;
+    /** bf16 inference: both layers on oneDNN with the constants folded into its copies, silu fused into c_fc. */
+    private final OneDnnLinear.Cache fcOneDnn = new OneDnnLinear.Cache(), projOneDnn = new OneDnnLinear.Cache();
 
     public QuickGeluMlp(int width) {
         this.width = width;
@@ -24,10 +28,15 @@ public final class QuickGeluMlp extends Module {
 
     public Tensor forward(Tensor x) {
         if (fcInt8 != null) return projInt8.forward(NN.silu(fcInt8.forward(x)));
-        if (constantsScaleActivations(x, width)) {
-            // scaling the narrow activations is cheaper than copying both weights (2 x 9 MB per ViT-B block)
-            Tensor h = NN.silu(NN.linear(Ops.mul(x, QUICK_GELU), cFc.weight(), Ops.mul(cFc.bias(), QUICK_GELU)));
-            return Ops.div(NN.linear(h, cProj.weight(), null), QUICK_GELU).add(cProj.bias());
+        if (constantsOnGemms() && OneDnnLinear.applies(x)) {
+            Tensor h = fcOneDnn.get(cFc.weight(), cFc.bias(), QUICK_GELU, QUICK_GELU).forwardSilu(x);
+            return projOneDnn.get(cProj.weight(), cProj.bias(), 1 / QUICK_GELU, 1).forward(h);
+        }
+        if (constantsOnGemms()) {
+            // alpha of each GEMM: 1.702 (x·Wᵀ) + 1.702 b, then (h·Wᵀ) / 1.702 + b; no copy of the 2 x 9 MB weights per
+            // ViT-B block and no pass over the activations
+            Tensor h = NN.silu(NN.linearScaled(x, cFc.weight(), Ops.mul(cFc.bias(), QUICK_GELU), QUICK_GELU));
+            return NN.linearScaled(h, cProj.weight(), cProj.bias(), 1 / QUICK_GELU);
         }
         Tensor h = NN.silu(NN.linear(x, Ops.mul(cFc.weight(), QUICK_GELU), Ops.mul(cFc.bias(), QUICK_GELU)));
         return NN.linear(h, Ops.div(cProj.weight(), QUICK_GELU), cProj.bias());

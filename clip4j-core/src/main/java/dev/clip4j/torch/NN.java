@@ -22,6 +22,18 @@ public final class NN {
         return torch.linear(x, w, opt(b));
     }
 
+    /**
+     * {@code alpha * (x · wᵀ) + b} as one GEMM that applies {@code alpha} to its accumulator ({@code addmm}'s alpha):
+     * a constant folded into a layer without a pass over its weights or its activations. x [..., in], w [out, in], b [out].
+     */
+    public static Tensor linearScaled(Tensor x, Tensor w, Tensor b, double alpha) {
+        long[] shape = Tensors.shape(x);
+        long in = shape[shape.length - 1];
+        shape[shape.length - 1] = w.size(0);
+        Tensor rows = torch.addmm(b, x.reshape(-1, in), w.t(), new Scalar(1.0), new Scalar(alpha));
+        return rows.reshape(shape);
+    }
+
     /** LayerNorm over the last dimension (biased variance, as PyTorch). */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
         return torch.layer_norm(x, new long[] {x.size(-1)}, opt(weight), opt(bias), eps, false);
