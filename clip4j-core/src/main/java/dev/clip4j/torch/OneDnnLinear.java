@@ -48,12 +48,30 @@ public final class OneDnnLinear {
     private static boolean supported() {
         Boolean s = supported;
         if (s == null) {
-            Set<String> flags = CpuFlags.get();
-            s = Boolean.parseBoolean(System.getProperty("clip4j.onednnLinear", "true"))
-                    && (flags.contains("avx512_bf16") || flags.contains("amx_bf16"));
-            supported = s;
+            synchronized (OneDnnLinear.class) {
+                s = supported;
+                if (s == null) {
+                    Set<String> flags = CpuFlags.get();
+                    s = Boolean.parseBoolean(System.getProperty("clip4j.onednnLinear", "true"))
+                            && (flags.contains("avx512_bf16") || flags.contains("amx_bf16")) && runsHere();
+                    supported = s;
+                }
+            }
         }
         return s;
+    }
+
+    /** One tiny layer packed and run: a libtorch built without these ops, or a oneDNN that refuses, means the plain path. */
+    private static boolean runsHere() {
+        try (Scope s = Scope.open()) {
+            Tensor w = Tensors.to(Tensors.full(0.5, DType.F32, 8, 16), DType.BF16), x = Tensors.to(Tensors.full(1.0, DType.F32, 2, 16), DType.BF16);
+            float[] y = Tensors.toFloats(Tensors.to(pack(w, null, 1, 1).forward(x), DType.F32));
+            return y.length == 16 && y[0] == 8.0f && y[15] == 8.0f;
+        } catch (RuntimeException e) {
+            System.err.println("clip4j: bf16 linear layers stay on libtorch's plain kernel (oneDNN's fused one failed: "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
+            return false;
+        }
     }
 
     /**
