@@ -20,6 +20,8 @@ public final class PilResize {
      */
     static final boolean VECTOR_PASS = !"false".equals(System.getProperty("clip4j.vectorResize"))
             && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && optimizingCompiler();
+    /** Whether the vertical pass runs through the Vector API too ({@link VectorVerticalPass}: 256-bit int vectors). */
+    static final boolean VECTOR_VERTICAL_PASS = VECTOR_PASS && VectorVerticalPass.supported();
 
     /**
      * Whether HotSpot's C2 compiles this JVM's hot code: the Vector API becomes vector instructions only there, and
@@ -187,7 +189,7 @@ public final class PilResize {
                 : columns(in, left, cw, rowFrom, rows);
         if (!vertical) return new RasterImage(in.mode, cw, ch, mid, null); // rows [top, top + ch) exactly
         byte[] dst = new byte[cw * ch * bands];
-        verticalPass(mid, cw, bands, cv, top, ch, rowFrom, dst);
+        verticalPass(mid, cw, bands, cv, top, ch, rowFrom, dst, VECTOR_VERTICAL_PASS);
         return new RasterImage(in.mode, cw, ch, dst, null);
     }
 
@@ -247,11 +249,20 @@ public final class PilResize {
 
     /**
      * Output rows [top, top + ch) of the vertical resize of {@code src} ({@code cw} samples wide, its first row source
-     * row {@code rowOffset}), into {@code dst}: each output row accumulated row by row over contiguous
-     * samples (a loop the JIT vectorises), not column by column as Pillow's C loop runs.
+     * row {@code rowOffset}), into {@code dst}: each output row accumulated row by row over contiguous samples, not
+     * column by column as Pillow's C loop runs; through the Vector API or in plain Java (tests run both).
      */
-    private static void verticalPass(byte[] src, int cw, int bands, Coefficients c, int top, int ch, int rowOffset, byte[] dst) {
+    static void verticalPass(byte[] src, int cw, int bands, int inH, int outH, int top, int ch, int rowOffset, byte[] dst, boolean vector) {
+        verticalPass(src, cw, bands, coefficients(inH, outH), top, ch, rowOffset, dst, vector);
+    }
+
+    private static void verticalPass(byte[] src, int cw, int bands, Coefficients c, int top, int ch, int rowOffset, byte[] dst,
+                                     boolean vector) {
         int n = cw * bands;
+        if (vector) {
+            VectorVerticalPass.run(src, n, c.bounds, c.weights, c.ksize, top, ch, rowOffset, dst, ROUNDING, PRECISION_BITS);
+            return;
+        }
         int[] acc = new int[n];
         final int half = ROUNDING;
         for (int yy = 0; yy < ch; yy++) {

@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Vector API's horizontal pass gives the plain-Java pass's bytes, and a JVM without jdk.incubator.vector (a Java
+ * The Vector API's horizontal and vertical passes give the plain-Java passes' bytes, and a JVM without jdk.incubator.vector (a Java
  * API user who did not add it) runs the plain pass and gets the same pixels. The plain pass itself is held to Pillow
  * by PilResizeWindowTest's oracle and ClipPreprocessorTest's reference photos, which run through the vector pass here.
  */
@@ -21,6 +21,8 @@ class VectorHorizontalPassTest {
     void theTestJvmRunsTheVectorPass() {
         // surefire's argLine adds the module as the launcher does, so every resize test here covers the vector pass
         assertThat(PilResize.VECTOR_PASS).isTrue();
+        // and the vertical one wherever the CPU has 256-bit int vectors (AVX2: every machine seen here)
+        assertThat(PilResize.VECTOR_VERTICAL_PASS).isEqualTo(jdk.incubator.vector.IntVector.SPECIES_PREFERRED.vectorBitSize() >= 256);
     }
 
     @Test
@@ -48,11 +50,32 @@ class VectorHorizontalPassTest {
     }
 
     @Test
+    void bothVerticalPassesGiveTheSameBytes() {
+        // the vector pass needs 256-bit int vectors; on a CPU without them the plain pass runs and this test is moot
+        org.junit.jupiter.api.Assumptions.assumeTrue(PilResize.VECTOR_VERTICAL_PASS, "no 256-bit int vectors here");
+        SplittableRandom rng = new SplittableRandom(12);
+        for (int t = 0; t < 400; t++) {
+            int bands = 1 + t % 4;
+            // heights from 1 px to a camera's, down by up to 400x and up; windows of every width (tails of 0-7 samples)
+            int h = t % 10 == 0 ? 1000 + rng.nextInt(5000) : 1 + rng.nextInt(700);
+            int outH = t % 3 == 0 ? 1 + rng.nextInt(Math.min(h, 40)) : 1 + rng.nextInt(2 * h + 1);
+            if (outH == h) outH++;
+            int cw = 1 + rng.nextInt(t % 5 == 0 ? 300 : 40), top = rng.nextInt(outH), ch = 1 + rng.nextInt(Math.min(outH - top, 50));
+            byte[] src = samples(rng, cw * bands * h, t % 7);
+            String what = bands + " bands, " + cw + " wide, " + h + " -> " + outH + " rows " + top + "+" + ch;
+            byte[] plain = new byte[cw * bands * ch], vector = new byte[cw * bands * ch];
+            PilResize.verticalPass(src, cw, bands, h, outH, top, ch, 0, plain, false);
+            PilResize.verticalPass(src, cw, bands, h, outH, top, ch, 0, vector, true);
+            assertThat(vector).as(what).isEqualTo(plain);
+        }
+    }
+
+    @Test
     void withoutTheModuleTheJvmRunsThePlainPassToTheSamePixels() throws Exception {
         ChildJvm.Result child = ChildJvm.run(List.of("-Xmx256m"), VectorPassProbe.class);
         assertThat(child.exit()).as(child.output()).isZero();
         assertThat(child.output()).doesNotContain("incubator");
-        assertThat(child.output().strip()).isEqualTo("vector pass false, pixels " + VectorPassProbe.pixels());
+        assertThat(child.output().strip()).isEqualTo("vector pass false false, pixels " + VectorPassProbe.pixels());
     }
 
     @Test
@@ -61,7 +84,7 @@ class VectorHorizontalPassTest {
         ChildJvm.Result child = ChildJvm.run(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "--add-modules=jdk.incubator.vector"),
                 VectorPassProbe.class);
         assertThat(child.exit()).as(child.output()).isZero();
-        assertThat(child.output()).endsWith("vector pass false, pixels " + VectorPassProbe.pixels() + System.lineSeparator());
+        assertThat(child.output()).endsWith("vector pass false false, pixels " + VectorPassProbe.pixels() + System.lineSeparator());
     }
 
     /** Random samples, or (kinds 0 and 1) all black or all white, where the clamps of the sums are reached. */

@@ -3,12 +3,12 @@ package dev.clip4j.image;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** Child-JVM main for VectorHorizontalPassTest: which pass this JVM runs, and a digest of resizes of every mode. */
+/** Child-JVM main for VectorHorizontalPassTest: which passes this JVM runs (horizontal, vertical), and a digest of resizes of every mode. */
 public final class VectorPassProbe {
     private VectorPassProbe() {}
 
     public static void main(String[] args) {
-        System.out.println("vector pass " + PilResize.VECTOR_PASS + ", pixels " + pixels());
+        System.out.println("vector pass " + PilResize.VECTOR_PASS + " " + PilResize.VECTOR_VERTICAL_PASS + ", pixels " + pixels());
     }
 
     /** A digest of bicubic resizes (both passes, windowed) of random images of every 8-bit mode. */
