@@ -27,6 +27,18 @@ public final class Parity {
         return relativeError(Tensors.toFloats(actual), Tensors.toFloats(expected));
     }
 
+    /** The same in float64, for float64 computations whose rounding lies far below float32's. */
+    public static double relativeErrorF64(Tensor actual, Tensor expected) {
+        assertThat(Tensors.shape(actual)).as("shape").containsExactly(Tensors.shape(expected));
+        double[] a = Tensors.toDoubles(actual), e = Tensors.toDoubles(expected);
+        double maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < e.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(a[i] - e[i]));
+            maxAbs = Math.max(maxAbs, Math.abs(e[i]));
+        }
+        return maxAbs == 0 ? maxDiff : maxDiff / maxAbs;
+    }
+
     public static void assertClose(String what, Tensor actual, Tensor expected, double tolerance) {
         double err = relativeError(actual, expected);
         assertThat(err).as("%s relative error (shape %s)", what, Arrays.toString(Tensors.shape(expected)))

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Map;
 
+import static dev.clip4j.Parity.relativeErrorF64;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -48,17 +49,6 @@ class EvalConstantsTest {
         return Tensors.to(Tensors.fromFloats(m, TOKENS, TOKENS), DType.F64);
     }
 
-    private static double relativeError(Tensor actual, Tensor expected) {
-        double[] a = Tensors.toDoubles(actual), e = Tensors.toDoubles(expected);
-        assertThat(a).hasSameSizeAs(e);
-        double diff = 0, scale = 0;
-        for (int i = 0; i < e.length; i++) {
-            diff = Math.max(diff, Math.abs(a[i] - e[i]));
-            scale = Math.max(scale, Math.abs(e[i]));
-        }
-        return diff / scale;
-    }
-
     /** Head width 64 (the scale 1/8 on the scores), 32 and 24 (q divided by sqrt(d), as the reference divides it). */
     @ParameterizedTest
     @CsvSource({"128, 2", "64, 2", "48, 2"})
@@ -74,14 +64,14 @@ class EvalConstantsTest {
             block.train(false);
             assertThat(Tensors.toDoubles(block.attn().forward(x, mask))).containsExactly(Tensors.toDoubles(reference));
             // the MLP: 1.702 applied by the GEMMs instead of inside the sigmoid's argument, float64 rounding apart
-            assertThat(relativeError(block.mlp().forward(x), referenceMlp(mlp, x))).isLessThan(1e-13);
+            assertThat(relativeErrorF64(block.mlp().forward(x), referenceMlp(mlp, x))).isLessThan(1e-13);
             // the whole block, in evaluation and with training's folded weights
             Map<String, Tensor> all = block.stateDict();
             Tensor h = x.add(referenceAttention(attn, NN.layerNorm(x, all.get("ln_1.weight"), all.get("ln_1.bias"), LayerNorm.EPS), mask, width, heads));
             Tensor expected = h.add(referenceMlp(mlp, NN.layerNorm(h, all.get("ln_2.weight"), all.get("ln_2.bias"), LayerNorm.EPS)));
-            assertThat(relativeError(block.forward(x, mask), expected)).isLessThan(1e-13);
+            assertThat(relativeErrorF64(block.forward(x, mask), expected)).isLessThan(1e-13);
             block.train(true);
-            assertThat(relativeError(block.forward(x, mask), expected)).isLessThan(1e-13);
+            assertThat(relativeErrorF64(block.forward(x, mask), expected)).isLessThan(1e-13);
             return null;
         });
     }

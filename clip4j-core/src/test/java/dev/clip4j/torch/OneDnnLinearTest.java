@@ -19,15 +19,9 @@ class OneDnnLinearTest {
         return Tensors.to(Tensors.randn(shape), DType.BF16);
     }
 
+    /** {@link dev.clip4j.Parity#relativeError} of bf16 tensors, read as float32 (exactly). */
     private static double relativeError(Tensor actual, Tensor expected) {
-        float[] a = Tensors.toFloats(Tensors.to(actual, DType.F32)), e = Tensors.toFloats(Tensors.to(expected, DType.F32));
-        assertThat(a).hasSameSizeAs(e);
-        double diff = 0, scale = 0;
-        for (int i = 0; i < e.length; i++) {
-            diff = Math.max(diff, Math.abs(a[i] - e[i]));
-            scale = Math.max(scale, Math.abs(e[i]));
-        }
-        return diff / scale;
+        return dev.clip4j.Parity.relativeError(Tensors.to(actual, DType.F32), Tensors.to(expected, DType.F32));
     }
 
     private static float[] floats(Tensor t) {
