@@ -38,11 +38,11 @@ public final class OneDnnLinear {
     }
 
     /**
-     * Whether {@code x} takes this path: a bf16 input with gradients off and no autocast, on a CPU with native bf16
+     * Whether {@code x} takes this path: a non-empty bf16 input with gradients off and no autocast, on a CPU with native bf16
      * (AVX-512 BF16 or AMX: oneDNN refuses or emulates bf16 elsewhere), unless {@code -Dclip4j.onednnLinear=false}.
      */
     public static boolean applies(Tensor x) {
-        return Tensors.dtype(x) == DType.BF16 && !GradMode.is_enabled() && !Autocast.active() && supported();
+        return Tensors.dtype(x) == DType.BF16 && x.numel() > 0 && !GradMode.is_enabled() && !Autocast.active() && supported();
     }
 
     private static boolean supported() {
