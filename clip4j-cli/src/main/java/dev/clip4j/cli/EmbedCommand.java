@@ -90,7 +90,8 @@ final class EmbedCommand implements Callable<Integer> {
         List<dev.clip4j.index.IndexSource.Skipped> skipped = new ArrayList<>();
         List<dev.clip4j.index.IndexSource.Entry> all = dev.clip4j.index.IndexSource.of(folder).list(skipped);
         backend.apply((all.size() + part[1] - 1 - part[0]) / part[1], precision); // this shard's images
-        dev.clip4j.index.ImageEmbedder embedder = dev.clip4j.index.ImageEmbedder.load(model.model, precision.get());
+        // the weights load on a thread of their own while the loaders below decode the first batches
+        dev.clip4j.index.ImageEmbedder embedder = dev.clip4j.index.ImageEmbedder.loading(model.model, precision.get());
         long[] counts = new long[2]; // rows written, errors among them
         // rows go out batch by batch as the model finishes them (to --output's temporary file, renamed at the end), so
         // memory stays the same whatever the folder's size
@@ -110,36 +111,44 @@ final class EmbedCommand implements Callable<Integer> {
     private void embedFolder(List<dev.clip4j.index.IndexSource.Entry> all, List<dev.clip4j.index.IndexSource.Skipped> skipped,
                              int[] part, dev.clip4j.index.ImageEmbedder embedder, java.io.OutputStream out, long[] counts)
             throws java.io.IOException {
-        List<dev.clip4j.index.ImageEmbedding> rows = new ArrayList<>();
+        // skipped files' rows come first, stamped with the model's fingerprint once it is loaded
+        List<dev.clip4j.index.ImageEmbedding> pending = new ArrayList<>();
         for (dev.clip4j.index.IndexSource.Skipped k : skipped) {
             if (Math.floorMod(k.path().hashCode(), part[1]) == part[0]) {
-                rows.add(new dev.clip4j.index.ImageEmbedding(k.path(), null, 0, 0, 0, 0, "", k.reason(), embedder.fingerprint()));
+                pending.add(new dev.clip4j.index.ImageEmbedding(k.path(), null, 0, 0, 0, 0, "", k.reason(), null));
             }
         }
-        write(rows, out, counts);
         List<List<Path>> batches = new ArrayList<>();
         for (int i = part[0]; i < all.size(); i += part[1]) {
             if (batches.isEmpty() || batches.get(batches.size() - 1).size() == batch) batches.add(new ArrayList<>());
             batches.get(batches.size() - 1).add(all.get(i).file());
         }
         // Pipelined: loader threads (one per core) read, decode and resize the next batches while the model embeds
-        // this one, a bounded window ahead so memory stays at a few batches; rows come out in file order.
+        // this one, a bounded window ahead so memory stays at a few batches (more while the model is still loading:
+        // a prepared batch holds only its 224-pixel crops); rows come out in file order.
         int loaders = dev.clip4j.io.LoaderThreads.count();
         java.util.concurrent.ExecutorService pool = dev.clip4j.io.LoaderThreads.start("clip4j-embed-loader");
         try {
             java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
             int next = 0;
             while (next < batches.size() || !ahead.isEmpty()) {
-                while (next < batches.size() && ahead.size() <= loaders) {
+                while (next < batches.size() && ahead.size() <= (embedder.ready() ? loaders : AHEAD_WHILE_LOADING * loaders)) {
                     List<Path> files = batches.get(next++);
                     ahead.add(pool.submit(() -> load(files, embedder)));
                 }
                 dev.clip4j.io.StopSignal.check();
                 Loaded l = waitFor(ahead.poll());
-                List<dev.clip4j.index.ImageEmbedding> done = new ArrayList<>(l.unreadable());
-                done.addAll(embedder.finish(l.prepared()));
+                List<dev.clip4j.index.ImageEmbedding> finished = embedder.finish(l.prepared()); // waits for the model
+                List<dev.clip4j.index.ImageEmbedding> done = new ArrayList<>();
+                for (dev.clip4j.index.ImageEmbedding r : pending) done.add(embedder.stamped(r));
+                pending.clear();
+                for (dev.clip4j.index.ImageEmbedding r : l.unreadable()) done.add(embedder.stamped(r));
+                done.addAll(finished);
                 write(done, out, counts);
             }
+            List<dev.clip4j.index.ImageEmbedding> rest = new ArrayList<>(); // a folder of skipped files only
+            for (dev.clip4j.index.ImageEmbedding r : pending) rest.add(embedder.stamped(r));
+            write(rest, out, counts);
         } finally {
             pool.shutdownNow();
         }
@@ -150,6 +159,9 @@ final class EmbedCommand implements Callable<Integer> {
         counts[0] += rows.size();
         counts[1] += rows.stream().filter(r -> r.error() != null).count();
     }
+
+    /** Batches a loader may prepare ahead per loader thread while the model is still loading (then 1). */
+    private static final int AHEAD_WHILE_LOADING = 4;
 
     /** A batch after the loader: rows for files that could not be read, and the rest decoded and resized. */
     private record Loaded(List<dev.clip4j.index.ImageEmbedding> unreadable, dev.clip4j.index.ImageEmbedder.Prepared prepared) {}
@@ -163,7 +175,7 @@ final class EmbedCommand implements Callable<Integer> {
                         java.nio.file.Files.getLastModifiedTime(f).toMillis()));
             } catch (java.io.IOException | dev.clip4j.InputException e) {
                 unreadable.add(new dev.clip4j.index.ImageEmbedding(f.toString(), null, 0, 0, 0, 0, "", "cannot read: " + e.getMessage(),
-                        embedder.fingerprint()));
+                        null)); // stamped with the model's fingerprint when written
             }
         }
         return new Loaded(unreadable, embedder.prepare(sources));

@@ -15,28 +15,82 @@ import java.util.List;
  * Thread-safe.
  */
 public final class ImageEmbedder {
-    private final Clip clip;
-    private final String fingerprint;
+    private final dev.clip4j.image.ClipPreprocessor preprocessor;
+    /** The model and its fingerprint: loaded already, or loading on a thread of its own ({@link #loading}). */
+    private final java.util.concurrent.CompletableFuture<Loaded> model;
 
-    private ImageEmbedder(Clip clip, String fingerprint) {
-        this.clip = clip;
-        this.fingerprint = fingerprint;
+    private record Loaded(Clip clip, String fingerprint) {}
+
+    private ImageEmbedder(int resolution, java.util.concurrent.CompletableFuture<Loaded> model) {
+        this.preprocessor = new dev.clip4j.image.ClipPreprocessor(resolution);
+        this.model = model;
     }
 
     /** The model at {@code modelPath} (checkpoint, model or run directory) at {@code precision}. */
     public static ImageEmbedder load(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
+        Loaded l = read(modelPath, precision);
+        return new ImageEmbedder(l.clip.model().imageResolution(), java.util.concurrent.CompletableFuture.completedFuture(l));
+    }
+
+    /**
+     * As {@link #load}, but returns once the checkpoint's configuration is read (its image resolution: all that
+     * {@link #prepare} needs) and reads the weights on a thread of its own, so that images are decoded and resized
+     * while the model loads ({@code embed --images}: the first seconds of a run). {@link #finish} and
+     * {@link #fingerprint} wait for the model; a checkpoint that fails to load fails them with its own error.
+     */
+    public static ImageEmbedder loading(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
+        int resolution;
+        try (dev.clip4j.checkpoint.ClipCheckpoint.Opened o = dev.clip4j.checkpoint.ClipCheckpoint.open(modelPath)) {
+            resolution = o.config().imageResolution();
+        }
+        java.util.concurrent.CompletableFuture<Loaded> model = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                model.complete(read(modelPath, precision));
+            } catch (Throwable e) {
+                model.completeExceptionally(e);
+            }
+        }, "clip4j-model-load");
+        t.setDaemon(true);
+        t.start();
+        return new ImageEmbedder(resolution, model);
+    }
+
+    private static Loaded read(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
         // the image tower only, int8 quantized layer by layer as the checkpoint is read; the fingerprint is of all the
         // float32 weights, as the index records
         dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
                 modelPath, precision == dev.clip4j.Precision.INT8, true, true);
         dev.clip4j.model.ClipModel m = loaded.model();
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
-        return new ImageEmbedder(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());
+        return new Loaded(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());
     }
 
-    /** The weights' SHA-256 recorded in every row. */
+    /** The model, waiting for it if it is still loading; its load's own exception if that failed. */
+    private Loaded model() {
+        try {
+            return model.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw e;
+        }
+    }
+
+    /** Whether the model is loaded (never blocks). */
+    public boolean ready() {
+        return model.isDone();
+    }
+
+    /** The weights' SHA-256 recorded in every row (waits for the model). */
     public String fingerprint() {
-        return fingerprint;
+        return model().fingerprint;
+    }
+
+    /** {@code row} with this model's fingerprint (rows made before the model was loaded have none yet). */
+    public ImageEmbedding stamped(ImageEmbedding row) {
+        return new ImageEmbedding(row.path(), row.embedding(), row.width(), row.height(), row.size(), row.modified(), row.sha256(),
+                row.error(), fingerprint());
     }
 
     /** An image to embed: its name (path), bytes and modification time (0 if unknown). */
@@ -55,8 +109,9 @@ public final class ImageEmbedder {
     }
 
     /**
-     * Hashes, decodes and resizes a batch without the model: any number of threads may prepare batches while another
-     * runs {@link #finish} (the pipelined {@code embed --images}).
+     * Hashes, decodes and resizes a batch without the model (which may still be loading): any number of threads may
+     * prepare batches while another runs {@link #finish} (the pipelined {@code embed --images}). The rows get the
+     * model's fingerprint in {@link #finish}.
      */
     public Prepared prepare(List<Source> batch) {
         Prepared p = new Prepared();
@@ -65,18 +120,18 @@ public final class ImageEmbedder {
             String hash = Sha256.hex(s.bytes());
             if (s.bytes().length > maxBytes) {
                 p.rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash,
-                        "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")", fingerprint));
+                        "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")", null));
                 continue;
             }
             try {
                 // the full-size pixels never enter the Java heap where OpenCV decodes (ClipPreprocessor's javadoc)
-                dev.clip4j.image.ClipPreprocessor.Resized r = clip.preprocessor().decodeResizeAndCrop(s.bytes(), s.path());
+                dev.clip4j.image.ClipPreprocessor.Resized r = preprocessor.decodeResizeAndCrop(s.bytes(), s.path());
                 p.at.add(p.rows.size());
                 p.inputs.add(new ImageInput(s.path(), r::image));
-                p.rows.add(new ImageEmbedding(s.path(), null, r.width(), r.height(), s.bytes().length, s.modified(), hash, null, fingerprint));
+                p.rows.add(new ImageEmbedding(s.path(), null, r.width(), r.height(), s.bytes().length, s.modified(), hash, null, null));
             } catch (RuntimeException e) { // a hostile or broken file: the decoder's message names the problem
                 String m = IndexSync.oneLine(e.getMessage() == null ? e.toString() : e.getMessage(), s.path());
-                p.rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, fingerprint));
+                p.rows.add(new ImageEmbedding(s.path(), null, 0, 0, s.bytes().length, s.modified(), hash, m, null));
             }
         }
         return p;
@@ -84,17 +139,19 @@ public final class ImageEmbedder {
 
     /** Runs the model on a prepared batch: its rows with their normalised vectors. */
     public List<ImageEmbedding> finish(Prepared p) {
-        List<ImageEmbedding> rows = new ArrayList<>(p.rows);
+        Loaded m = model();
+        List<ImageEmbedding> rows = new ArrayList<>(p.rows.size());
+        for (ImageEmbedding r : p.rows) rows.add(stamped(r));
         if (!p.inputs.isEmpty()) {
             float[][] vectors;
             // decoding runs on every calling thread (Spark's tasks); the model runs one batch at a time, on all of
             // libtorch's threads, so tasks sharing a JVM never oversubscribe the cores
-            synchronized (clip) {
-                vectors = clip.encode(p.inputs, true);
+            synchronized (m.clip) {
+                vectors = m.clip.encode(p.inputs, true);
             }
             for (int i = 0; i < vectors.length; i++) {
                 ImageEmbedding r = rows.get(p.at.get(i));
-                rows.set(p.at.get(i), new ImageEmbedding(r.path(), vectors[i], r.width(), r.height(), r.size(), r.modified(), r.sha256(), null, fingerprint));
+                rows.set(p.at.get(i), new ImageEmbedding(r.path(), vectors[i], r.width(), r.height(), r.size(), r.modified(), r.sha256(), null, m.fingerprint));
             }
         }
         return rows;

@@ -18,6 +18,42 @@ class EmbeddingsFileTest {
     @TempDir
     Path tmp;
 
+    /** The model loading on its own thread: batches prepared before it is ready come out as with a model loaded first. */
+    @Test
+    void aModelStillLoadingGivesTheSameRows() throws Exception {
+        Path model = Fixtures.path("vit/weights.safetensors");
+        byte[] png = Files.readAllBytes(Fixtures.path("preprocess/chelsea.png"));
+        List<ImageEmbedder.Source> batch = List.of(new ImageEmbedder.Source(tmp.resolve("a.png").toString(), png, 5),
+                new ImageEmbedder.Source(tmp.resolve("b.png").toString(), new byte[] {1, 2}, 6));
+        List<ImageEmbedding> loaded = ImageEmbedder.load(model, Precision.FP32).embed(batch);
+        ImageEmbedder loading = ImageEmbedder.loading(model, Precision.FP32);
+        ImageEmbedder.Prepared prepared = loading.prepare(batch); // may run before the weights are in
+        List<ImageEmbedding> rows = loading.finish(prepared);
+        assertThat(loading.ready()).isTrue();
+        assertThat(rows).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            assertThat(rows.get(i).model()).isEqualTo(loaded.get(i).model()).hasSize(64);
+            assertThat(rows.get(i).error()).isEqualTo(loaded.get(i).error());
+        }
+        assertThat(rows.get(0).embedding()).containsExactly(loaded.get(0).embedding());
+        // a checkpoint whose header reads but whose weights do not load (a NaN in the patch embedding) fails finish and
+        // fingerprint with its own error, not a wrapper's
+        Path broken = tmp.resolve("broken.safetensors");
+        byte[] bytes = Files.readAllBytes(model);
+        long headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        com.fasterxml.jackson.databind.JsonNode header = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(new String(bytes, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(header.get("visual.conv1.weight").get("dtype").asText()).isEqualTo("F32");
+        int at = (int) (8 + headerLength + header.get("visual.conv1.weight").get("data_offsets").get(0).asLong());
+        java.nio.ByteBuffer.wrap(bytes, at, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(Float.NaN);
+        Files.write(broken, bytes);
+        ImageEmbedder failing = ImageEmbedder.loading(broken, Precision.FP32);
+        ImageEmbedder.Prepared p = failing.prepare(batch);
+        assertThatThrownBy(() -> failing.finish(p)).isInstanceOf(dev.clip4j.checkpoint.CheckpointException.class)
+                .hasMessageContaining("visual.conv1.weight").hasMessageContaining("NaN");
+        assertThatThrownBy(failing::fingerprint).isInstanceOf(dev.clip4j.checkpoint.CheckpointException.class);
+    }
+
     @Test
     void rowsRoundTripAndBadFilesAreRefused() throws Exception {
         Path model = Fixtures.path("vit/weights.safetensors");
