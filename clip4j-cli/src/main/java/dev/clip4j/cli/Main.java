@@ -26,6 +26,19 @@ public final class Main implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /**
+     * Lucene (the index) logs a warning at its first use in every JVM that resolved jdk.incubator.vector, as the
+     * launcher's do for the resize's Vector API pass: its own vectorised code needs Java 20 or later, so on Java 17 it
+     * keeps its scalar code, which is all the warning says. Held here: java.util.logging keeps loggers weakly.
+     */
+    private static final java.util.logging.Logger LUCENE_VECTORIZATION = quiet("org.apache.lucene.internal.vectorization");
+
+    private static java.util.logging.Logger quiet(String name) {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+        logger.setLevel(java.util.logging.Level.SEVERE);
+        return logger;
+    }
+
     public static void main(String[] args) {
         Signals.install();
         ParentWatch.install();

@@ -33,6 +33,21 @@ class IndexCliTest {
         assertThat(m.out()).contains("9 images");
     }
 
+    /** The launcher's JVMs resolve jdk.incubator.vector; Lucene's warning that Java 17 is too old for its own use of it stays out. */
+    @Test
+    void withTheVectorModuleLuceneStaysQuiet() throws Exception {
+        String model = IndexFixture.get().model().toString();
+        Path photos = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 54);
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules=jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("idx").toString(), "--threads", "1")
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(output).contains("Using incubator modules").doesNotContain("lucene").doesNotContain("too old");
+    }
+
     @Test
     void badOptionsAreOneLineErrorsNamingThem() throws Exception {
         String model = IndexFixture.get().model().toString();
