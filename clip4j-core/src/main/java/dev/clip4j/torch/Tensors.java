@@ -154,7 +154,12 @@ public final class Tensors {
     public static boolean allFinite(Tensor t) {
         if (!dtype(t).isFloatingPoint() || t.numel() == 0) return true;
         try (Scope scope = Scope.open()) {
-            return torch.all(torch.isfinite(t)).item_bool();
+            // one reduction pass without temporaries: the minimum and maximum propagate a NaN, and are infinite only
+            // where some element is (isfinite made a bool copy and an abs copy of the whole tensor: 125 MB more at
+            // a ViT-B/32 token embedding's load, and ~5 % of a model load's time)
+            org.bytedeco.pytorch.T_TensorTensor_T range = torch.aminmax(t);
+            double min = range.get0().item_double(), max = range.get1().item_double();
+            return Double.isFinite(min) && Double.isFinite(max);
         }
     }
 
