@@ -139,16 +139,13 @@ final class EmbedCommand implements Callable<Integer> {
                 dev.clip4j.io.StopSignal.check();
                 Loaded l = waitFor(ahead.poll());
                 List<dev.clip4j.index.ImageEmbedding> finished = embedder.finish(l.prepared()); // waits for the model
-                List<dev.clip4j.index.ImageEmbedding> done = new ArrayList<>();
-                for (dev.clip4j.index.ImageEmbedding r : pending) done.add(embedder.stamped(r));
+                List<dev.clip4j.index.ImageEmbedding> done = new ArrayList<>(embedder.stamped(pending));
                 pending.clear();
-                for (dev.clip4j.index.ImageEmbedding r : l.unreadable()) done.add(embedder.stamped(r));
+                done.addAll(embedder.stamped(l.unreadable()));
                 done.addAll(finished);
                 write(done, out, counts);
             }
-            List<dev.clip4j.index.ImageEmbedding> rest = new ArrayList<>(); // a folder of skipped files only
-            for (dev.clip4j.index.ImageEmbedding r : pending) rest.add(embedder.stamped(r));
-            write(rest, out, counts);
+            write(embedder.stamped(pending), out, counts); // a folder of skipped files only
         } finally {
             pool.shutdownNow();
         }

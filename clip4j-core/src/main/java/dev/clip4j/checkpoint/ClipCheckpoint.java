@@ -105,18 +105,26 @@ public final class ClipCheckpoint {
      */
     public static ForInference loadForInference(Path path, boolean int8, boolean fingerprint, boolean imagesOnly) {
         try (Opened o = open(path)) {
-            ClipModel model = ClipModel.blankFor(o.config()).scoring(o.scoring());
-            if (imagesOnly) model.dropTextTower();
-            ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
-            try {
-                model.requireKnownTensors(o.weights().keySet(), path.toString());
-                model.stream(o.weights(), path.toString(), int8, imagesOnly ? ClipModel::isImageSide : k -> true,
-                        hash == null ? (k, t) -> {} : hash::add);
-            } catch (IllegalArgumentException e) {
-                throw new CheckpointException(e.getMessage(), e);
-            }
-            return new ForInference(model, hash == null ? null : hash.hex());
+            return loadForInference(o, path.toString(), int8, fingerprint, imagesOnly);
         }
+    }
+
+    /**
+     * As {@link #loadForInference(Path, boolean, boolean, boolean)} from a checkpoint already {@link #open opened} (which
+     * the caller closes), {@code origin} naming it in errors: for a caller that read its configuration first.
+     */
+    public static ForInference loadForInference(Opened o, String origin, boolean int8, boolean fingerprint, boolean imagesOnly) {
+        ClipModel model = ClipModel.blankFor(o.config()).scoring(o.scoring());
+        if (imagesOnly) model.dropTextTower();
+        ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
+        try {
+            model.requireKnownTensors(o.weights().keySet(), origin);
+            model.stream(o.weights(), origin, int8, imagesOnly ? ClipModel::isImageSide : k -> true,
+                    hash == null ? (k, t) -> {} : hash::add);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(e.getMessage(), e);
+        }
+        return new ForInference(model, hash == null ? null : hash.hex());
     }
 
     public static CheckpointFormat detect(Path path) {

@@ -28,39 +28,39 @@ public final class ImageEmbedder {
 
     /** The model at {@code modelPath} (checkpoint, model or run directory) at {@code precision}. */
     public static ImageEmbedder load(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
-        Loaded l = read(modelPath, precision);
-        return new ImageEmbedder(l.clip.model().imageResolution(), java.util.concurrent.CompletableFuture.completedFuture(l));
+        try (dev.clip4j.checkpoint.ClipCheckpoint.Opened o = dev.clip4j.checkpoint.ClipCheckpoint.open(modelPath)) {
+            return new ImageEmbedder(o.config().imageResolution(),
+                    java.util.concurrent.CompletableFuture.completedFuture(read(o, modelPath, precision)));
+        }
     }
 
     /**
-     * As {@link #load}, but returns once the checkpoint's configuration is read (its image resolution: all that
-     * {@link #prepare} needs) and reads the weights on a thread of its own, so that images are decoded and resized
+     * As {@link #load}, but returns once the checkpoint is opened (its configuration holds the image resolution: all
+     * that {@link #prepare} needs) and reads the weights on a thread of its own, so that images are decoded and resized
      * while the model loads ({@code embed --images}: the first seconds of a run). {@link #finish} and
      * {@link #fingerprint} wait for the model; a checkpoint that fails to load fails them with its own error.
      */
     public static ImageEmbedder loading(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
-        int resolution;
-        try (dev.clip4j.checkpoint.ClipCheckpoint.Opened o = dev.clip4j.checkpoint.ClipCheckpoint.open(modelPath)) {
-            resolution = o.config().imageResolution();
-        }
+        // opened once: the configuration now, the weights on the loading thread, which then closes it
+        dev.clip4j.checkpoint.ClipCheckpoint.Opened opened = dev.clip4j.checkpoint.ClipCheckpoint.open(modelPath);
         java.util.concurrent.CompletableFuture<Loaded> model = new java.util.concurrent.CompletableFuture<>();
         Thread t = new Thread(() -> {
-            try {
-                model.complete(read(modelPath, precision));
+            try (opened) {
+                model.complete(read(opened, modelPath, precision));
             } catch (Throwable e) {
                 model.completeExceptionally(e);
             }
         }, "clip4j-model-load");
         t.setDaemon(true);
         t.start();
-        return new ImageEmbedder(resolution, model);
+        return new ImageEmbedder(opened.config().imageResolution(), model);
     }
 
-    private static Loaded read(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
+    private static Loaded read(dev.clip4j.checkpoint.ClipCheckpoint.Opened opened, java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
         // the image tower only, int8 quantized layer by layer as the checkpoint is read; the fingerprint is of all the
         // float32 weights, as the index records
         dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
-                modelPath, precision == dev.clip4j.Precision.INT8, true, true);
+                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, true);
         dev.clip4j.model.ClipModel m = loaded.model();
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
         return new Loaded(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());
@@ -87,10 +87,14 @@ public final class ImageEmbedder {
         return model().fingerprint;
     }
 
-    /** {@code row} with this model's fingerprint (rows made before the model was loaded have none yet). */
-    public ImageEmbedding stamped(ImageEmbedding row) {
-        return new ImageEmbedding(row.path(), row.embedding(), row.width(), row.height(), row.size(), row.modified(), row.sha256(),
-                row.error(), fingerprint());
+    /** {@code rows} with this model's fingerprint (rows made before the model was loaded have none yet; waits for it). */
+    public List<ImageEmbedding> stamped(List<ImageEmbedding> rows) {
+        String fingerprint = fingerprint();
+        List<ImageEmbedding> out = new ArrayList<>(rows.size());
+        for (ImageEmbedding r : rows) {
+            out.add(new ImageEmbedding(r.path(), r.embedding(), r.width(), r.height(), r.size(), r.modified(), r.sha256(), r.error(), fingerprint));
+        }
+        return out;
     }
 
     /** An image to embed: its name (path), bytes and modification time (0 if unknown). */
@@ -140,8 +144,7 @@ public final class ImageEmbedder {
     /** Runs the model on a prepared batch: its rows with their normalised vectors. */
     public List<ImageEmbedding> finish(Prepared p) {
         Loaded m = model();
-        List<ImageEmbedding> rows = new ArrayList<>(p.rows.size());
-        for (ImageEmbedding r : p.rows) rows.add(stamped(r));
+        List<ImageEmbedding> rows = stamped(p.rows);
         if (!p.inputs.isEmpty()) {
             float[][] vectors;
             // decoding runs on every calling thread (Spark's tasks); the model runs one batch at a time, on all of

@@ -109,16 +109,18 @@ public final class OneDnnLinear {
         stack.push_back(new IValue(packed));
         stack.push_back(bias == null ? new IValue() : new IValue(bias));
         stack.push_back(new IValue(attr));
-        stack.push_back(new IValue(new GenericList(optionalScalar()))); // no scalars: swish's alpha is 1
+        stack.push_back(new IValue(new GenericList(OPTIONAL_SCALAR))); // no scalars: swish's alpha is 1
         stack.push_back(new IValue());
         ops()[0].callBoxed(stack);
         return new Tensor(stack.get(0).toTensor());
     }
 
-    /** The element type of the op's {@code Scalar?[]} argument (an empty list must carry it to be unboxed). */
-    private static Type.TypePtr optionalScalar() {
-        return OptionalType.get(new Type.TypePtr(new SingletonTypePtr(NumberType.getNumberIntTypePtr().get())));
-    }
+    /**
+     * The element type of the op's {@code Scalar?[]} argument (an empty list must carry it to be unboxed), made once:
+     * independent of every scope, as the class is first used inside some caller's.
+     */
+    private static final Type.TypePtr OPTIONAL_SCALAR = Scope.escape(
+            OptionalType.get(new Type.TypePtr(new SingletonTypePtr(NumberType.getNumberIntTypePtr().get()))));
 
     private static OperatorHandle[] ops() {
         if (reorder == null) { // set last
