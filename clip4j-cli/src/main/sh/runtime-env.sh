@@ -1,13 +1,13 @@
 # Sourced by ./clip4j: the JVM's collector flags and glibc malloc's settings for one command. Kept apart from the
 # launcher so that a test can call it without building or starting anything (LauncherRuntimeEnvTest).
 #
-# clip4j_runtime_env THP_ENABLED_FILE COMMAND ARGS...
+# clip4j_runtime_env THP_ENABLED_FILE CPUINFO_FILE COMMAND ARGS...
 #   sets $gc (flags for java, before CLIP4J_JAVA_OPTS, so a flag given there wins) and exports MALLOC_ARENA_MAX,
 #   MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_ and, for the photo-folder commands, GLIBC_TUNABLES. Values the user
-#   has set win. THP_ENABLED_FILE is /sys/kernel/mm/transparent_hugepage/enabled.
+#   has set win. THP_ENABLED_FILE is /sys/kernel/mm/transparent_hugepage/enabled, CPUINFO_FILE /proc/cpuinfo.
 clip4j_runtime_env() {
-  local thp_file=$1
-  shift
+  local thp_file=$1 cpu_file=$2
+  shift 2
   # The inference commands decode photos that are garbage a moment later; G1's default sizing (at most 1/13 of the
   # time in GC) grew the heap to ~0.9 GB around ~80 MB of live data. Letting the collector take more of the time keeps
   # the heap near what is live (bench/RESULTS.md, "The heap of a photo folder"). Where the live data stays a few
@@ -33,8 +33,21 @@ clip4j_runtime_env() {
   # photos in int8. Blocks of 4 MB and more mapped apart go back to the kernel when freed (int8 peaks 626-690 MB);
   # backed by transparent huge pages (glibc.malloc.hugetlb=1 asks for them) they cost no time, where 4 KB pages
   # faulted in cost 40 %: so only where the kernel gives huge pages (bench/RESULTS.md, "A photo folder's malloc").
+  # bf16 is the exception to the exception: its model runs on libtorch, whose activations (up to 10 MB a layer at batch
+  # 32) are freed and allocated again on every forward pass, where fp32 and int8 run on ONNX Runtime's own arena. Mapped
+  # apart, each is a fresh mapping that the kernel zeroes, and on huge pages the AMX Xeon spent 2.5 s more system time
+  # on 500 photos: 10 % of the wall time (bench/RESULTS.md, "Pages touched once"). bf16 has no memory target and keeps
+  # the arena: where it is asked for, or where --precision auto will pick it (AMX CPUs, where it is 6x faster).
+  local precision=auto prev="" a
+  for a in "$@"; do
+    if [ "$prev" = "--precision" ]; then precision=$a; fi
+    case "$a" in --precision=*) precision=${a#--precision=} ;; esac
+    prev=$a
+  done
+  local bf16=false
+  if [ "$precision" = bf16 ] || { [ "$precision" = auto ] && grep -qw amx_bf16 "$cpu_file" 2>/dev/null; }; then bf16=true; fi
   local threshold=33554432
-  if $folder && [ -z "${MALLOC_MMAP_THRESHOLD_:-}" ] && grep -qE '\[(always|madvise)\]' "$thp_file" 2>/dev/null; then
+  if $folder && ! $bf16 && [ -z "${MALLOC_MMAP_THRESHOLD_:-}" ] && grep -qE '\[(always|madvise)\]' "$thp_file" 2>/dev/null; then
     threshold=4194304
     case ":${GLIBC_TUNABLES:-}" in
       *:glibc.malloc.hugetlb=*) ;;

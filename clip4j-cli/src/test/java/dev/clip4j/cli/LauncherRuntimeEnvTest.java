@@ -28,15 +28,24 @@ class LauncherRuntimeEnvTest {
     /** What the function leaves: the collector flags and the four variables (empty when unset). */
     private record Env(String gc, String mmapThreshold, String tunables, String arenas, String trimThreshold) {}
 
+    /** An AVX-512 CPU without AMX, as /proc/cpuinfo shows its flags. */
+    private static final String NO_AMX = "flags\t\t: fpu sse2 avx2 fma avx512f avx512_bf16 avx512_vnni\n";
+    private static final String AMX = "flags\t\t: fpu sse2 avx2 fma avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n";
+
     private Env run(String thp, Map<String, String> userEnv, String... command) throws Exception {
-        Path thpFile = tmp.resolve("enabled");
+        return run(thp, NO_AMX, userEnv, command);
+    }
+
+    private Env run(String thp, String cpuinfo, Map<String, String> userEnv, String... command) throws Exception {
+        Path thpFile = tmp.resolve("enabled"), cpuFile = tmp.resolve("cpuinfo");
         if (thp == null) Files.deleteIfExists(thpFile);
         else Files.writeString(thpFile, thp + "\n");
+        Files.writeString(cpuFile, cpuinfo);
         List<String> cmd = new ArrayList<>(List.of("bash", "-c",
                 "set -euo pipefail; source \"$0\"; clip4j_runtime_env \"$@\"; "
                         + "printf '%s|%s|%s|%s|%s' \"$gc\" \"${MALLOC_MMAP_THRESHOLD_:-}\" \"${GLIBC_TUNABLES:-}\" "
                         + "\"${MALLOC_ARENA_MAX:-}\" \"${MALLOC_TRIM_THRESHOLD_:-}\"",
-                SCRIPT.toString(), thpFile.toString()));
+                SCRIPT.toString(), thpFile.toString(), cpuFile.toString()));
         cmd.addAll(List.of(command));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().clear();
@@ -65,6 +74,28 @@ class LauncherRuntimeEnvTest {
                         .isEqualTo(new Env(PARALLEL, "4194304", "glibc.malloc.hugetlb=1", "1", "1073741824"));
             }
         }
+    }
+
+    /**
+     * bf16 runs on libtorch, whose activations come and go every forward pass: mapped apart they are fresh pages each
+     * time, so a bf16 photo folder keeps the arena, where bf16 is asked for or where auto picks it (an AMX CPU).
+     */
+    @Test
+    void aBf16PhotoFolderKeepsTheArena() throws Exception {
+        String thp = "always [madvise] never";
+        Env arena = new Env(PARALLEL, "33554432", "", "1", "1073741824");
+        Env mapped = new Env(PARALLEL, "4194304", "glibc.malloc.hugetlb=1", "1", "1073741824");
+        assertThat(run(thp, NO_AMX, Map.of(), "embed", "--images", "d", "--precision", "bf16")).isEqualTo(arena);
+        assertThat(run(thp, NO_AMX, Map.of(), "index", "build", "--precision=bf16", "--images", "d")).isEqualTo(arena);
+        assertThat(run(thp, AMX, Map.of(), "embed", "--images", "d")).as("auto on AMX is bf16").isEqualTo(arena);
+        assertThat(run(thp, AMX, Map.of(), "index", "update", "--precision", "auto")).isEqualTo(arena);
+        assertThat(run(thp, NO_AMX, Map.of(), "embed", "--images", "d")).as("auto without AMX").isEqualTo(mapped);
+        for (String p : new String[] {"fp32", "int8"}) {
+            assertThat(run(thp, AMX, Map.of(), "embed", "--images", "d", "--precision", p)).as(p).isEqualTo(mapped);
+            assertThat(run(thp, AMX, Map.of(), "index", "build", "--precision=" + p)).as(p).isEqualTo(mapped);
+        }
+        // the option's value, not a path that happens to say bf16
+        assertThat(run(thp, NO_AMX, Map.of(), "embed", "--images", "bf16", "--precision", "int8")).isEqualTo(mapped);
     }
 
     @Test
@@ -105,7 +136,7 @@ class LauncherRuntimeEnvTest {
     void theLauncherTakesItsSettingsFromThisScriptForTheCommandItRuns() throws Exception {
         String launcher = Files.readString(Path.of("../clip4j"));
         assertThat(launcher).contains("source \"$here/clip4j-cli/src/main/sh/runtime-env.sh\"")
-                .contains("clip4j_runtime_env /sys/kernel/mm/transparent_hugepage/enabled \"$@\"")
+                .contains("clip4j_runtime_env /sys/kernel/mm/transparent_hugepage/enabled /proc/cpuinfo \"$@\"")
                 // the Vector API's resize pass (PilResize.VECTOR_PASS) for every command, before the user's options
                 .contains("exec java $gc --add-modules=jdk.incubator.vector ${CLIP4J_JAVA_OPTS:-}")
                 .doesNotContain("MALLOC_MMAP_THRESHOLD_="); // set in one place only
