@@ -127,6 +127,26 @@ public final class ClipCheckpoint {
         return new ForInference(model, hash == null ? null : hash.hex());
     }
 
+    /**
+     * {@link #loadForInference(Opened, String, boolean, boolean, boolean)} on a thread of its own, which closes {@code o}
+     * when done: for a caller that reads and decodes its first images while the weights load (the configuration is
+     * {@code o}'s already). The future fails with the load's own exception.
+     */
+    public static java.util.concurrent.CompletableFuture<ForInference> loadingForInference(Opened o, String origin, boolean int8,
+                                                                                          boolean fingerprint, boolean imagesOnly) {
+        java.util.concurrent.CompletableFuture<ForInference> model = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try (o) {
+                model.complete(loadForInference(o, origin, int8, fingerprint, imagesOnly));
+            } catch (Throwable e) {
+                model.completeExceptionally(e);
+            }
+        }, "clip4j-model-load");
+        t.setDaemon(true);
+        t.start();
+        return model;
+    }
+
     public static CheckpointFormat detect(Path path) {
         if (Files.isDirectory(path)) {
             if (Files.exists(path.resolve(CONFIG_FILE))) return CheckpointFormat.CLIP4J_DIR;

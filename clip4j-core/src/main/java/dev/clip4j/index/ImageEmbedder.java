@@ -43,24 +43,21 @@ public final class ImageEmbedder {
     public static ImageEmbedder loading(java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
         // opened once: the configuration now, the weights on the loading thread, which then closes it
         dev.clip4j.checkpoint.ClipCheckpoint.Opened opened = dev.clip4j.checkpoint.ClipCheckpoint.open(modelPath);
-        java.util.concurrent.CompletableFuture<Loaded> model = new java.util.concurrent.CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try (opened) {
-                model.complete(read(opened, modelPath, precision));
-            } catch (Throwable e) {
-                model.completeExceptionally(e);
-            }
-        }, "clip4j-model-load");
-        t.setDaemon(true);
-        t.start();
+        java.util.concurrent.CompletableFuture<Loaded> model = dev.clip4j.checkpoint.ClipCheckpoint.loadingForInference(
+                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, true)
+                .thenApply(loaded -> handOver(loaded, modelPath, precision)); // on the loading thread
         return new ImageEmbedder(opened.config().imageResolution(), model);
     }
 
     private static Loaded read(dev.clip4j.checkpoint.ClipCheckpoint.Opened opened, java.nio.file.Path modelPath, dev.clip4j.Precision precision) {
         // the image tower only, int8 quantized layer by layer as the checkpoint is read; the fingerprint is of all the
         // float32 weights, as the index records
-        dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
-                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, true);
+        return handOver(dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
+                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, true), modelPath, precision);
+    }
+
+    private static Loaded handOver(dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded, java.nio.file.Path modelPath,
+                                   dev.clip4j.Precision precision) {
         dev.clip4j.model.ClipModel m = loaded.model();
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
         return new Loaded(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());

@@ -72,34 +72,81 @@ public final class ImageIndex implements AutoCloseable {
                                    String store) {
         VectorStores.check(store);
         Path abs = dir.toAbsolutePath().normalize();
-        IndexManifest manifest = IndexManifest.exists(abs) ? IndexManifest.read(abs) : null;
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, manifest != null ? Precision.explicit(manifest.precision()) : precision, true);
-        ClipModel model = loaded.model();
-        String sha = loaded.fingerprint();
-        if (manifest != null) {
-            requireModel(abs, manifest, modelPath, sha);
-            if (!manifest.store().equals(store)) {
-                throw new IndexException(abs + ": an index whose vectors are in " + manifest.store() + ", not " + store);
+        if (!IndexManifest.exists(abs)) return buildNew(modelPath, source, abs, precision, batchSize, progress, store);
+        // an interrupted build: the same model (its fingerprint) before anything else
+        IndexManifest manifest = IndexManifest.read(abs);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.explicit(manifest.precision()), true);
+        requireModel(abs, manifest, modelPath, loaded.fingerprint());
+        if (!manifest.store().equals(store)) {
+            throw new IndexException(abs + ": an index whose vectors are in " + manifest.store() + ", not " + store);
+        }
+        if (!manifest.sources().contains(source)) {
+            throw new IndexException(abs + ": already an index of " + describe(manifest.sources())
+                    + "; use index update for it, or build " + source.path() + " elsewhere and index merge the two");
+        }
+        return sync(abs, manifest, Clip.handOver(loaded.model(), Precision.explicit(manifest.precision())), modelPath, batchSize, progress);
+    }
+
+    /**
+     * A new index: the model loads on a thread of its own while the folder is listed and the first images are read and
+     * decoded (its configuration, read first, has the input size and the vectors' dimension). The manifest, which
+     * records the weights' fingerprint, is written when the first vectors are ready, and the store is created after it,
+     * so an interrupted build leaves either an empty directory or an index that a new build resumes.
+     */
+    private static ImageIndex buildNew(Path modelPath, IndexSource source, Path abs, Precision precision, int batchSize,
+                                       IndexProgress progress, String store) {
+        ClipCheckpoint.Opened opened = ClipCheckpoint.open(modelPath);
+        java.util.concurrent.CompletableFuture<Clip> clip;
+        int dim;
+        try {
+            requirePooled(opened.scoring(), modelPath);
+            dim = opened.config().embedDim();
+            if (Files.exists(abs) && (!Files.isDirectory(abs) || nonEmpty(abs))) {
+                throw new IndexException(abs + ": exists and is not an index; give a new or empty directory");
             }
-            if (!manifest.sources().contains(source)) {
-                throw new IndexException(abs + ": already an index of " + describe(manifest.sources())
-                        + "; use index update for it, or build " + source.path() + " elsewhere and index merge the two");
-            }
-        } else {
+            if (!VectorStores.EMBEDDED.equals(store)) VectorStores.open(abs, store, dim, true).close(); // reachable, and ours
+            Files.createDirectories(abs);
+        } catch (IOException e) {
+            opened.close();
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+        java.util.concurrent.CompletableFuture<ClipCheckpoint.ForInference> loading =
+                ClipCheckpoint.loadingForInference(opened, modelPath.toString(), precision == Precision.INT8, true, true);
+        clip = loading.thenApply(l -> Clip.handOver(l.model(), precision)); // on the loading thread
+        IndexManifest[] manifest = {null};
+        java.util.function.Supplier<VectorStore> vectors = () -> {
+            IndexManifest m = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), loading.join().fingerprint(), dim,
+                    precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source), store);
             try {
-                if (Files.exists(abs) && (!Files.isDirectory(abs) || nonEmpty(abs))) {
-                    throw new IndexException(abs + ": exists and is not an index; give a new or empty directory");
-                }
-                if (!VectorStores.EMBEDDED.equals(store)) VectorStores.open(abs, store, embedDim(model), true).close(); // reachable, and ours
-                Files.createDirectories(abs);
-                manifest = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), sha, embedDim(model),
-                        precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source), store);
-                manifest.write(abs);
+                m.write(abs);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            manifest[0] = m;
+            return VectorStores.open(abs, store, dim, true);
+        };
+        IndexReport report;
+        VectorStore[] opens = {null};
+        try {
+            if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
+            report = IndexSync.run(new IndexSync.Target(new dev.clip4j.image.ClipPreprocessor(opened.config().imageResolution()), Map.of(),
+                    clip, () -> opens[0] = vectors.get()), List.of(source), batchSize, abs, progress);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.util.concurrent.CompletionException e) { // the load's own exception, as a model loaded first would throw
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw e;
+        } finally {
+            if (opens[0] != null) opens[0].close();
+            clip.whenComplete((c, e) -> { // now, or when a load still running ends (a build stopped early)
+                if (c != null) c.close();
+            });
         }
-        return sync(abs, manifest, Clip.handOver(model, Precision.explicit(manifest.precision())), modelPath, batchSize, progress);
+        return new ImageIndex(abs, manifest[0], VectorStores.open(abs, store, dim, false), null, modelPath, report);
     }
 
     /**
@@ -278,12 +325,15 @@ public final class ImageIndex implements AutoCloseable {
     /** The model for inference at {@code precision} (int8 quantized as it loads) and its float weights' fingerprint. */
     private static ClipCheckpoint.ForInference loadModel(Path modelPath, Precision precision, boolean imagesOnly) {
         ClipCheckpoint.ForInference loaded = ClipCheckpoint.loadForInference(modelPath, precision == Precision.INT8, true, imagesOnly);
-        ClipModel model = loaded.model();
-        if (model.scoring() == Scoring.TOKEN_WISE) {
+        requirePooled(loaded.model().scoring(), modelPath);
+        return loaded;
+    }
+
+    private static void requirePooled(Scoring scoring, Path modelPath) {
+        if (scoring == Scoring.TOKEN_WISE) {
             throw new IndexException(modelPath + ": this model scores image-text pairs token-wise (FILIP); an index holds one"
                     + " pooled vector per image, which such a model is not trained to compare");
         }
-        return loaded;
     }
 
     /** The index's model at {@code modelPath}, checked by weights hash, at the index's precision ({@code imagesOnly}: the image tower alone). */

@@ -1,6 +1,7 @@
 package dev.clip4j.index;
 
 import dev.clip4j.Clip;
+import dev.clip4j.image.ClipPreprocessor;
 import dev.clip4j.image.ImageInput;
 import dev.clip4j.image.RasterImage;
 import dev.clip4j.io.AtomicFiles;
@@ -39,7 +40,8 @@ final class IndexSync {
     private record Loaded(String path, String skip, IndexedImage image, RasterImage input, String decodeError) {}
 
     /** Reads, hashes and (unless the store already holds these bytes) decodes and resizes one file; runs on the loader. */
-    private static Loaded load(Clip clip, IndexSource.Entry entry, long size, long modified, Map<String, String> storedHashes) {
+    private static Loaded load(ClipPreprocessor preprocessor, IndexSource.Entry entry, long size, long modified,
+                               Map<String, String> storedHashes) {
         String path = entry.file().toString();
         long maxBytes = InputLimits.MAX_IMAGE_FILE_BYTES.get();
         if (size > maxBytes) return new Loaded(path, "larger than " + maxBytes + " bytes (" + InputLimits.MAX_IMAGE_FILE_BYTES.hint() + ")", null, null, null);
@@ -52,9 +54,20 @@ final class IndexSync {
         IndexedImage image = new IndexedImage(path, bytes.length, modified, Sha256.hex(bytes), entry.caption());
         if (storedHashes.containsKey(image.sha256())) return new Loaded(path, null, image, null, null);
         try {
-            return new Loaded(path, null, image, clip.preprocessor().decodeResizeAndCrop(bytes, path).image(), null);
+            return new Loaded(path, null, image, preprocessor.decodeResizeAndCrop(bytes, path).image(), null);
         } catch (RuntimeException ex) { // a hostile or broken file: the decoder's message names it
             return new Loaded(path, null, image, null, oneLine(ex.getMessage() == null ? ex.toString() : ex.getMessage(), path));
+        }
+    }
+
+    /** The model, waiting for it if it is still loading; its load's own exception if that failed. */
+    private static Clip join(java.util.concurrent.CompletableFuture<Clip> clip) {
+        try {
+            return clip.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw e;
         }
     }
 
@@ -73,10 +86,31 @@ final class IndexSync {
 
     static IndexReport run(Clip clip, VectorStore store, List<IndexSource> sources, int batchSize, Path reportDir, IndexProgress listener)
             throws IOException {
+        return run(new Target(clip.preprocessor(), store.entries(), java.util.concurrent.CompletableFuture.completedFuture(clip),
+                () -> store), sources, batchSize, reportDir, listener);
+    }
+
+    /**
+     * What a sync embeds with and writes to. For a new index both may be on their way: the model loading on a thread
+     * of its own while the first files are read and decoded ({@code index build}), the store opened (after the
+     * manifest that names the model's fingerprint is written) when the first vectors are ready. {@code have} is what
+     * the store holds already (nothing, for a new one); {@code store} is asked for once.
+     */
+    record Target(ClipPreprocessor preprocessor, Map<String, IndexedImage> have, java.util.concurrent.CompletableFuture<Clip> clip,
+                  java.util.function.Supplier<VectorStore> store) {}
+
+    /** Images a loader may have read and decoded ahead of the model, as a multiple of the usual window, while it loads. */
+    private static final int AHEAD_WHILE_LOADING = 4;
+
+    static IndexReport run(Target target, List<IndexSource> sources, int batchSize, Path reportDir, IndexProgress listener)
+            throws IOException {
         List<IndexSource.Skipped> skipped = new ArrayList<>();
         Map<String, IndexSource.Entry> wanted = new LinkedHashMap<>();
         for (IndexSource s : sources) for (IndexSource.Entry e : s.list(skipped)) wanted.putIfAbsent(e.file().toString(), e);
-        Map<String, IndexedImage> have = store.entries();
+        Map<String, IndexedImage> have = target.have();
+        VectorStore[] opened = {null};
+        java.util.function.Supplier<VectorStore> storeOnce = () -> opened[0] != null ? opened[0] : (opened[0] = target.store().get());
+        java.util.function.Supplier<Clip> clip = () -> join(target.clip());
         // content hash -> an entry holding it, so a renamed, copied or touched file reuses its vector
         Map<String, String> pathByHash = new java.util.HashMap<>();
         for (IndexedImage i : have.values()) pathByHash.putIfAbsent(i.sha256(), i.path());
@@ -113,11 +147,12 @@ final class IndexSync {
         try {
             java.util.ArrayDeque<java.util.concurrent.Future<Loaded>> ahead = new java.util.ArrayDeque<>();
             int next = 0, window = Math.max(2, 2 * batchSize);
+            ClipPreprocessor preprocessor = target.preprocessor();
             Map<String, String> storedHashes = java.util.Collections.unmodifiableMap(pathByHash);
             while (done < changed.size()) {
-                while (next < changed.size() && ahead.size() < window) {
+                while (next < changed.size() && ahead.size() < (target.clip().isDone() ? window : AHEAD_WHILE_LOADING * window)) {
                     Changed c = changed.get(next++);
-                    ahead.add(loader.submit(() -> load(clip, c.entry(), c.size(), c.modified(), storedHashes)));
+                    ahead.add(loader.submit(() -> load(preprocessor, c.entry(), c.size(), c.modified(), storedHashes)));
                 }
                 StopSignal.check();
                 Loaded l = await(ahead.poll());
@@ -128,9 +163,9 @@ final class IndexSync {
                 }
                 IndexedImage image = l.image();
                 String earlier = newPathByHash.getOrDefault(image.sha256(), pathByHash.get(image.sha256()));
-                float[] known = earlier == null ? null : store.vector(earlier);
+                float[] known = earlier == null ? null : storeOnce.get().vector(earlier);
                 if (known != null) {
-                    store.put(image, known);
+                    storeOnce.get().put(image, known);
                     reused++;
                 } else if (pendingHashes.contains(image.sha256())) {
                     followers.add(image); // the same bytes wait in this batch: they take its vector
@@ -142,14 +177,15 @@ final class IndexSync {
                     pendingHashes.add(image.sha256());
                 }
                 if (batch.size() == batchSize) {
-                    embedded += embed(clip, store, batch, newPathByHash, pendingHashes, followers);
+                    embedded += embed(clip.get(), storeOnce.get(), batch, newPathByHash, pendingHashes, followers);
                     listener.progress(done, changed.size());
                 }
             }
         } finally {
             loader.shutdownNow();
         }
-        embedded += embed(clip, store, batch, newPathByHash, pendingHashes, followers);
+        if (!batch.isEmpty()) embedded += embed(clip.get(), storeOnce.get(), batch, newPathByHash, pendingHashes, followers);
+        VectorStore store = storeOnce.get();
         // removals last: until here a renamed file could still take its vector from the entry of its old name
         int removed = 0;
         for (String path : have.keySet()) {

@@ -87,6 +87,58 @@ class ImageIndexTest {
         }
     }
 
+    /**
+     * A new index's model loads while the first images are read and decoded, and the manifest (which records the
+     * weights' fingerprint) and the store are written only once it has: a model that fails to load leaves the directory
+     * empty for the next build, and the vectors are those of the model loaded first. An empty folder still gets its
+     * manifest.
+     */
+    @Test
+    void aNewIndexIsWrittenOnlyOnceItsModelHasLoaded() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 2, 23);
+        Path model = IndexFixture.get().model();
+        Path broken = copyTree(model, tmp.resolve("broken"));
+        Path weights = broken.resolve(dev.clip4j.checkpoint.ClipCheckpoint.WEIGHTS_FILE);
+        byte[] bytes = Files.readAllBytes(weights);
+        long headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        com.fasterxml.jackson.databind.JsonNode conv = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(new String(bytes, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8)).get("visual.conv1.weight");
+        assertThat(conv.get("dtype").asText()).isEqualTo("F32");
+        int at = (int) (8 + headerLength + conv.get("data_offsets").get(0).asLong());
+        java.nio.ByteBuffer.wrap(bytes, at, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(Float.NaN);
+        Files.write(weights, bytes);
+
+        Path idx = tmp.resolve("idx");
+        assertThatThrownBy(() -> ImageIndex.build(broken, IndexSource.of(images), idx, Precision.FP32, 4, IndexProgress.NONE))
+                .isInstanceOf(dev.clip4j.checkpoint.CheckpointException.class)
+                .hasMessageContaining("visual.conv1.weight").hasMessageContaining("NaN");
+        assertThat(idx).as("no manifest, no store").isEmptyDirectory();
+
+        String fingerprint = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(model, false, true).fingerprint();
+        List<String> paths = new java.util.ArrayList<>();
+        try (ImageIndex index = ImageIndex.build(model, IndexSource.of(images), idx, Precision.FP32, 4, IndexProgress.NONE)) {
+            assertThat(index.report().embedded()).isEqualTo(6);
+            assertThat(index.manifest().modelSha256()).isEqualTo(fingerprint);
+            assertThat(IndexManifest.read(idx).modelSha256()).isEqualTo(fingerprint);
+            for (String c : IndexFixture.COLOURS) for (int i = 0; i < 2; i++) paths.add(images.resolve(c + "/" + i + ".png").toString());
+            for (String path : paths) assertThat(index.image(path)).as(path).isNotNull();
+        }
+        ImageEmbedder first = ImageEmbedder.load(model, Precision.FP32);
+        try (VectorStore store = VectorStores.open(idx, VectorStores.EMBEDDED, 16, false)) {
+            for (String path : paths) {
+                float[] expected = first.embed(List.of(new ImageEmbedder.Source(path, Files.readAllBytes(Path.of(path)), 0))).get(0).embedding();
+                // unit vectors of 16 float32 components: batches of 4 against 1 differ by rounding alone
+                assertThat(store.vector(path)).as(path).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
+            }
+        }
+
+        Path empty = Files.createDirectories(tmp.resolve("nothing"));
+        try (ImageIndex none = ImageIndex.build(model, IndexSource.of(empty), tmp.resolve("none"), Precision.FP32, 4, IndexProgress.NONE)) {
+            assertThat(none.size()).isZero();
+            assertThat(IndexManifest.read(tmp.resolve("none")).modelSha256()).isEqualTo(fingerprint);
+        }
+    }
+
     /** A copy of a model (a file, or a directory's files). */
     private static Path copyTree(Path from, Path to) throws java.io.IOException {
         if (!Files.isDirectory(from)) return Files.copy(from, to);
