@@ -147,6 +147,20 @@ public final class ClipCheckpoint {
         return model;
     }
 
+    /**
+     * What {@code loading} (a {@link #loadingForInference} future, or a stage after it) holds, waiting for it; where the
+     * load failed, its own exception, as a model loaded on the caller's thread would have thrown.
+     */
+    public static <T> T await(java.util.concurrent.CompletableFuture<T> loading) {
+        try {
+            return loading.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw e;
+        }
+    }
+
     public static CheckpointFormat detect(Path path) {
         if (Files.isDirectory(path)) {
             if (Files.exists(path.resolve(CONFIG_FILE))) return CheckpointFormat.CLIP4J_DIR;

@@ -65,13 +65,7 @@ public final class ImageEmbedder {
 
     /** The model, waiting for it if it is still loading; its load's own exception if that failed. */
     private Loaded model() {
-        try {
-            return model.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error err) throw err;
-            throw e;
-        }
+        return dev.clip4j.checkpoint.ClipCheckpoint.await(model);
     }
 
     /** Whether the model is loaded (never blocks). */

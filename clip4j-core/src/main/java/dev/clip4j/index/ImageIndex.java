@@ -118,7 +118,7 @@ public final class ImageIndex implements AutoCloseable {
         clip = loading.thenApply(l -> Clip.handOver(l.model(), precision)); // on the loading thread
         IndexManifest[] manifest = {null};
         java.util.function.Supplier<VectorStore> vectors = () -> {
-            IndexManifest m = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), loading.join().fingerprint(), dim,
+            IndexManifest m = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), ClipCheckpoint.await(loading).fingerprint(), dim,
                     precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source), store);
             try {
                 m.write(abs);
@@ -136,10 +136,6 @@ public final class ImageIndex implements AutoCloseable {
                     clip, () -> opens[0] = vectors.get()), List.of(source), batchSize, abs, progress);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (java.util.concurrent.CompletionException e) { // the load's own exception, as a model loaded first would throw
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error err) throw err;
-            throw e;
         } finally {
             if (opens[0] != null) opens[0].close();
             clip.whenComplete((c, e) -> { // now, or when a load still running ends (a build stopped early)

@@ -60,17 +60,6 @@ final class IndexSync {
         }
     }
 
-    /** The model, waiting for it if it is still loading; its load's own exception if that failed. */
-    private static Clip join(java.util.concurrent.CompletableFuture<Clip> clip) {
-        try {
-            return clip.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error err) throw err;
-            throw e;
-        }
-    }
-
     private static Loaded await(java.util.concurrent.Future<Loaded> f) {
         try {
             return f.get();
@@ -110,7 +99,8 @@ final class IndexSync {
         Map<String, IndexedImage> have = target.have();
         VectorStore[] opened = {null};
         java.util.function.Supplier<VectorStore> storeOnce = () -> opened[0] != null ? opened[0] : (opened[0] = target.store().get());
-        java.util.function.Supplier<Clip> clip = () -> join(target.clip());
+        // the model, waiting for it if it is still loading; its load's own exception if that failed
+        java.util.function.Supplier<Clip> clip = () -> dev.clip4j.checkpoint.ClipCheckpoint.await(target.clip());
         // content hash -> an entry holding it, so a renamed, copied or touched file reuses its vector
         Map<String, String> pathByHash = new java.util.HashMap<>();
         for (IndexedImage i : have.values()) pathByHash.putIfAbsent(i.sha256(), i.path());
