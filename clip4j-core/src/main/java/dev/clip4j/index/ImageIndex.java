@@ -91,13 +91,16 @@ public final class ImageIndex implements AutoCloseable {
      * A new index: the model loads on a thread of its own while the folder is listed and the first images are read and
      * decoded (its configuration, read first, has the input size and the vectors' dimension). The manifest, which
      * records the weights' fingerprint, is written when the first vectors are ready, and the store is created after it,
-     * so an interrupted build leaves either an empty directory or an index that a new build resumes.
+     * so an interrupted build leaves either an empty directory or an index that a new build resumes; a build that fails
+     * before that removes the directory it made.
      */
     private static ImageIndex buildNew(Path modelPath, IndexSource source, Path abs, Precision precision, int batchSize,
                                        IndexProgress progress, String store) {
+        if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
         ClipCheckpoint.Opened opened = ClipCheckpoint.open(modelPath);
         java.util.concurrent.CompletableFuture<Clip> clip;
         int dim;
+        boolean created;
         try {
             requirePooled(opened.scoring(), modelPath);
             dim = opened.config().embedDim();
@@ -105,6 +108,7 @@ public final class ImageIndex implements AutoCloseable {
                 throw new IndexException(abs + ": exists and is not an index; give a new or empty directory");
             }
             if (!VectorStores.EMBEDDED.equals(store)) VectorStores.open(abs, store, dim, true).close(); // reachable, and ours
+            created = !Files.exists(abs);
             Files.createDirectories(abs);
         } catch (IOException e) {
             opened.close();
@@ -131,11 +135,21 @@ public final class ImageIndex implements AutoCloseable {
         IndexReport report;
         VectorStore[] opens = {null};
         try {
-            if (batchSize < 1) throw new IndexException("batch size " + batchSize + ": expected at least 1");
             report = IndexSync.run(new IndexSync.Target(new dev.clip4j.image.ClipPreprocessor(opened.config().imageResolution()), Map.of(),
                     clip, () -> opens[0] = vectors.get()), List.of(source), batchSize, abs, progress);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (RuntimeException | Error e) {
+            // nothing written yet (the manifest comes first): a directory this build made goes, as it would have had
+            // the model been loaded before it was made
+            if (created && manifest[0] == null) {
+                try {
+                    Files.deleteIfExists(abs);
+                } catch (IOException ignored) {
+                    // not empty after all, or gone: either way nothing of this build's is left in it
+                }
+            }
+            throw e;
         } finally {
             if (opens[0] != null) opens[0].close();
             clip.whenComplete((c, e) -> { // now, or when a load still running ends (a build stopped early)

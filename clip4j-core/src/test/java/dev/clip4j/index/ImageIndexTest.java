@@ -89,8 +89,8 @@ class ImageIndexTest {
 
     /**
      * A new index's model loads while the first images are read and decoded, and the manifest (which records the
-     * weights' fingerprint) and the store are written only once it has: a model that fails to load leaves the directory
-     * empty for the next build, and the vectors are those of the model loaded first. An empty folder still gets its
+     * weights' fingerprint) and the store are written only once it has: a model that fails to load leaves no directory
+     * it made, and an empty one given stays empty for the next build; the vectors are those of the model loaded first. An empty folder still gets its
      * manifest.
      */
     @Test
@@ -112,7 +112,11 @@ class ImageIndexTest {
         assertThatThrownBy(() -> ImageIndex.build(broken, IndexSource.of(images), idx, Precision.FP32, 4, IndexProgress.NONE))
                 .isInstanceOf(dev.clip4j.checkpoint.CheckpointException.class)
                 .hasMessageContaining("visual.conv1.weight").hasMessageContaining("NaN");
-        assertThat(idx).as("no manifest, no store").isEmptyDirectory();
+        assertThat(idx).as("the directory the build made is gone").doesNotExist();
+        Files.createDirectories(idx);
+        assertThatThrownBy(() -> ImageIndex.build(broken, IndexSource.of(images), idx, Precision.FP32, 4, IndexProgress.NONE))
+                .isInstanceOf(dev.clip4j.checkpoint.CheckpointException.class);
+        assertThat(idx).as("an empty directory given stays, with no manifest and no store").isEmptyDirectory();
 
         String fingerprint = dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(model, false, true).fingerprint();
         List<String> paths = new java.util.ArrayList<>();
