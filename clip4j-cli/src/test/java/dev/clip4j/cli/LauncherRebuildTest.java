@@ -31,7 +31,9 @@ class LauncherRebuildTest {
         Path project = Files.createDirectories(root.resolve("project"));
         Files.copy(Path.of("../clip4j"), project.resolve("clip4j"));
         Path sh = Files.createDirectories(project.resolve("clip4j-cli/src/main/sh"));
-        Files.copy(Path.of("src/main/sh/runtime-env.sh"), sh.resolve("runtime-env.sh"));
+        try (var scripts = Files.list(Path.of("src/main/sh"))) { // what the launcher sources
+            for (Path script : scripts.toList()) Files.copy(script, sh.resolve(script.getFileName().toString()));
+        }
         Path lib = Files.createDirectories(project.resolve("clip4j-cli/target/lib"));
         Files.writeString(lib.resolve("clip4j-core-0.jar"), "core");
         Files.writeString(lib.resolve("other-1.jar"), "dependency");
