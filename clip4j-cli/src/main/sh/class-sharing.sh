@@ -28,6 +28,9 @@ clip4j_class_sharing() {
     "index update") key=index-update ;;
     *) return 0 ;;
   esac
+  # and per class path and flags (Spark's commands have a class path of their own; a user's flags may differ): a file
+  # is tried below with the flags and class path it was written with, or a mismatch would let a cut-short one through
+  key="$key-$(printf '%s\n%s' "$cp" "$flags" | cksum | cut -d' ' -f1)"
   local jsa="$snap/cds-$key.jsa" tmp pid
   for tmp in "$snap/cds-$key.jsa."*.tmp; do
     [ -e "$tmp" ] || continue

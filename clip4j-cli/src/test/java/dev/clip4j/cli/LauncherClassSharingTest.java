@@ -60,15 +60,20 @@ class LauncherClassSharingTest {
     void aPhotoFolderCommandsFirstRunWritesItsArchiveAndLaterRunsMapIt() throws Exception {
         Path snap = Files.createDirectories(tmp.resolve("snap"));
         String first = run(snap, "embed", "--images", "photos");
-        assertThat(first).matches("-XX:ArchiveClassesAtExit=" + snap + "/cds-embed\\.jsa\\.[0-9]+\\.tmp -XX:\\+VerifySharedSpaces"
+        assertThat(first).matches("-XX:ArchiveClassesAtExit=" + snap + "/cds-embed-[0-9]+\\.jsa\\.[0-9]+\\.tmp -XX:\\+VerifySharedSpaces"
                 + " -Xlog:cds\\*=off -Xlog:class\\+path=off");
+        String embedKey = first.replaceAll(".*/cds-embed-([0-9]+)\\.jsa.*", "$1");
         // that run's JVM has exited (a pid no process has): its file is tried by a JVM with the command's flags, then adopted
-        Files.writeString(snap.resolve("cds-index-build.jsa.999999999.tmp"), "archive");
+        String indexArchive = "cds-index-build-" + embedKey + ".jsa"; // the same class path and flags: the same key
+        Files.writeString(snap.resolve(indexArchive + ".999999999.tmp"), "archive");
         String later = run(snap, "index", "build", "--images", "photos", "--out", "idx");
-        assertThat(later).startsWith("-XX:SharedArchiveFile=" + snap + "/cds-index-build.jsa -XX:+VerifySharedSpaces");
-        assertThat(snap.resolve("cds-index-build.jsa")).hasContent("archive");
+        assertThat(later).startsWith("-XX:SharedArchiveFile=" + snap + "/" + indexArchive + " -XX:+VerifySharedSpaces");
+        assertThat(snap.resolve(indexArchive)).hasContent("archive");
         assertThat(javaCalls()).singleElement().asString().startsWith(FLAGS + " -XX:SharedArchiveFile=" + snap
-                + "/cds-index-build.jsa.999999999.tmp -XX:+VerifySharedSpaces").contains("-cp /jars/a.jar:/jars/b.jar -version");
+                + "/" + indexArchive + ".999999999.tmp -XX:+VerifySharedSpaces").contains("-cp /jars/a.jar:/jars/b.jar -version");
+        // other flags (a user's -Xmx) or another class path: another archive, never tried with these
+        assertThat(run(snap, 0, Map.of(), FLAGS + " -Xmx2g", "index", "build")).startsWith("-XX:ArchiveClassesAtExit=")
+                .doesNotContain(embedKey);
         assertThat(run(snap, "index", "build")).startsWith("-XX:SharedArchiveFile=");
         assertThat(javaCalls()).as("an adopted archive is not tried again").hasSize(1);
     }
@@ -76,17 +81,20 @@ class LauncherClassSharingTest {
     @Test
     void aFileTheJvmCannotStartOnIsDeletedNotAdopted() throws Exception {
         Path snap = Files.createDirectories(tmp.resolve("snap"));
-        Files.writeString(snap.resolve("cds-embed.jsa.999999999.tmp"), "cut short");
+        String key = run(snap, "embed").replaceAll(".*/cds-embed-([0-9]+)\\.jsa.*", "$1");
+        Path cutShort = snap.resolve("cds-embed-" + key + ".jsa.999999999.tmp");
+        Files.writeString(cutShort, "cut short");
         String cds = run(snap, 134, Map.of(), FLAGS, "embed", "--images", "photos"); // SIGBUS on the mapped file: abort
         assertThat(cds).startsWith("-XX:ArchiveClassesAtExit=");
-        assertThat(snap.resolve("cds-embed.jsa")).doesNotExist();
-        assertThat(snap.resolve("cds-embed.jsa.999999999.tmp")).doesNotExist();
+        assertThat(snap.resolve("cds-embed-" + key + ".jsa")).doesNotExist();
+        assertThat(cutShort).doesNotExist();
     }
 
     @Test
     void aFileStillBeingWrittenIsLeftAlone() throws Exception {
         Path snap = Files.createDirectories(tmp.resolve("snap"));
-        Path writing = snap.resolve("cds-embed.jsa." + ProcessHandle.current().pid() + ".tmp"); // a live pid
+        String key = run(snap, "embed").replaceAll(".*/cds-embed-([0-9]+)\\.jsa.*", "$1");
+        Path writing = snap.resolve("cds-embed-" + key + ".jsa." + ProcessHandle.current().pid() + ".tmp"); // a live pid
         Files.writeString(writing, "half");
         assertThat(run(snap, "embed", "--images", "photos")).startsWith("-XX:ArchiveClassesAtExit=");
         assertThat(writing).exists();
