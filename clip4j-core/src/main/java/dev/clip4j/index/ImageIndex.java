@@ -121,6 +121,8 @@ public final class ImageIndex implements AutoCloseable {
                 ClipCheckpoint.loadingForInference(opened, modelPath.toString(), precision == Precision.INT8, true, true);
         clip = loading.thenApply(l -> Clip.handOver(l.model(), precision)); // on the loading thread
         IndexManifest[] manifest = {null};
+        VectorStore[] opens = {null};
+        // asked for once, when the first vectors are ready (or at the end): the manifest first, then the store
         java.util.function.Supplier<VectorStore> vectors = () -> {
             IndexManifest m = new IndexManifest(modelPath.toAbsolutePath().normalize().toString(), ClipCheckpoint.await(loading).fingerprint(), dim,
                     precision.name().toLowerCase(java.util.Locale.ROOT), List.of(source), store);
@@ -130,13 +132,12 @@ public final class ImageIndex implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
             manifest[0] = m;
-            return VectorStores.open(abs, store, dim, true);
+            return opens[0] = VectorStores.open(abs, store, dim, true);
         };
         IndexReport report;
-        VectorStore[] opens = {null};
         try {
             report = IndexSync.run(new IndexSync.Target(new dev.clip4j.image.ClipPreprocessor(opened.config().imageResolution()), Map.of(),
-                    clip, () -> opens[0] = vectors.get()), List.of(source), batchSize, abs, progress);
+                    clip, vectors), List.of(source), batchSize, abs, progress);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (RuntimeException | Error e) {
