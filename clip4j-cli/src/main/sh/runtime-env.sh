@@ -5,6 +5,9 @@
 #   sets $gc (flags for java, before CLIP4J_JAVA_OPTS, so a flag given there wins) and exports MALLOC_ARENA_MAX,
 #   MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_ and, for the photo-folder commands, GLIBC_TUNABLES. Values the user
 #   has set win. THP_ENABLED_FILE is /sys/kernel/mm/transparent_hugepage/enabled, CPUINFO_FILE /proc/cpuinfo.
+# shellcheck source=clip4j-cli/src/main/sh/options.sh
+source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
+
 clip4j_runtime_env() {
   local thp_file=$1 cpu_file=$2
   shift 2
@@ -38,14 +41,12 @@ clip4j_runtime_env() {
   # apart, each is a fresh mapping that the kernel zeroes, and on huge pages the AMX Xeon spent 2.5 s more system time
   # on 500 photos: 10 % of the wall time (bench/RESULTS.md, "Pages touched once"). bf16 has no memory target and keeps
   # the arena: where it is asked for, or where --precision auto will pick it (AMX CPUs, where it is 6x faster).
-  local precision=auto prev="" a
-  for a in "$@"; do
-    if [ "$prev" = "--precision" ]; then precision=$a; fi
-    case "$a" in --precision=*) precision=${a#--precision=} ;; esac
-    prev=$a
-  done
-  local bf16=false
-  if [ "$precision" = bf16 ] || { [ "$precision" = auto ] && grep -qw amx_bf16 "$cpu_file" 2>/dev/null; }; then bf16=true; fi
+  local bf16=false precision
+  if $folder; then
+    precision=$(clip4j_option precision "$@")
+    precision=${precision:-auto}
+    if [ "$precision" = bf16 ] || { [ "$precision" = auto ] && grep -qw amx_bf16 "$cpu_file" 2>/dev/null; }; then bf16=true; fi
+  fi
   local threshold=33554432
   if $folder && ! $bf16 && [ -z "${MALLOC_MMAP_THRESHOLD_:-}" ] && grep -qE '\[(always|madvise)\]' "$thp_file" 2>/dev/null; then
     threshold=4194304

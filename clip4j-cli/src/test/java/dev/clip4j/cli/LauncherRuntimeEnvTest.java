@@ -132,6 +132,36 @@ class LauncherRuntimeEnvTest {
         assertThat(run(thp, Map.of("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0"), "embed").tunables()).isEqualTo("glibc.malloc.hugetlb=0");
     }
 
+    /** options.sh: the launcher's reading of an option before the JVM starts (threads, Spark's class path, precision). */
+    @Test
+    void optionValuesAreReadAsPicocliReadsThem() throws Exception {
+        Path options = Path.of("src/main/sh/options.sh").toAbsolutePath();
+        String[][] cases = {
+            {"8", "threads", "embed", "--threads", "8"},
+            {"3", "threads", "embed", "--threads=3"},
+            {"5", "threads", "--threads", "2", "embed", "--threads=5"}, // the last one, as picocli keeps
+            {"", "threads", "embed", "--images", "threads"},
+            {"", "threads", "embed", "--threadsx=2", "--thread", "3"},
+            {"p.parquet", "embeddings", "index", "build", "--embeddings=p.parquet"},
+            {"a b", "embeddings", "index", "build", "--embeddings", "a b"},
+            {"int8", "precision", "index", "build", "--precision", "int8"},
+            {"", "precision"},
+        };
+        for (String[] c : cases) {
+            List<String> cmd = new ArrayList<>(List.of("bash", "-c", "set -euo pipefail; source \"$0\"; clip4j_option \"$@\"",
+                    options.toString()));
+            cmd.addAll(List.of(c).subList(1, c.length));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(out).isZero();
+            assertThat(out).as(String.join(" ", c)).isEqualTo(c[0]);
+        }
+        String launcher = Files.readString(Path.of("../clip4j"));
+        assertThat(launcher).contains("threads=$(clip4j_option threads \"$@\")")
+                .contains("embeddings=$(clip4j_option embeddings \"$@\")");
+    }
+
     @Test
     void theLauncherTakesItsSettingsFromThisScriptForTheCommandItRuns() throws Exception {
         String launcher = Files.readString(Path.of("../clip4j"));
