@@ -106,11 +106,24 @@ public final class TextTransformer extends Module {
      * through the transformer with the causal mask (as CLIP) or without.
      */
     public Tensor encode(Tensor embeddings, Tensor eotIndex, boolean causal) {
+        if (causal) embeddings = throughLastEndOfText(embeddings, eotIndex);
         long l = embeddings.size(1);
         Tensor proj = p("text_projection");
         Tensor mask = causal ? causalMask(l, Tensors.dtype(proj)) : null;
         Tensor x = transformer.forwardPooled(embeddings, mask, eotIndex);
         return lnFinal.forward(x).matmul(proj);
+    }
+
+    /**
+     * The positions up to the batch's last end-of-text token. Under the causal mask a position's state depends only on
+     * the positions before it, so those after every row's end of text never reach a pooled feature: CLIP computes all
+     * 77 for prompts of ~10 tokens, and the tower's work scales with the positions kept. The features are the same up
+     * to float rounding (the kept positions' sums over keys lose only exact zeros, which a kernel may block differently).
+     */
+    static Tensor throughLastEndOfText(Tensor embeddings, Tensor eotIndex) {
+        if (eotIndex.numel() == 0) return embeddings;
+        long keep = Tensors.toLongs(eotIndex.max())[0] + 1;
+        return keep < embeddings.size(1) ? embeddings.narrow(1, 0, keep) : embeddings;
     }
 
     /**
@@ -124,17 +137,18 @@ public final class TextTransformer extends Module {
     }
 
     /**
-     * CLIP's causal {@link #encodeText} in an ONNX graph, for token rows of the full context length: {@code tokens}
-     * [B, L] int64, {@code eot} [B] each row's end-of-text position (the argmax of its ids) and {@code flatEot} [B]
-     * the same as an index into the B·L rows ({@code b·L + eot[b]}). Returns [B, embed_dim].
+     * CLIP's causal {@link #encodeText} in an ONNX graph, for token rows of any length up to the context's (the caller
+     * leaves out the positions after the last end of text, as {@link #encode} does): {@code tokens} [B, L] int64,
+     * {@code eot} [B] each row's end-of-text position (the argmax of its ids) and {@code flatEot} [B] the same as an
+     * index into the B·L rows ({@code b·L + eot[b]}). Returns [B, embed_dim].
      */
     public String onnx(OnnxGraph g, String tokens, String eot, String flatEot) {
         if (bidirectional) throw new IllegalStateException("a bidirectional text tower has no ONNX form");
-        long l = contextLength;
+        String l = g.size(tokens, 1);                                                            // L, when it runs
         String x = g.gather(g.weight(tokenEmbedding.weight()), tokens, 0);                       // [B, L, width]
-        x = g.reshape(g.add(x, g.weight(p("positional_embedding"))), -1, width);                // rows [B·L, width]
-        String mask = g.weight(causalMask(l, DType.F32));
-        String rowMask = g.reshape(g.gather(mask, eot, 0), -1, 1, 1, l);
+        x = g.reshape(g.add(x, g.narrow(g.weight(p("positional_embedding")), 0, l)), -1, width); // rows [B·L, width]
+        String mask = g.narrow(g.narrow(g.weight(causalMask(contextLength, DType.F32)), 0, l), 1, l);
+        String rowMask = g.reshapeTo(g.gather(mask, eot, 0), -1, 1, 1, l);
         x = transformer.onnxPooled(g, x, l, mask, v -> g.gather(v, flatEot, 0), rowMask);
         return g.matmul(lnFinal.onnx(g, x), g.weight(p("text_projection")));
     }

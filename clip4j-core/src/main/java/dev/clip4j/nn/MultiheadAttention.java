@@ -93,13 +93,14 @@ public final class MultiheadAttention extends Module {
     }
 
     /**
-     * Self-attention in an ONNX graph: {@code x} rows [B·L, width] of sequences of length {@code l}, {@code mask} an
+     * Self-attention in an ONNX graph: {@code x} rows [B·L, width] of sequences of length {@code l} (a {@code Long}, or
+     * an int64 [1] value where the length is known only when the graph runs: {@link OnnxGraph#size}), {@code mask} an
      * additive [l, l] value or null; returns rows [B·L, width]. q (pre-scaled, as here) and k/v are two Gemms over
      * the stored weight's rows, so no weight is copied but q's.
      */
-    public String onnx(OnnxGraph g, String x, long l, String mask) {
+    public String onnx(OnnxGraph g, String x, Object l, String mask) {
         int d = width / heads;
-        String q = g.transpose(g.reshape(onnxQuery(g, x), -1, l, heads, d), 0, 2, 1, 3);   // [B, H, L, d]
+        String q = g.transpose(g.reshapeTo(onnxQuery(g, x), -1, l, heads, d), 0, 2, 1, 3);   // [B, H, L, d]
         String[] kv = onnxKeysValues(g, x, l);
         String scores = g.matmul(q, kv[0]);                                               // [B, H, L, L]
         if (mask != null) scores = g.add(scores, mask);
@@ -111,7 +112,7 @@ public final class MultiheadAttention extends Module {
      * {@link #forwardPooled} in an ONNX graph: the queries {@code rows} [B, width] (one per sequence) over keys and
      * values from every position of {@code x} [B·L, width]; {@code rowMask} additive [B, 1, 1, l] or null. Returns [B, width].
      */
-    public String onnxPooled(OnnxGraph g, String x, String rows, long l, String rowMask) {
+    public String onnxPooled(OnnxGraph g, String x, String rows, Object l, String rowMask) {
         int d = width / heads;
         String q = g.reshape(onnxQuery(g, rows), -1, heads, 1, d);                         // [B, H, 1, d]
         String[] kv = onnxKeysValues(g, x, l);
@@ -127,14 +128,14 @@ public final class MultiheadAttention extends Module {
     }
 
     /** k transposed for the product, [B, H, d, L], and v, [B, H, L, d], from rows [B·L, width]. */
-    private String[] onnxKeysValues(OnnxGraph g, String x, long l) {
+    private String[] onnxKeysValues(OnnxGraph g, String x, Object l) {
         int d = width / heads;
         String kv = kvInt8 != null ? g.quantizedMatMul(x, kvInt8.weights())
                 : Linear.onnx(g, x, p("in_proj_weight").narrow(0, width, 2L * width), p("in_proj_bias").narrow(0, width, 2L * width));
         String[] split = g.splitLast(kv, 2, width);
         return new String[] {
-            g.transpose(g.reshape(split[0], -1, l, heads, d), 0, 2, 3, 1),
-            g.transpose(g.reshape(split[1], -1, l, heads, d), 0, 2, 1, 3)};
+            g.transpose(g.reshapeTo(split[0], -1, l, heads, d), 0, 2, 3, 1),
+            g.transpose(g.reshapeTo(split[1], -1, l, heads, d), 0, 2, 1, 3)};
     }
 
     /**

@@ -63,7 +63,7 @@ public final class ResidualAttentionBlock extends Module {
     }
 
     /** {@link #forward(Tensor, Tensor)} in an ONNX graph, on rows [B·L, width] of sequences of length {@code l}. */
-    public String onnx(OnnxGraph g, String x, long l, String mask) {
+    public String onnx(OnnxGraph g, String x, Object l, String mask) {
         x = g.add(x, attn.onnx(g, ln1.onnx(g, x), l, mask));
         return g.add(x, mlp.onnx(g, ln2.onnx(g, x)));
     }
@@ -72,7 +72,7 @@ public final class ResidualAttentionBlock extends Module {
      * {@link #forwardPooled} in an ONNX graph: {@code pick} takes each sequence's pooled row out of rows [B·L, width]
      * ([B, width]); {@code rowMask} is the mask's rows for those queries, [B, 1, 1, l], or null.
      */
-    public String onnxPooled(OnnxGraph g, String x, long l, UnaryOperator<String> pick, String rowMask) {
+    public String onnxPooled(OnnxGraph g, String x, Object l, UnaryOperator<String> pick, String rowMask) {
         String h = ln1.onnx(g, x);
         String y = g.add(pick.apply(x), attn.onnxPooled(g, h, pick.apply(h), l, rowMask));
         return g.add(y, mlp.onnx(g, ln2.onnx(g, y)));

@@ -83,7 +83,7 @@ public final class Transformer extends Module {
      * {@link #forwardPooled} in an ONNX graph: rows [B·L, width] in, each sequence's pooled row [B, width] out (see
      * {@link ResidualAttentionBlock#onnxPooled} for {@code pick} and {@code rowMask}; {@code mask} is [l, l] or null).
      */
-    public String onnxPooled(OnnxGraph g, String x, long l, String mask, UnaryOperator<String> pick, String rowMask) {
+    public String onnxPooled(OnnxGraph g, String x, Object l, String mask, UnaryOperator<String> pick, String rowMask) {
         int n = resblocks.size();
         for (int i = 0; i < n - 1; i++) x = resblocks.get(i).onnx(g, x, l, mask);
         return resblocks.get(n - 1).onnxPooled(g, x, l, pick, rowMask);

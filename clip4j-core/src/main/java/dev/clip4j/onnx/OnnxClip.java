@@ -128,13 +128,12 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
     }
 
     /**
-     * The text tower's graph: {@code tokens} [B, context] int64 with the end-of-text positions given as {@code eot}
-     * [B] and {@code flat_eot} [B] (b·context + eot) → {@code features} [B, embed_dim].
+     * The text tower's graph: {@code tokens} [B, L] int64 (L up to the context length) with the end-of-text positions
+     * given as {@code eot} [B] and {@code flat_eot} [B] (b·L + eot) → {@code features} [B, embed_dim].
      */
     static OnnxGraph textGraph(ClipModel model) {
         OnnxGraph g = new OnnxGraph("clip4j_text");
-        long l = model.contextLength();
-        String tokens = g.input("tokens", true, "batch", l);
+        String tokens = g.input("tokens", true, "batch", "length");
         String eot = g.input("eot", true, "batch");
         String flat = g.input("flat_eot", true, "batch");
         g.output(model.text().onnx(g, tokens, eot, flat), "features", "batch", (long) model.config().embedDim());
@@ -173,13 +172,20 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         if (b == 0) return Tensors.zeros(DType.F32, 0, embedDim);
         long[] ids = Tensors.toLongs(tokens);
         long[] eot = new long[(int) b], flat = new long[(int) b];
+        int keep = 0;
         for (int row = 0; row < b; row++) {
             int at = 0; // the first position of the row's highest id, as torch.argmax
             for (int i = 1; i < contextLength; i++) if (ids[row * contextLength + i] > ids[row * contextLength + at]) at = i;
             eot[row] = at;
-            flat[row] = (long) row * contextLength + at;
+            keep = Math.max(keep, at + 1);
         }
-        try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+        // the positions up to the last end of text, as TextTransformer#encode keeps (the others never reach a feature)
+        long[] kept = new long[(int) b * keep];
+        for (int row = 0; row < b; row++) {
+            System.arraycopy(ids, row * contextLength, kept, row * keep, keep);
+            flat[row] = (long) row * keep + eot[row];
+        }
+        try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(kept), new long[] {b, keep});
              OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {b});
              OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {b})) {
             return run(() -> textTower().run(Map.of("tokens", t, "eot", e, "flat_eot", f), b));

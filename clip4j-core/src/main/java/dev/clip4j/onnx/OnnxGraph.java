@@ -248,6 +248,37 @@ public final class OnnxGraph {
         return op("Reshape", x, longs(shape));
     }
 
+    /**
+     * {@code x} reshaped to {@code dims}, each a {@code Long}/{@code Integer} size (-1: inferred) or the name of an
+     * int64 [1] value holding a size known only when the graph runs ({@link #size}).
+     */
+    public String reshapeTo(String x, Object... dims) {
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        java.util.List<Long> fixed = new java.util.ArrayList<>();
+        for (Object d : dims) {
+            if (d instanceof Number n) {
+                fixed.add(n.longValue());
+                continue;
+            }
+            if (!fixed.isEmpty()) parts.add(longs(fixed.stream().mapToLong(Long::longValue).toArray()));
+            fixed.clear();
+            parts.add((String) d);
+        }
+        if (!fixed.isEmpty()) parts.add(longs(fixed.stream().mapToLong(Long::longValue).toArray()));
+        String shape = parts.size() == 1 ? parts.get(0) : op("Concat", Map.of("axis", 0L), parts.toArray(String[]::new));
+        return op("Reshape", x, shape);
+    }
+
+    /** {@code x}'s size along {@code axis} when the graph runs: an int64 [1] value, for {@link #reshapeTo}. */
+    public String size(String x, long axis) {
+        return narrow(op("Shape", x), 0, axis, 1);
+    }
+
+    /** {@code x.narrow(axis, 0, length)} with {@code length} an int64 [1] value ({@link #size}). */
+    public String narrow(String x, long axis, String length) {
+        return op("Slice", x, longs(0), length, longs(axis));
+    }
+
     public String transpose(String x, long... perm) {
         return op("Transpose", Map.of("perm", perm), x);
     }
