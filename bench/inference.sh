@@ -3,8 +3,9 @@
 # ONNX Runtime, --backend onnx), bf16, and int8 (libtorch's FBGEMM and ONNX Runtime's DynamicQuantizeMatMul), Debian's PyTorch
 # (fp32 on OpenBLAS, bf16 weights, bf16 autocast, quantize_dynamic int8) and ONNX Runtime's Java API (fp32, the same tower exported from
 # PyTorch), at batch 1 and 16, equal threads, in alternating rounds (ROUNDS, default 3); then the GEMM ceiling through
-# the same libtorch. Every peer runs under ./clip4j's thread policy (OPENBLAS_NUM_THREADS = THREADS, OMP_WAIT_POLICY
-# passive). One JSON line per measurement; bench/RESULTS.md records a run.
+# the same libtorch and the CPU's float32 FMA peak, measured (bench/FmaPeak.java: a VM hides the clock). Every peer
+# runs under ./clip4j's thread policy (OPENBLAS_NUM_THREADS = THREADS, OMP_WAIT_POLICY passive). One JSON line per
+# measurement; bench/RESULTS.md records a run.
 # Needs: apt-get install python3-torch libopenblas0-pthread (the PyTorch peer; without OpenBLAS, Debian's PyTorch
 # links the reference BLAS and is no honest peer). ONNX Runtime comes from Maven Central.
 set -euo pipefail
@@ -35,3 +36,4 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 java -cp "$CP" bench/GemmPeak.java
+java --add-modules jdk.incubator.vector bench/FmaPeak.java "$THREADS" 2>/dev/null

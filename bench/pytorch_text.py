@@ -1,0 +1,67 @@
+"""CLIP's text tower (ViT-B/32's: width 512, 12 layers, 8 heads) in plain PyTorch as OpenAI's clip/model.py runs it:
+all 77 positions under the causal mask, pooled at the end-of-text token. The peer of bench/TextBench.java: 80 prompts
+of 10 tokens (start, 8 ids, end; the ids do not change the time) in one call and one prompt alone, best of 5 rounds.
+
+Usage: OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_text.py --threads 2 --precision fp32|autocast
+"""
+import argparse, json, time
+import torch
+from torch import nn
+
+from pytorch_vit import Block, LayerNorm
+
+
+class TextTransformer(nn.Module):
+    def __init__(self, vocab=49408, ctx=77, width=512, layers=12, heads=8, out=512):
+        super().__init__()
+        self.token_embedding = nn.Embedding(vocab, width)
+        self.positional_embedding = nn.Parameter(torch.randn(ctx, width) * 0.01)
+        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.ln_final = LayerNorm(width)
+        self.text_projection = nn.Parameter(torch.randn(width, out) * width ** -0.5)
+        self.register_buffer("mask", torch.full((ctx, ctx), float("-inf")).triu(1))
+
+    def forward(self, text):
+        x = (self.token_embedding(text) + self.positional_embedding).permute(1, 0, 2)  # [L, B, width]
+        for b in self.blocks:
+            y = b.ln_1(x)
+            x = x + b.attn(y, y, y, need_weights=False, attn_mask=self.mask)[0]
+            x = x + b.mlp(b.ln_2(x))
+        x = self.ln_final(x.permute(1, 0, 2))
+        x = x[torch.arange(x.shape[0]), text.argmax(dim=-1)] @ self.text_projection
+        return x / x.norm(dim=-1, keepdim=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "autocast"])
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = TextTransformer().eval()
+    tokens = torch.zeros(80, 77, dtype=torch.long)
+    tokens[:, 0] = 49406
+    tokens[:, 1:9] = torch.randint(1, 49405, (80, 8))
+    tokens[:, 9] = 49407
+
+    def run(t):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "autocast"):
+            return model(t)
+
+    run(tokens[:8])
+    many = one = float("inf")
+    for _ in range(5):
+        s = time.perf_counter()
+        run(tokens)
+        many = min(many, (time.perf_counter() - s) * 1000)
+        for i in range(5):
+            s = time.perf_counter()
+            run(tokens[i:i + 1])
+            one = min(one, (time.perf_counter() - s) * 1000)
+    print(json.dumps({"peer": "pytorch " + torch.__version__, "precision": a.precision, "threads": a.threads,
+                      "prompts_80_ms": round(many, 1), "prompt_1_ms": round(one, 1)}))
+
+
+if __name__ == "__main__":
+    main()
