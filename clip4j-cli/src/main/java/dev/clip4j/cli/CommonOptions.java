@@ -65,7 +65,7 @@ final class CommonOptions {
      */
     static final class InferenceBackend {
         @Option(names = "--backend", defaultValue = "auto",
-                description = "auto (default: onnx for int8, and for float32 from 64 inputs; else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32 and int8).")
+                description = "auto (default: onnx for int8, and for float32 from 64 images or 2048 texts; else torch), torch (libtorch, every precision) or onnx (ONNX Runtime on graphs clip4j writes; float32 and int8).")
         String backend;
 
         /**
@@ -75,6 +75,14 @@ final class CommonOptions {
          * takes about as long as FBGEMM's packing of the same weights on libtorch (bench/RESULTS.md).
          */
         static final long AUTO_ONNX_MIN_INPUTS = 64;
+
+        /**
+         * A text counts this much less than an image toward {@link #AUTO_ONNX_MIN_INPUTS}: the text tower runs a prompt's
+         * positions up to its end of text only (~10 of 77), ~3–4 ms of the two cores in float32 on either backend, so
+         * ONNX Runtime's session pays from about 2,000 texts (`embed --text` of ViT-B/32, AMX Xeon: 300 texts 7.0–7.4 s
+         * on onnx against 5.8 s on torch; 2,000 texts 14.6–17.9 s against 15.9–16.0 s).
+         */
+        static final long AUTO_TEXTS_PER_INPUT = 32;
 
         /** Validates the choice and makes it the process's ({@link dev.clip4j.Backend#use}): for long-lived work. */
         dev.clip4j.Backend apply() {
@@ -93,11 +101,18 @@ final class CommonOptions {
          * libtorch for a few in float32 ({@code precision} null: the precision comes from elsewhere, an index's).
          */
         dev.clip4j.Backend apply(long inputs, InferencePrecision precision) {
+            return apply(inputs, 0, precision);
+        }
+
+        /** As {@link #apply(long, InferencePrecision)} for {@code images} images and {@code texts} texts. */
+        dev.clip4j.Backend apply(long images, long texts, InferencePrecision precision) {
             dev.clip4j.Backend b = apply();
             boolean int8 = precision != null && !precision.precision.trim().equalsIgnoreCase("auto") && precision.get() == Precision.INT8;
-            if (b == dev.clip4j.Backend.AUTO && inputs < AUTO_ONNX_MIN_INPUTS && !int8) {
-                System.err.println("clip4j: --backend auto: torch (" + inputs + " input" + (inputs == 1 ? "" : "s")
-                        + ": ONNX Runtime's start-up pays from " + AUTO_ONNX_MIN_INPUTS + ")");
+            if (b == dev.clip4j.Backend.AUTO && images + texts / AUTO_TEXTS_PER_INPUT < AUTO_ONNX_MIN_INPUTS && !int8) {
+                String what = texts == 0 ? images + " input" + (images == 1 ? "" : "s")
+                        : images + " image" + (images == 1 ? "" : "s") + " and " + texts + " text" + (texts == 1 ? "" : "s");
+                System.err.println("clip4j: --backend auto: torch (" + what + ": ONNX Runtime's start-up pays from "
+                        + AUTO_ONNX_MIN_INPUTS + (texts == 0 ? "" : " images or " + AUTO_ONNX_MIN_INPUTS * AUTO_TEXTS_PER_INPUT + " texts") + ")");
                 b = dev.clip4j.Backend.TORCH;
                 dev.clip4j.Backend.use(b);
             }

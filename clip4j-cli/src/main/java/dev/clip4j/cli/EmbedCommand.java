@@ -58,7 +58,7 @@ final class EmbedCommand implements Callable<Integer> {
         if (images.isEmpty() && texts.isEmpty()) throw new UserError("nothing to embed: give --image and/or --text");
         Options.batchSize(batch);
         threads.apply();
-        backend.apply((long) images.size() + texts.size(), precision);
+        backend.apply(images.size(), texts.size(), precision);
         // images alone never read the text tower (a ViT-B/32's ~250 MB in float32)
         Clip clip = texts.isEmpty() ? Clip.loadForImages(model.model, precision.get()) : Clip.load(model.model, precision.get());
         List<float[]> imageFeatures = new ArrayList<>();

@@ -102,7 +102,7 @@ class CliTest {
     }
 
     /**
-     * --backend: ONNX Runtime (auto's choice for float32 and 64 inputs or more) and libtorch give the same features to 1e-5 for images and
+     * --backend: ONNX Runtime (auto's choice for float32 from 64 images or 2,048 texts) and libtorch give the same features to 1e-5 for images and
      * texts of a trained ViT with CLIP's vocabulary; int8 runs on ONNX Runtime (auto's choice for any input count)
      * within cosine 0.99 of float32; onnx with bf16, an unknown backend, and a token outside a tiny model's vocabulary
      * are one-line errors naming why.
@@ -121,7 +121,7 @@ class CliTest {
             Result r = runNoted(notes, "embed", "--model", model.toString(), "--image", fixture("preprocess/chelsea.png").toString(),
                     "--text", "a photo of a cat", "--precision", "fp32", "--backend", backends[i], "--output", out.toString());
             assertThat(r.code()).as(r.err()).isZero();
-            if (i == 0) assertThat(notes.toString()).contains("--backend auto: torch (2 inputs: ONNX Runtime's start-up pays from 64)");
+            if (i == 0) assertThat(notes.toString()).contains("--backend auto: torch (1 image and 1 text: ONNX Runtime's start-up pays from 64 images or 2048 texts)");
             JsonNode json = Json.MAPPER.readTree(out.toFile());
             java.util.List<Double> values = new java.util.ArrayList<>();
             for (String key : new String[] {"image_features", "text_features"}) json.get(key).get(0).forEach(v -> values.add(v.asDouble()));
