@@ -100,7 +100,7 @@ public final class MultiheadAttention extends Module {
      */
     public String onnx(OnnxGraph g, String x, Object l, String mask) {
         int d = width / heads;
-        String q = g.transpose(g.reshapeTo(onnxQuery(g, x), -1, l, heads, d), 0, 2, 1, 3);   // [B, H, L, d]
+        String q = g.transpose(g.reshapeTo(onnxQuery(g, x), -1, l, heads, d), 0, 2, 1, 3); // [B, H, L, d]
         String[] kv = onnxKeysValues(g, x, l);
         String scores = g.matmul(q, kv[0]);                                               // [B, H, L, L]
         if (mask != null) scores = g.add(scores, mask);
