@@ -101,10 +101,18 @@ class LauncherClassSharingTest {
         assertThat(javaCalls()).isEmpty();
     }
 
+    /** classify and search, one-shot commands whose start-up is most of their time, get archives of their own. */
+    @Test
+    void classifyAndSearchGetArchivesOfTheirOwn() throws Exception {
+        Path snap = Files.createDirectories(tmp.resolve("snap"));
+        assertThat(run(snap, "classify", "--labels", "a,b", "x.jpg")).matches("-XX:ArchiveClassesAtExit=" + snap + "/cds-classify-[0-9]+\\.jsa\\..*");
+        assertThat(run(snap, "search", "--index", "i", "--text", "a cat")).matches("-XX:ArchiveClassesAtExit=" + snap + "/cds-search-[0-9]+\\.jsa\\..*");
+    }
+
     @Test
     void otherCommandsTheUsersOwnChoiceAndTheSwitchGetNone() throws Exception {
         Path snap = Files.createDirectories(tmp.resolve("snap"));
-        for (String[] command : List.of(new String[] {"classify", "x.jpg"}, new String[] {"search", "--index", "i"},
+        for (String[] command : List.of(new String[] {"serve", "--index", "i"}, new String[] {"tokenize", "a cat"},
                 new String[] {"index", "merge"}, new String[] {"train"}, new String[0])) {
             assertThat(run(snap, command)).as(String.join(" ", command)).isEmpty();
         }
