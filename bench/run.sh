@@ -35,8 +35,11 @@ echo "## decoding and preprocessing (decode + clip._transform(224), one thread; 
 ROUNDS=1 N=100 LARGE=20 bench/decode.sh
 
 MALLOC="MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824"  # as ./clip4j sets
-echo "## ViT-B/32 image tower: clip4j, PyTorch and ONNX Runtime, batch 1 and 16; the GEMM ceiling"
+echo "## ViT-B/32 image tower: clip4j, PyTorch and ONNX Runtime, batch 1 and 16; the GEMM ceiling and the FMA peak"
 ROUNDS=1 RUNS="$RUNS" THREADS="$THREADS" bench/inference.sh
+
+echo "## ViT-B/32 text tower on zero-shot prompts: clip4j against CLIP's text tower in PyTorch (all 77 positions)"
+ROUNDS=1 THREADS="$THREADS" bench/text.sh
 
 echo "## training step (tiny-vit recipe, batch 256, synthetic batches)"
 # clip4j runs with the allocator settings of ./clip4j; PyTorch runs with its defaults, with the same allocator
