@@ -6,8 +6,9 @@
 #   A photo-folder command's (or classify's, search's) first run in a snapshot of the jars writes an archive of the
 #   classes it loaded when its JVM exits (-XX:ArchiveClassesAtExit, to a file named after the JVM's pid: ./clip4j execs
 #   the JVM, so that is this shell's $$); a later run adopts that file once its writer is gone, and maps the classes from
-#   it instead of finding, reading, verifying and compiling them again: `index build` 6-8 % faster on 500 photos
-#   (bench/RESULTS.md, "The AMX Xeon, a later session"), `classify` 12 % and `search` 17 % on one input. An archive must match the class path exactly, which a snapshot's never changes, and holds
+#   it instead of finding, reading, verifying and compiling them again: `index build` 5-8 % faster on 500 photos
+#   (bench/RESULTS.md, "The AMX Xeon, a later session"), `classify` of one photo 15 % and a `search` 11 % ("The AMX
+#   Xeon, a third session"). An archive must match the class path exactly, which a snapshot's never changes, and holds
 #   classes only. Every use checks its checksums (-XX:+VerifySharedSpaces: a damaged one is refused and the JVM runs
 #   without it), but a file cut short (its writer killed) crashes the JVM that maps it: so a file is adopted only after
 #   a JVM with the command's own flags has started on it, and is deleted otherwise. The JVM's messages about archives
@@ -20,8 +21,7 @@ clip4j_class_sharing() {
   if [ "${CLIP4J_CDS:-1}" = 0 ] || [ ! -d "$snap" ] || [ ! -w "$snap" ]; then return 0; fi
   case " $flags " in *Xshare*|*SharedArchiveFile*|*ArchiveClassesAtExit*) return 0 ;; esac # the user's own choice
   # one archive per command, as each loads classes of its own; only the commands it was measured on (an archive is
-  # ~35 MB): the photo folders, and the one-shot classify and search, whose start-up is most of their time (3.55 ->
-  # 3.1 s and 3.3 -> 2.75 s: bench/RESULTS.md, "The AMX Xeon, a third session")
+  # ~35 MB): the photo folders, and the one-shot classify and search, whose start-up is most of their time
   local key
   case "${1:-} ${2:-}" in
     "embed "*) key=embed ;;
