@@ -5,8 +5,8 @@
 #   sets $cds (flags for java, after JVM_FLAGS: the collector's, the modules' and the user's, as the command runs).
 #   A photo-folder command's (or classify's, search's) first run in a snapshot of the jars writes an archive of the
 #   classes it loaded when its JVM exits (-XX:ArchiveClassesAtExit, to a file named after the JVM's pid: ./clip4j execs
-#   the JVM, so that is this shell's $$); a later run adopts that file once its writer is gone, and maps the classes from
-#   it instead of finding, reading, verifying and compiling them again: `index build` 5-8 % faster on 500 photos
+#   the JVM, so that is this shell's $$); a later run adopts that file once its writer is gone, and maps the classes
+#   from it instead of finding, reading, verifying and compiling them again: `index build` 5-8 % faster on 500 photos
 #   (bench/RESULTS.md, "The AMX Xeon, a later session"), `classify` of one photo 15 % and a `search` 11 % ("The AMX
 #   Xeon, a third session"). An archive must match the class path exactly, which a snapshot's never changes, and holds
 #   classes only. Every use checks its checksums (-XX:+VerifySharedSpaces: a damaged one is refused and the JVM runs
