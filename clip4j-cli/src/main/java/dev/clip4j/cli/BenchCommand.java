@@ -80,6 +80,7 @@ final class BenchCommand implements Callable<Integer> {
         out.put("backend", b.name().toLowerCase());
         out.put("batch", batch);
         out.put("threads", Torch.threads());
+        if (b != dev.clip4j.Backend.ONNX) out.put("blas", Torch.blas().name().toLowerCase()); // libtorch's float32 GEMMs
         out.put("runs", runs);
         out.put("images_per_sec_median", round(median(sorted)));
         out.put("images_per_sec_best", round(sorted[sorted.length - 1]));

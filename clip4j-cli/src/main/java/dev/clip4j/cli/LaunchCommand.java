@@ -85,6 +85,10 @@ final class LaunchCommand implements Callable<Integer> {
                 // OpenBLAS sizes its pool at load: as many as the rank's libtorch threads (pitfall 5; ./clip4j sets
                 // OMP_WAIT_POLICY=PASSIVE, which the ranks inherit)
                 env.put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
+                // MKL (libtorch's BLAS on Intel CPUs) likewise, reproducible run to run (dev.clip4j.torch.Blas)
+                env.put("MKL_NUM_THREADS", Integer.toString(threads));
+                env.put("MKL_DYNAMIC", "FALSE");
+                env.putIfAbsent("MKL_CBWR", "AUTO,STRICT");
                 env.put(ParentWatch.ENV, Long.toString(ProcessHandle.current().pid()));
                 Process p = pb.start();
                 ranks.add(p);

@@ -22,6 +22,7 @@ import java.io.IOException;
  */
 public final class Torch {
     private static volatile boolean loaded;
+    private static volatile Blas blas;
 
     private Torch() {}
 
@@ -37,6 +38,9 @@ public final class Torch {
                 if (torchDir == null) {
                     throw new IllegalStateException("libtorch natives for " + platform + " are not on the class path");
                 }
+                Blas chosen = Blas.choose(Blas.Facts.ofThisProcess());
+                blas = chosen;
+                chosen.select(); // before libtorch loads: it links whatever libopenblas.so.0 then points at
                 Loader.load(torch.class);
                 // libtorch's own default comes from cpuinfo, which counts 1 core on some VMs (seen on a 2-core Zen 5
                 // VM: every command ran on one thread); one per core, as the JVM counts them (cgroup-aware), unless the
@@ -46,7 +50,8 @@ public final class Torch {
                 }
                 String blasThreads = System.getenv("OPENBLAS_NUM_THREADS");
                 String wait = System.getenv("OMP_WAIT_POLICY");
-                if (!"1".equals(blasThreads) && !"passive".equalsIgnoreCase(wait)) {
+                // MKL's GNU layer runs on libtorch's own OpenMP pool: nothing to fight
+                if (chosen == Blas.OPENBLAS && !"1".equals(blasThreads) && !"passive".equalsIgnoreCase(wait)) {
                     // OpenBLAS reads its thread count at load time only, from the environment. Several BLAS threads
                     // beside OpenMP threads that spin when idle fight for the cores (pitfall 5): say so rather than
                     // run slower. ./clip4j sets both; so should a JVM that embeds clip4j.
@@ -62,6 +67,12 @@ public final class Torch {
             }
             loaded = true;
         }
+    }
+
+    /** The BLAS that runs libtorch's float32 GEMMs in this process ({@link Blas}; loads libtorch first). */
+    public static Blas blas() {
+        init();
+        return blas;
     }
 
     /** Sets libtorch's intra-op thread count (0 or less: keep the default, one per core; see {@link #init}). */

@@ -17,6 +17,9 @@ final class Sessions {
         SparkSession.Builder b = SparkSession.builder().appName("clip4j").config("spark.ui.enabled", "false")
                 .config("spark.sql.shuffle.partitions", "4")
                 .config("spark.executorEnv.OPENBLAS_NUM_THREADS", "1")
+                .config("spark.executorEnv.MKL_NUM_THREADS", "1")
+                .config("spark.executorEnv.MKL_DYNAMIC", "FALSE")
+                .config("spark.executorEnv.MKL_CBWR", "AUTO,STRICT")
                 .config("spark.executorEnv.MALLOC_ARENA_MAX", "1")
                 .config("spark.executorEnv.MALLOC_MMAP_THRESHOLD_", "33554432")
                 .config("spark.executorEnv.MALLOC_TRIM_THRESHOLD_", "1073741824");

@@ -1,0 +1,90 @@
+package dev.clip4j.torch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Which BLAS runs libtorch's float32 GEMMs (matmul, linear, and their gradients): OpenBLAS, which the presets link, or
+ * Intel's oneMKL, which the OpenBLAS preset loads in its place when {@code org.bytedeco.openblas.load=mkl_rt} is set
+ * before libtorch loads (JavaCPP then points the cached {@code libopenblas.so.0} at MKL's). Decided once, before the
+ * first load ({@link Torch#init}).
+ *
+ * <p>Why MKL on Intel CPUs: on the AMX Xeon its float32 GEMMs ran 1.15-1.3x OpenBLAS's at CLIP's shapes, a tiny-vit
+ * training step 1.24-1.32x, ViT-B/32's fp32 tower on libtorch 1.16-1.20x ({@code bench/RESULTS.md}). Why not on AMD:
+ * never measured there, and OpenBLAS has Zen kernels of its own. Threads: the preset runs MKL on its GNU threading layer
+ * whatever {@code MKL_THREADING_LAYER} says (checked: {@code libmkl_gnu_thread}, never {@code libmkl_intel_thread}), so
+ * MKL's parallel GEMMs run on libtorch's own OpenMP pool, with no pool of their own to fight it as OpenBLAS's does;
+ * their thread count is OpenMP's, or {@code MKL_NUM_THREADS} (the launcher sets it to libtorch's). Why only with
+ * {@code MKL_CBWR} set (the launcher sets {@code AUTO}): by default MKL's sums depend on where each tensor starts in
+ * memory, so a training resumed from its checkpoint drifted from an uninterrupted one in the last bits
+ * ({@code LaunchCliTest}); with it they do not.
+ *
+ * <p>{@code -Dclip4j.blas} or {@code CLIP4J_BLAS}: {@code auto} (default: MKL on an Intel CPU where MKL's libraries are
+ * on the class path and {@code MKL_CBWR} is set, else OpenBLAS), {@code mkl}, {@code openblas}.
+ */
+public enum Blas {
+    OPENBLAS, MKL;
+
+    /** MKL's runtime in its redistributable jar ({@code org.bytedeco:mkl:...:linux-x86_64-redist}). */
+    private static final String MKL_RUNTIME = "/org/bytedeco/mkl/linux-x86_64/libmkl_rt.so.2";
+
+    /** What the process asks for and has, gathered apart from the decision so that tests can vary each. */
+    record Facts(String requested, String cpuVendor, boolean mklOnClassPath, String reproducibility, String openblasLoad) {
+        static Facts ofThisProcess() {
+            String requested = System.getProperty("clip4j.blas", System.getenv("CLIP4J_BLAS"));
+            return new Facts(requested, vendorOfThisCpu(), Blas.class.getResource(MKL_RUNTIME) != null,
+                    System.getenv("MKL_CBWR"), System.getProperty("org.bytedeco.openblas.load"));
+        }
+    }
+
+    /**
+     * The BLAS for {@code f}. An explicit {@code mkl} that cannot run as asked is an error naming what is missing; a
+     * user's own {@code org.bytedeco.openblas.load} is left alone (and reported as MKL when it names MKL).
+     */
+    static Blas choose(Facts f) {
+        if (f.openblasLoad() != null && !f.openblasLoad().isBlank()) {
+            return f.openblasLoad().toLowerCase(Locale.ROOT).startsWith("mkl") ? MKL : OPENBLAS;
+        }
+        String requested = f.requested() == null || f.requested().isBlank() ? "auto" : f.requested().trim().toLowerCase(Locale.ROOT);
+        boolean reproducible = f.reproducibility() != null && !f.reproducibility().isBlank();
+        switch (requested) {
+            case "openblas":
+                return OPENBLAS;
+            case "mkl":
+                if (!f.mklOnClassPath()) {
+                    throw new IllegalStateException("clip4j.blas=mkl: MKL's libraries are not on the class path "
+                            + "(org.bytedeco:mkl, classifier linux-x86_64-redist)");
+                }
+                if (!reproducible) {
+                    throw new IllegalStateException("clip4j.blas=mkl needs MKL_CBWR in the environment (AUTO: sums that "
+                            + "do not depend on where a tensor starts in memory, so a resumed training matches an "
+                            + "uninterrupted one); ./clip4j sets it, with MKL_NUM_THREADS and MKL_DYNAMIC=FALSE");
+                }
+                return MKL;
+            case "auto":
+                return f.mklOnClassPath() && reproducible && "GenuineIntel".equals(f.cpuVendor()) ? MKL : OPENBLAS;
+            default:
+                throw new IllegalArgumentException("clip4j.blas (CLIP4J_BLAS) must be auto, mkl or openblas, not '"
+                        + f.requested() + "'");
+        }
+    }
+
+    /** The CPU's vendor as /proc/cpuinfo names it ({@code GenuineIntel}, {@code AuthenticAMD}), or "" if unreadable. */
+    static String vendorOfThisCpu() {
+        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("vendor_id")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst().orElse("");
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** Sets the preset's switch for {@code b} (before libtorch loads). */
+    void select() {
+        if (this == MKL && System.getProperty("org.bytedeco.openblas.load") == null) {
+            System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
+        }
+    }
+}

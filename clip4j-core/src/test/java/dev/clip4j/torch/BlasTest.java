@@ -1,0 +1,103 @@
+package dev.clip4j.torch;
+
+import dev.clip4j.Parity;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Which BLAS runs libtorch's float32 GEMMs ({@link Blas}): the choice from what the process asks for and has, and in
+ * child JVMs that the chosen library is the one mapped, that MKL brings no second OpenMP pool, and that both compute
+ * a float32 GEMM and its gradient to float32 accuracy.
+ */
+class BlasTest {
+    private static Blas choose(String requested, String vendor, boolean onClassPath) {
+        return Blas.choose(new Blas.Facts(requested, vendor, onClassPath, "AUTO", null));
+    }
+
+    @Test
+    void autoTakesMklOnIntelCpusWhereItIsOnTheClassPath() {
+        assertThat(choose(null, "GenuineIntel", true)).isEqualTo(Blas.MKL);
+        assertThat(choose(" Auto", "GenuineIntel", true)).isEqualTo(Blas.MKL);
+        assertThat(choose(null, "AuthenticAMD", true)).isEqualTo(Blas.OPENBLAS);
+        assertThat(choose(null, "GenuineIntel", false)).isEqualTo(Blas.OPENBLAS);
+        assertThat(choose(null, "", true)).isEqualTo(Blas.OPENBLAS);
+    }
+
+    @Test
+    void explicitChoicesAndTheirErrors() {
+        assertThat(choose("openblas", "GenuineIntel", true)).isEqualTo(Blas.OPENBLAS);
+        assertThat(choose(" MKL ", "AuthenticAMD", true)).isEqualTo(Blas.MKL);
+        assertThatThrownBy(() -> choose("mkl", "GenuineIntel", false)).hasMessageContaining("linux-x86_64-redist");
+        assertThatThrownBy(() -> Blas.choose(new Blas.Facts("mkl", "GenuineIntel", true, null, null))).hasMessageContaining("MKL_CBWR");
+        assertThat(Blas.choose(new Blas.Facts(null, "GenuineIntel", true, "", null))).isEqualTo(Blas.OPENBLAS);
+        assertThatThrownBy(() -> choose("fast", "GenuineIntel", true)).hasMessageContaining("auto, mkl or openblas");
+    }
+
+    @Test
+    void aUsersOwnPresetSwitchIsLeftAlone() {
+        assertThat(Blas.choose(new Blas.Facts("openblas", "GenuineIntel", true, null, "mkl_rt"))).isEqualTo(Blas.MKL);
+        assertThat(Blas.choose(new Blas.Facts("mkl", "GenuineIntel", true, "AUTO", "openblas"))).isEqualTo(Blas.OPENBLAS);
+    }
+
+    @Test
+    void thisCpusVendorIsRead() {
+        assertThat(Blas.vendorOfThisCpu()).isNotBlank();
+    }
+
+    /** Runs in the child JVM: a GEMM and its gradient against float64, then what the process maps and runs. */
+    public static final class Child {
+        public static void main(String[] args) throws Exception {
+            Torch.manualSeed(3);
+            Tensor a = Tensors.randn(512, 768), b = Tensors.randn(768, 1024);
+            Tensor exact = Tensors.to(Tensors.to(a, DType.F64).matmul(Tensors.to(b, DType.F64)), DType.F32);
+            // 768-term float32 dot products of unit normals: rounding ~ sqrt(768) * 2^-24 * |terms| per element, far
+            // under 1e-5 of the largest (~4.5 sigma of sqrt(768)), whatever order the BLAS sums in
+            Parity.assertClose("gemm", a.matmul(b), exact, 1e-5);
+            // the backward pass's GEMMs: d(sum(a @ b))/da = ones @ b.T, each element b's row sum (1024 terms)
+            Tensor grad = Tensors.full(1, DType.F32, 512, 1024).matmul(b.t());
+            Tensor exactGrad = Tensors.to(Tensors.full(1, DType.F64, 512, 1024).matmul(Tensors.to(b, DType.F64).t()), DType.F32);
+            Parity.assertClose("gradient gemm", grad, exactGrad, 1e-5);
+            System.out.println("blas " + Torch.blas());
+            String maps = Files.readString(Path.of("/proc/self/maps"));
+            System.out.println("mkl mapped " + maps.contains("libmkl_core"));
+            System.out.println("gnu openmp " + maps.contains("libgomp") + ", intel threading layer " + maps.contains("libmkl_intel_thread"));
+            System.out.println("ok");
+        }
+    }
+
+    private static String run(Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), Child.class.getName()).redirectErrorStream(true);
+        pb.environment().remove("CLIP4J_BLAS");
+        pb.environment().remove("MKL_THREADING_LAYER");
+        pb.environment().remove("MKL_CBWR");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as(out).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    /** Even asked for Intel's layer, MKL runs on libtorch's GNU OpenMP: one runtime with threads, no intel_thread layer. */
+    @Test
+    void mklRunsOnLibtorchsOwnOpenMpPoolAndIsExact() throws Exception {
+        String out = run(Map.of("CLIP4J_BLAS", "mkl", "MKL_CBWR", "AUTO", "MKL_THREADING_LAYER", "INTEL", "OMP_WAIT_POLICY", "PASSIVE"));
+        assertThat(out).contains("blas MKL").contains("mkl mapped true").contains("gnu openmp true, intel threading layer false").contains("ok");
+    }
+
+    @Test
+    void openBlasStaysWhenAsked() throws Exception {
+        String out = run(Map.of("CLIP4J_BLAS", "openblas", "OPENBLAS_NUM_THREADS", "2", "OMP_WAIT_POLICY", "PASSIVE"));
+        assertThat(out).contains("blas OPENBLAS").contains("mkl mapped false").contains("ok");
+    }
+}
