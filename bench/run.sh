@@ -41,6 +41,9 @@ ROUNDS=1 RUNS="$RUNS" THREADS="$THREADS" bench/inference.sh
 echo "## ViT-B/32 text tower on zero-shot prompts: clip4j against CLIP's text tower in PyTorch (all 77 positions)"
 ROUNDS=1 THREADS="$THREADS" bench/text.sh
 
+echo "## libtorch's float32 BLAS: OpenBLAS against oneMKL (GEMM, fp32 tower on libtorch, fp32 training step)"
+ROUNDS=1 THREADS="$THREADS" bench/blas.sh
+
 echo "## training step (tiny-vit recipe, batch 256, synthetic batches)"
 # clip4j runs with the allocator settings of ./clip4j; PyTorch runs with its defaults, with the same allocator
 # settings, and with the multi-tensor AdamW, so the ratio is taken against its fastest configuration. Rounds
