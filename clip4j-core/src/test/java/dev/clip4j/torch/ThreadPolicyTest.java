@@ -8,12 +8,9 @@ import dev.clip4j.model.ClipModel;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -52,17 +49,7 @@ class ThreadPolicyTest {
     }
 
     private static String run(Map<String, String> env) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-cp", System.getProperty("java.class.path"), Child.class.getName()).redirectErrorStream(true);
-        pb.environment().remove("OPENBLAS_NUM_THREADS");
-        pb.environment().remove("OMP_WAIT_POLICY");
-        pb.environment().remove("OMP_NUM_THREADS");
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as(out).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        return out;
+        return ChildJvm.run(Child.class, env, "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "OMP_NUM_THREADS");
     }
 
     @Test
