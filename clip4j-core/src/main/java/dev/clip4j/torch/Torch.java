@@ -33,14 +33,17 @@ public final class Torch {
             if (loaded) return;
             try {
                 String platform = Loader.getPlatform();
-                File torchDir = Loader.cacheResource(torch.class, "/org/bytedeco/pytorch/" + platform + "/");
-                Loader.cacheResource(openblas.class, "/org/bytedeco/openblas/" + platform + "/");
-                if (torchDir == null) {
-                    throw new IllegalStateException("libtorch natives for " + platform + " are not on the class path");
-                }
                 Blas chosen = Blas.choose(Blas.Facts.ofThisProcess());
                 blas = chosen;
                 chosen.select(); // before libtorch loads: it links whatever libopenblas.so.0 then points at
+                File torchDir = Loader.cacheResource(torch.class, "/org/bytedeco/pytorch/" + platform + "/");
+                // OpenBLAS's files beside it, for libtorch's search path; never where MKL takes its place: the preset
+                // points the cached libopenblas.so.0 at MKL's, and writing OpenBLAS's file back over that link while
+                // another process loads it crashed that process (SIGBUS in the dynamic linker; pitfall 15)
+                if (chosen == Blas.OPENBLAS) Loader.cacheResource(openblas.class, "/org/bytedeco/openblas/" + platform + "/");
+                if (torchDir == null) {
+                    throw new IllegalStateException("libtorch natives for " + platform + " are not on the class path");
+                }
                 Loader.load(torch.class);
                 // libtorch's own default comes from cpuinfo, which counts 1 core on some VMs (seen on a 2-core Zen 5
                 // VM: every command ran on one thread); one per core, as the JVM counts them (cgroup-aware), unless the

@@ -83,6 +83,27 @@ class BlasTest {
         assertThat(out).contains("blas MKL").contains("mkl mapped true").contains("gnu openmp true, intel threading layer false").contains("ok");
     }
 
+    /**
+     * Pitfall 15: a process on MKL leaves JavaCPP's cached libopenblas.so.0 (its link to MKL) as it finds it. Rewriting
+     * it on every start crashed processes loading it at the same moment (SIGBUS in the dynamic linker, 4 of 40 starts).
+     */
+    @Test
+    void startsOnMklLeaveTheCachedLinkAlone() throws Exception {
+        Map<String, String> mkl = Map.of("CLIP4J_BLAS", "mkl", "MKL_CBWR", "AUTO,STRICT");
+        run(mkl);
+        Path link;
+        try (var files = Files.walk(org.bytedeco.javacpp.Loader.getCacheDir().toPath())) {
+            link = files.filter(f -> f.toString().contains("/openblas-") && f.getFileName().toString().equals("libopenblas.so.0"))
+                    .findFirst().orElseThrow();
+        }
+        assertThat(Files.isSymbolicLink(link)).as(link.toString()).isTrue();
+        var before = Files.readAttributes(link, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        run(mkl);
+        var after = Files.readAttributes(link, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        assertThat(after.lastModifiedTime()).isEqualTo(before.lastModifiedTime());
+        assertThat(after.fileKey()).isEqualTo(before.fileKey());
+    }
+
     @Test
     void openBlasStaysWhenAsked() throws Exception {
         String out = run(Map.of("CLIP4J_BLAS", "openblas", "OPENBLAS_NUM_THREADS", "2", "OMP_WAIT_POLICY", "PASSIVE"));
