@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # libtorch's float32 BLAS, OpenBLAS against oneMKL (dev.clip4j.torch.Blas), side by side in alternating rounds: the GEMM
-# ceiling (bench/GemmPeak.java), ViT-B/32's fp32 image tower on libtorch at batch 16 and 1 (`clip4j bench`), and a
-# tiny-vit fp32 training step (bench/TrainStepBench.java); with PyTorch's fp32 tower on OpenBLAS and clip4j's fp32 on
-# ONNX Runtime in the same rounds for scale. One JSON line per run; the "blas" key says which ran.
+# ceiling (bench/GemmPeak.java), ViT-B/32's fp32 image tower on libtorch at batch 16 and 1 (`clip4j bench`), a tiny-vit
+# fp32 training step (bench/TrainStepBench.java) and a fusion-tiny pretraining step (ITA + ITM + MLM,
+# bench/PretrainStepBench.java); with PyTorch's fp32 tower on OpenBLAS and clip4j's fp32 on ONNX Runtime in the same
+# rounds for scale. One JSON line per run; the "blas" key says which ran.
 # Usage: ROUNDS=3 THREADS=2 bash bench/blas.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ for r in $(seq "$ROUNDS"); do
       echo "{\"round\": $r} $(./clip4j bench --arch ViT-B-32 --batch $batch --runs "$RUNS" --threads "$THREADS" --precision fp32 --backend torch 2>/dev/null)"
     done
     echo "{\"round\": $r, \"blas\": \"$blas\"} $(java -cp "$CP" bench/TrainStepBench.java fp32 10 256 2>/dev/null | tail -1)"
+    echo "{\"round\": $r, \"blas\": \"$blas\"} $(java -cp "$CP" bench/PretrainStepBench.java ita,itm,mlm 10 128 0.4 4096 fp32 2>/dev/null | tail -1)"
   done
   unset CLIP4J_BLAS
   echo "{\"round\": $r} $(./clip4j bench --arch ViT-B-32 --batch 16 --runs "$RUNS" --threads "$THREADS" --precision fp32 --backend onnx 2>/dev/null)"

@@ -11,8 +11,8 @@ import java.util.Locale;
  * before libtorch loads (JavaCPP then points the cached {@code libopenblas.so.0} at MKL's). Decided once, before the
  * first load ({@link Torch#init}).
  *
- * <p>Why MKL on Intel CPUs: on the AMX Xeon, reproducible as below, a tiny-vit fp32 training step ran 1.24-1.29x as
- * fast as on OpenBLAS, the MLP's GEMM 1.06-1.16x, ViT-B/32's fp32 tower on libtorch 1.01-1.08x ({@code bench/RESULTS.md}). Why not on AMD:
+ * <p>Why MKL on Intel CPUs: on the AMX Xeon, reproducible as below, a tiny-vit fp32 training step ran 1.24-1.33x as
+ * fast as on OpenBLAS, the MLP's GEMM 1.06-1.30x, ViT-B/32's fp32 tower on libtorch 1.01-1.20x ({@code bench/RESULTS.md}). Why not on AMD:
  * never measured there, and OpenBLAS has Zen kernels of its own. Threads: the preset runs MKL on its GNU threading layer
  * whatever {@code MKL_THREADING_LAYER} says (checked: {@code libmkl_gnu_thread}, never {@code libmkl_intel_thread}), so
  * MKL's parallel GEMMs run on libtorch's own OpenMP pool, with no pool of their own to fight it as OpenBLAS's does;
