@@ -77,7 +77,9 @@ final class RunReport {
         md.append(String.format("| steps | %d (%.2f epochs) |%n", r.state().step(), epochs));
         md.append("| batch size | ").append(o.batchSize()).append(o.microBatch() > 0 ? " (micro-batches of " + o.microBatch() + ")" : "").append(" |\n");
         md.append("| learning rate | ").append(o.lr()).append(", warmup ").append(o.warmupSteps()).append(" steps, cosine |\n");
-        md.append("| precision | ").append(o.bf16() ? "bf16 autocast" : "fp32").append(" |\n");
+        // the BLAS runs the float32 GEMMs (and autocast's float32 ones): runs on OpenBLAS and on MKL differ in the last bits
+        md.append("| precision | ").append(o.bf16() ? "bf16 autocast" : "fp32").append(", float32 GEMMs on ")
+                .append(dev.clip4j.torch.Torch.blas() == dev.clip4j.torch.Blas.MKL ? "oneMKL" : "OpenBLAS").append(" |\n");
         md.append(String.format("| wall time | %.0f s, %.0f samples/s |%n", r.state().elapsedSeconds(), sps));
         md.append(String.format("| final loss | %.4f |%n", r.lastLoss()));
         if (zeroShot != null) {

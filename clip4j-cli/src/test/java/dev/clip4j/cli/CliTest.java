@@ -270,6 +270,9 @@ class CliTest {
         assertThat(t.code()).as(t.err()).isZero();
         assertThat(Files.exists(run.resolve("checkpoint/model.safetensors"))).isTrue();
         assertThat(Files.exists(run.resolve("report.md"))).isTrue();
+        // the report names the BLAS this process's float32 GEMMs ran on
+        String blas = dev.clip4j.torch.Torch.blas() == dev.clip4j.torch.Blas.MKL ? "oneMKL" : "OpenBLAS";
+        assertThat(Files.readString(run.resolve("report.md"))).contains("| precision | fp32, float32 GEMMs on " + blas + " |");
         assertThat(Files.exists(run.resolve("loss.png"))).isTrue();
 
         Path report = tmp.resolve("zs.json");
