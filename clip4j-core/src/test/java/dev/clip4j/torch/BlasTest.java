@@ -2,6 +2,7 @@ package dev.clip4j.torch;
 
 import dev.clip4j.Parity;
 import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -17,6 +18,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * a float32 GEMM and its gradient to float32 accuracy.
  */
 class BlasTest {
+    /** Children here ran on the other BLAS too: JavaCPP's shared cache back as this machine uses it (pitfall 15). */
+    @AfterAll
+    static void restoreTheCachedBlas() throws Exception {
+        ChildJvm.restoreThisMachinesBlas();
+    }
+
     private static Blas choose(String requested, String vendor, boolean onClassPath) {
         return Blas.choose(new Blas.Facts(requested, vendor, onClassPath, "AUTO", null));
     }

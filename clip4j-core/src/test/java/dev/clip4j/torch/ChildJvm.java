@@ -15,6 +15,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class ChildJvm {
     private ChildJvm() {}
 
+    /**
+     * Starts one process on this JVM's BLAS, which points JavaCPP's cached libopenblas.so.0 back where this machine's
+     * processes expect it: after a test's children ran on the other BLAS, later tests that start processes at once
+     * (launch's ranks) would otherwise all repoint it together, which crashed processes loading it (pitfall 15).
+     */
+    static void restoreThisMachinesBlas() throws Exception {
+        run(LoadProbe.class, Map.of("CLIP4J_BLAS", Torch.blas().name().toLowerCase(java.util.Locale.ROOT), "MKL_CBWR", "AUTO,STRICT"));
+    }
+
     static String run(Class<?> main, Map<String, String> env, String... unset) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
                 "-cp", System.getProperty("java.class.path"), main.getName()).redirectErrorStream(true);

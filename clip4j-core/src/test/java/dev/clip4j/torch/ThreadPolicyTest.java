@@ -6,6 +6,7 @@ import dev.clip4j.checkpoint.ArchitectureInference;
 import dev.clip4j.checkpoint.Safetensors;
 import dev.clip4j.model.ClipModel;
 import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.LinkedHashMap;
@@ -21,6 +22,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * warning is printed. A JVM with several BLAS threads beside spinning OpenMP threads is warned.
  */
 class ThreadPolicyTest {
+    /** Children here ran on the other BLAS too: JavaCPP's shared cache back as this machine uses it (pitfall 15). */
+    @AfterAll
+    static void restoreTheCachedBlas() throws Exception {
+        ChildJvm.restoreThisMachinesBlas();
+    }
+
     /** Runs in the child JVM: threads, the fixture parity, a 512x768x768 GEMM against float64. */
     public static final class Child {
         public static void main(String[] args) {
