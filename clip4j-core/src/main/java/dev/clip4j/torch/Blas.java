@@ -12,14 +12,17 @@ import java.util.Locale;
  * first load ({@link Torch#init}).
  *
  * <p>Why MKL on Intel CPUs: on the AMX Xeon, reproducible as below, a tiny-vit fp32 training step ran 1.24-1.33x as
- * fast as on OpenBLAS, the MLP's GEMM 1.06-1.30x, ViT-B/32's fp32 tower on libtorch 1.01-1.20x ({@code bench/RESULTS.md}). Why not on AMD:
- * never measured there, and OpenBLAS has Zen kernels of its own. Threads: the preset runs MKL on its GNU threading layer
- * whatever {@code MKL_THREADING_LAYER} says (checked: {@code libmkl_gnu_thread}, never {@code libmkl_intel_thread}), so
- * MKL's parallel GEMMs run on libtorch's own OpenMP pool, with no pool of their own to fight it as OpenBLAS's does;
- * their thread count is OpenMP's, or {@code MKL_NUM_THREADS} (the launcher sets it to libtorch's). Why only with
- * {@code MKL_CBWR} set (the launcher sets {@code AUTO}): by default MKL's sums depend on where each tensor starts in
- * memory, so a training resumed from its checkpoint drifted from an uninterrupted one in the last bits
- * ({@code LaunchCliTest}); with it they do not.
+ * fast as on OpenBLAS, the MLP's GEMM 1.06-1.30x, ViT-B/32's fp32 tower on libtorch 1.01-1.20x
+ * ({@code bench/RESULTS.md}). Why not on AMD: never measured there, and OpenBLAS has Zen kernels of its own.
+ *
+ * <p>Threads: the preset runs MKL on its GNU threading layer whatever {@code MKL_THREADING_LAYER} says (checked:
+ * {@code libmkl_gnu_thread}, never {@code libmkl_intel_thread}), so MKL's parallel GEMMs run on libtorch's own OpenMP
+ * pool, with no pool of their own to fight it as OpenBLAS's does; their count is OpenMP's, or {@code MKL_NUM_THREADS}
+ * (the launcher sets it to libtorch's, with {@code MKL_DYNAMIC=FALSE}).
+ *
+ * <p>Why only with {@code MKL_CBWR} set (the launcher sets {@code AUTO,STRICT}): by default MKL's sums depend on where
+ * each tensor starts in memory, so a training resumed from its checkpoint drifted from an uninterrupted one in the last
+ * bits ({@code LaunchCliTest}), as it still did with {@code AUTO} alone; with {@code AUTO,STRICT} it does not.
  *
  * <p>{@code -Dclip4j.blas} or {@code CLIP4J_BLAS}: {@code auto} (default: MKL on an Intel CPU where MKL's libraries are
  * on the class path and {@code MKL_CBWR} is set, else OpenBLAS), {@code mkl}, {@code openblas}.
@@ -31,7 +34,8 @@ public enum Blas {
     private static final String MKL_RUNTIME = "/org/bytedeco/mkl/linux-x86_64/libmkl_rt.so.2";
 
     /** What the process asks for and has, gathered apart from the decision so that tests can vary each. */
-    record Facts(String requested, String cpuVendor, boolean mklOnClassPath, String reproducibility, String openblasLoad) {
+    record Facts(String requested, String cpuVendor, boolean mklOnClassPath, String reproducibility,
+                 String openblasLoad) {
         static Facts ofThisProcess() {
             String requested = System.getProperty("clip4j.blas", System.getenv("CLIP4J_BLAS"));
             return new Facts(requested, vendorOfThisCpu(), Blas.class.getResource(MKL_RUNTIME) != null,
@@ -47,7 +51,8 @@ public enum Blas {
         if (f.openblasLoad() != null && !f.openblasLoad().isBlank()) {
             return f.openblasLoad().toLowerCase(Locale.ROOT).startsWith("mkl") ? MKL : OPENBLAS;
         }
-        String requested = f.requested() == null || f.requested().isBlank() ? "auto" : f.requested().trim().toLowerCase(Locale.ROOT);
+        String requested = f.requested() == null || f.requested().isBlank()
+                ? "auto" : f.requested().trim().toLowerCase(Locale.ROOT);
         boolean reproducible = f.reproducibility() != null && !f.reproducibility().isBlank();
         switch (requested) {
             case "openblas":
@@ -58,9 +63,10 @@ public enum Blas {
                             + "(org.bytedeco:mkl, classifier linux-x86_64-redist)");
                 }
                 if (!reproducible) {
-                    throw new IllegalStateException("clip4j.blas=mkl needs MKL_CBWR in the environment (AUTO: sums that "
-                            + "do not depend on where a tensor starts in memory, so a resumed training matches an "
-                            + "uninterrupted one); ./clip4j sets it, with MKL_NUM_THREADS and MKL_DYNAMIC=FALSE");
+                    throw new IllegalStateException("clip4j.blas=mkl needs MKL_CBWR in the environment "
+                            + "(AUTO,STRICT: sums that do not depend on where a tensor starts in memory, so a resumed "
+                            + "training matches an uninterrupted one); ./clip4j sets it, with MKL_NUM_THREADS and "
+                            + "MKL_DYNAMIC=FALSE");
                 }
                 return MKL;
             case "auto":
@@ -81,7 +87,7 @@ public enum Blas {
         }
     }
 
-    /** Sets the preset's switch for {@code b} (before libtorch loads). */
+    /** Sets the preset's switch for this choice (before libtorch loads). */
     void select() {
         if (this == MKL && System.getProperty("org.bytedeco.openblas.load") == null) {
             System.setProperty("org.bytedeco.openblas.load", "mkl_rt");

@@ -40,7 +40,9 @@ public final class Torch {
                 // OpenBLAS's files beside it, for libtorch's search path; never where MKL takes its place: the preset
                 // points the cached libopenblas.so.0 at MKL's, and writing OpenBLAS's file back over that link while
                 // another process loads it crashed that process (SIGBUS in the dynamic linker; pitfall 15)
-                if (chosen == Blas.OPENBLAS) Loader.cacheResource(openblas.class, "/org/bytedeco/openblas/" + platform + "/");
+                if (chosen == Blas.OPENBLAS) {
+                    Loader.cacheResource(openblas.class, "/org/bytedeco/openblas/" + platform + "/");
+                }
                 if (torchDir == null) {
                     throw new IllegalStateException("libtorch natives for " + platform + " are not on the class path");
                 }

@@ -6,7 +6,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,7 +44,8 @@ class BlasTest {
         assertThat(choose("openblas", "GenuineIntel", true)).isEqualTo(Blas.OPENBLAS);
         assertThat(choose(" MKL ", "AuthenticAMD", true)).isEqualTo(Blas.MKL);
         assertThatThrownBy(() -> choose("mkl", "GenuineIntel", false)).hasMessageContaining("linux-x86_64-redist");
-        assertThatThrownBy(() -> Blas.choose(new Blas.Facts("mkl", "GenuineIntel", true, null, null))).hasMessageContaining("MKL_CBWR");
+        assertThatThrownBy(() -> Blas.choose(new Blas.Facts("mkl", "GenuineIntel", true, null, null)))
+                .hasMessageContaining("MKL_CBWR");
         assertThat(Blas.choose(new Blas.Facts(null, "GenuineIntel", true, "", null))).isEqualTo(Blas.OPENBLAS);
         assertThatThrownBy(() -> choose("fast", "GenuineIntel", true)).hasMessageContaining("auto, mkl or openblas");
     }
@@ -50,7 +53,8 @@ class BlasTest {
     @Test
     void aUsersOwnPresetSwitchIsLeftAlone() {
         assertThat(Blas.choose(new Blas.Facts("openblas", "GenuineIntel", true, null, "mkl_rt"))).isEqualTo(Blas.MKL);
-        assertThat(Blas.choose(new Blas.Facts("mkl", "GenuineIntel", true, "AUTO", "openblas"))).isEqualTo(Blas.OPENBLAS);
+        assertThat(Blas.choose(new Blas.Facts("mkl", "GenuineIntel", true, "AUTO", "openblas")))
+                .isEqualTo(Blas.OPENBLAS);
     }
 
     @Test
@@ -69,12 +73,14 @@ class BlasTest {
             Parity.assertClose("gemm", a.matmul(b), exact, 1e-5);
             // the backward pass's GEMMs: d(sum(a @ b))/da = ones @ b.T, each element b's row sum (1024 terms)
             Tensor grad = Tensors.full(1, DType.F32, 512, 1024).matmul(b.t());
-            Tensor exactGrad = Tensors.to(Tensors.full(1, DType.F64, 512, 1024).matmul(Tensors.to(b, DType.F64).t()), DType.F32);
+            Tensor ones = Tensors.full(1, DType.F64, 512, 1024);
+            Tensor exactGrad = Tensors.to(ones.matmul(Tensors.to(b, DType.F64).t()), DType.F32);
             Parity.assertClose("gradient gemm", grad, exactGrad, 1e-5);
             System.out.println("blas " + Torch.blas());
             String maps = Files.readString(Path.of("/proc/self/maps"));
             System.out.println("mkl mapped " + maps.contains("libmkl_core"));
-            System.out.println("gnu openmp " + maps.contains("libgomp") + ", intel threading layer " + maps.contains("libmkl_intel_thread"));
+            System.out.println("gnu openmp " + maps.contains("libgomp")
+                    + ", intel threading layer " + maps.contains("libmkl_intel_thread"));
             System.out.println("ok");
         }
     }
@@ -83,11 +89,13 @@ class BlasTest {
         return ChildJvm.run(Child.class, env, "CLIP4J_BLAS", "MKL_THREADING_LAYER", "MKL_CBWR");
     }
 
-    /** Even asked for Intel's layer, MKL runs on libtorch's GNU OpenMP: one runtime with threads, no intel_thread layer. */
+    /** Even asked for Intel's layer, MKL runs on libtorch's GNU OpenMP: one runtime, no intel_thread layer. */
     @Test
     void mklRunsOnLibtorchsOwnOpenMpPoolAndIsExact() throws Exception {
-        String out = run(Map.of("CLIP4J_BLAS", "mkl", "MKL_CBWR", "AUTO,STRICT", "MKL_THREADING_LAYER", "INTEL", "OMP_WAIT_POLICY", "PASSIVE"));
-        assertThat(out).contains("blas MKL").contains("mkl mapped true").contains("gnu openmp true, intel threading layer false").contains("ok");
+        String out = run(Map.of("CLIP4J_BLAS", "mkl", "MKL_CBWR", "AUTO,STRICT", "MKL_THREADING_LAYER", "INTEL",
+                "OMP_WAIT_POLICY", "PASSIVE"));
+        assertThat(out).contains("blas MKL").contains("mkl mapped true")
+                .contains("gnu openmp true, intel threading layer false").contains("ok");
     }
 
     /**
@@ -100,13 +108,14 @@ class BlasTest {
         run(mkl);
         Path link;
         try (var files = Files.walk(org.bytedeco.javacpp.Loader.getCacheDir().toPath())) {
-            link = files.filter(f -> f.toString().contains("/openblas-") && f.getFileName().toString().equals("libopenblas.so.0"))
+            link = files.filter(f -> f.toString().contains("/openblas-")
+                            && f.getFileName().toString().equals("libopenblas.so.0"))
                     .findFirst().orElseThrow();
         }
         assertThat(Files.isSymbolicLink(link)).as(link.toString()).isTrue();
-        var before = Files.readAttributes(link, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        var before = Files.readAttributes(link, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         run(mkl);
-        var after = Files.readAttributes(link, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        var after = Files.readAttributes(link, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         assertThat(after.lastModifiedTime()).isEqualTo(before.lastModifiedTime());
         assertThat(after.fileKey()).isEqualTo(before.fileKey());
     }

@@ -21,12 +21,14 @@ final class ChildJvm {
      * (launch's ranks) would otherwise all repoint it together, which crashed processes loading it (pitfall 15).
      */
     static void restoreThisMachinesBlas() throws Exception {
-        run(LoadProbe.class, Map.of("CLIP4J_BLAS", Torch.blas().name().toLowerCase(java.util.Locale.ROOT), "MKL_CBWR", "AUTO,STRICT"));
+        String blas = Torch.blas().name().toLowerCase(java.util.Locale.ROOT);
+        run(LoadProbe.class, Map.of("CLIP4J_BLAS", blas, "MKL_CBWR", "AUTO,STRICT"));
     }
 
     static String run(Class<?> main, Map<String, String> env, String... unset) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-cp", System.getProperty("java.class.path"), main.getName()).redirectErrorStream(true);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), main.getName())
+                .redirectErrorStream(true);
         for (String name : unset) pb.environment().remove(name);
         pb.environment().putAll(env);
         Process p = pb.start();
