@@ -28,7 +28,8 @@ final class ChildJvm {
     static String run(Class<?> main, Map<String, String> env, String... unset) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classPath = System.getProperty("java.class.path");
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", classPath, main.getName()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", classPath, main.getName())
+                .redirectErrorStream(true);
         for (String name : unset) pb.environment().remove(name);
         pb.environment().putAll(env);
         Process p = pb.start();
