@@ -31,7 +31,7 @@ public final class Torch {
         if (loaded) return;
         synchronized (Torch.class) {
             if (loaded) return;
-            try {
+            try (NativeLoadLock ignored = NativeLoadLock.acquire()) {
                 String platform = Loader.getPlatform();
                 Blas chosen = Blas.choose(Blas.Facts.ofThisProcess());
                 blas = chosen;

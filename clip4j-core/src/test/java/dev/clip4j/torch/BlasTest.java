@@ -120,6 +120,35 @@ class BlasTest {
         assertThat(after.fileKey()).isEqualTo(before.fileKey());
     }
 
+    /**
+     * Pitfall 15: processes on either BLAS started together all load (one at a time, {@link NativeLoadLock}). Without
+     * the lock 2 of 40 such starts died in the dynamic linker (SIGBUS), so three rounds catch it about half the time.
+     */
+    @Test
+    void processesOnBothBlasesStartTogether() throws Exception {
+        for (int round = 0; round < 3; round++) {
+            java.util.List<Process> started = new java.util.ArrayList<>();
+            for (String blas : new String[] {"mkl", "openblas", "mkl", "openblas"}) {
+                started.add(ChildJvm.start(LoadProbe.class, Map.of("CLIP4J_BLAS", blas, "MKL_CBWR", "AUTO,STRICT",
+                        "OPENBLAS_NUM_THREADS", "1")));
+            }
+            for (Process p : started) assertThat(ChildJvm.finish(p)).contains("result 7.0 10.0 15.0 22.0");
+        }
+    }
+
+    /** While another process loads (here: this JVM holds the lock), a new one waits before touching the cache. */
+    @Test
+    void aProcessWaitsForAnotherOnesLoad() throws Exception {
+        Process p;
+        try (NativeLoadLock held = NativeLoadLock.acquire()) {
+            p = ChildJvm.start(LoadProbe.class, Map.of());
+            // a child that did not wait would start, load (~1 s here) and exit well within this
+            boolean ended = p.waitFor(6, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(ended).as("the child ended while the lock was held").isFalse();
+        }
+        assertThat(ChildJvm.finish(p)).contains("result 7.0 10.0 15.0 22.0");
+    }
+
     @Test
     void openBlasStaysWhenAsked() throws Exception {
         String out = run(Map.of("CLIP4J_BLAS", "openblas", "OPENBLAS_NUM_THREADS", "2", "OMP_WAIT_POLICY", "PASSIVE"));

@@ -26,13 +26,22 @@ final class ChildJvm {
     }
 
     static String run(Class<?> main, Map<String, String> env, String... unset) throws Exception {
+        return finish(start(main, env, unset));
+    }
+
+    /** Starts {@code main} as {@link #run} does, without waiting: several can run at once ({@link #finish} each). */
+    static Process start(Class<?> main, Map<String, String> env, String... unset) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classPath = System.getProperty("java.class.path");
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", classPath, main.getName())
                 .redirectErrorStream(true);
         for (String name : unset) pb.environment().remove(name);
         pb.environment().putAll(env);
-        Process p = pb.start();
+        return pb.start();
+    }
+
+    /** Waits up to 240 s for {@code p}, asserts it ended with status 0, and returns its output. */
+    static String finish(Process p) throws Exception {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(240, TimeUnit.SECONDS)).as(out).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
