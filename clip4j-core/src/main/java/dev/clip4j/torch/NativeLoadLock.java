@@ -25,23 +25,55 @@ final class NativeLoadLock implements AutoCloseable {
         this.lock = lock;
     }
 
-    /** Waits for the lock (other processes' loads take about a second each). */
+    /** How long to wait for another process's load (each takes about a second) before loading without the lock. */
+    static final long PATIENCE_MS = 60_000;
+
+    /**
+     * Waits for the lock, at most {@link #PATIENCE_MS}: a process stopped in the middle of its load (a suspended job)
+     * must not hang every later start; past that, the load goes on without the lock and says so.
+     */
     static NativeLoadLock acquire() {
+        return acquire(PATIENCE_MS);
+    }
+
+    /** As {@link #acquire()}, waiting at most {@code patienceMs}. */
+    static NativeLoadLock acquire(long patienceMs) {
         FileChannel channel = null;
         try {
             Path file = Loader.getCacheDir().toPath().resolve(".clip4j-native-load.lock");
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            return new NativeLoadLock(channel, channel.lock());
-        } catch (IOException | RuntimeException e) {
-            if (channel != null) {
-                try {
+            long deadline = System.nanoTime() + patienceMs * 1_000_000;
+            for (FileLock lock; ; Thread.sleep(20)) {
+                if ((lock = channel.tryLock()) != null) return new NativeLoadLock(channel, lock);
+                if (System.nanoTime() > deadline) {
+                    System.err.println("clip4j: warning: another process has held " + file + " for "
+                            + patienceMs / 1000.0 + " s; loading libtorch without waiting for it");
                     channel.close();
-                } catch (IOException ignored) {
-                    // nothing held
+                    return new NativeLoadLock(null, null);
                 }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeQuietly(channel);
+            return new NativeLoadLock(null, null);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel);
             return new NativeLoadLock(null, null);
         }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel == null) return;
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing held
+        }
+    }
+
+    /** Whether this process holds the lock (false where it loads without it). */
+    boolean held() {
+        return lock != null;
     }
 
     @Override

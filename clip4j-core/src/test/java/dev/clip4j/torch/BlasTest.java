@@ -149,6 +149,36 @@ class BlasTest {
         assertThat(ChildJvm.finish(p)).contains("result 7.0 10.0 15.0 22.0");
     }
 
+    /** Holds the load lock until killed (for {@link #aStuckLoadDoesNotHangLaterStarts}). */
+    public static final class LockHolder {
+        public static void main(String[] args) throws Exception {
+            try (NativeLoadLock held = NativeLoadLock.acquire()) {
+                System.out.println("held " + held.held());
+                Thread.sleep(120_000);
+            }
+        }
+    }
+
+    /** A process stopped while it holds the lock (a suspended job) delays later starts by the patience, no longer. */
+    @Test
+    void aStuckLoadDoesNotHangLaterStarts() throws Exception {
+        Process holder = ChildJvm.start(LockHolder.class, Map.of());
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()));
+            assertThat(lines.readLine()).isEqualTo("held true");
+            long t0 = System.nanoTime();
+            try (NativeLoadLock late = NativeLoadLock.acquire(500)) {
+                assertThat(late.held()).isFalse();
+            }
+            assertThat((System.nanoTime() - t0) / 1e9).isBetween(0.5, 30.0);
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        try (NativeLoadLock free = NativeLoadLock.acquire(30_000)) {
+            assertThat(free.held()).isTrue(); // the holder's end released it
+        }
+    }
+
     @Test
     void openBlasStaysWhenAsked() throws Exception {
         String out = run(Map.of("CLIP4J_BLAS", "openblas", "OPENBLAS_NUM_THREADS", "2", "OMP_WAIT_POLICY", "PASSIVE"));
