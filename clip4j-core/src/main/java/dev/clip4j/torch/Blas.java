@@ -1,8 +1,5 @@
 package dev.clip4j.torch;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -38,7 +35,7 @@ public enum Blas {
                  String openblasLoad) {
         static Facts ofThisProcess() {
             String requested = System.getProperty("clip4j.blas", System.getenv("CLIP4J_BLAS"));
-            return new Facts(requested, vendorOfThisCpu(), Blas.class.getResource(MKL_RUNTIME) != null,
+            return new Facts(requested, CpuFlags.vendor(), Blas.class.getResource(MKL_RUNTIME) != null,
                     System.getenv("MKL_CBWR"), System.getProperty("org.bytedeco.openblas.load"));
         }
     }
@@ -74,16 +71,6 @@ public enum Blas {
             default:
                 throw new IllegalArgumentException("clip4j.blas (CLIP4J_BLAS) must be auto, mkl or openblas, not '"
                         + f.requested() + "'");
-        }
-    }
-
-    /** The CPU's vendor as /proc/cpuinfo names it ({@code GenuineIntel}, {@code AuthenticAMD}), or "" if unreadable. */
-    static String vendorOfThisCpu() {
-        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-            return lines.filter(l -> l.startsWith("vendor_id")).map(l -> l.substring(l.indexOf(':') + 1).trim())
-                    .findFirst().orElse("");
-        } catch (IOException | RuntimeException e) {
-            return "";
         }
     }
 

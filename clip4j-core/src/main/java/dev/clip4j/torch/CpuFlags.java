@@ -7,9 +7,13 @@ import java.util.Arrays;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** The CPU's feature flags as Linux reports them, for choices that depend on the instruction set (pitfall 12). */
+/**
+ * The CPU as Linux reports it (/proc/cpuinfo): its feature flags and vendor, for choices that depend on the instruction
+ * set or the maker (pitfall 12).
+ */
 public final class CpuFlags {
     private static volatile Set<String> flags;
+    private static volatile String vendor;
 
     private CpuFlags() {}
 
@@ -20,13 +24,25 @@ public final class CpuFlags {
         return f;
     }
 
+    /** The first processor's vendor ({@code GenuineIntel}, {@code AuthenticAMD}), or "" where unreadable. */
+    public static String vendor() {
+        String v = vendor;
+        if (v == null) vendor = v = field(Path.of("/proc/cpuinfo"), "vendor_id");
+        return v;
+    }
+
     static Set<String> read(Path cpuinfo) {
-        try {
-            return Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("flags"))
-                    .findFirst().map(l -> Arrays.stream(l.substring(l.indexOf(':') + 1).trim().split("\\s+")).collect(Collectors.toSet()))
-                    .orElse(Set.of());
+        String line = field(cpuinfo, "flags");
+        return line.isEmpty() ? Set.of() : Arrays.stream(line.split("\\s+")).collect(Collectors.toSet());
+    }
+
+    /** The value of the first {@code key : value} line, trimmed; "" where there is none or the file is unreadable. */
+    private static String field(Path cpuinfo, String key) {
+        try (var lines = Files.lines(cpuinfo)) {
+            return lines.filter(l -> l.startsWith(key)).findFirst()
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("");
         } catch (IOException | RuntimeException e) {
-            return Set.of();
+            return "";
         }
     }
 }

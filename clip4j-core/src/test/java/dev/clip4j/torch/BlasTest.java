@@ -59,7 +59,7 @@ class BlasTest {
 
     @Test
     void thisCpusVendorIsRead() {
-        assertThat(Blas.vendorOfThisCpu()).isNotBlank();
+        assertThat(CpuFlags.vendor()).isNotBlank();
     }
 
     /** Runs in the child JVM: a GEMM and its gradient against float64, then what the process maps and runs. */
