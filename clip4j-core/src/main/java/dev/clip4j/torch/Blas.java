@@ -74,10 +74,12 @@ public enum Blas {
         }
     }
 
-    /** Sets the preset's switch for this choice (before libtorch loads). */
+    /**
+     * Sets the preset's switch for this choice (before libtorch loads); a user's own non-blank switch, which
+     * {@link #choose} followed, stays.
+     */
     void select() {
-        if (this == MKL && System.getProperty("org.bytedeco.openblas.load") == null) {
-            System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
-        }
+        String own = System.getProperty("org.bytedeco.openblas.load");
+        if (this == MKL && (own == null || own.isBlank())) System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
     }
 }

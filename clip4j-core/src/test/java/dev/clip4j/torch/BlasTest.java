@@ -57,6 +57,26 @@ class BlasTest {
                 .isEqualTo(Blas.OPENBLAS);
     }
 
+    /** select() sets the switch where the user left none (or a blank one), never over the user's own. */
+    @Test
+    void selectingMklSetsThePresetsSwitchOnlyWhereTheUserLeftNone() {
+        String before = System.getProperty("org.bytedeco.openblas.load");
+        try {
+            System.setProperty("org.bytedeco.openblas.load", " ");
+            Blas.MKL.select();
+            assertThat(System.getProperty("org.bytedeco.openblas.load")).isEqualTo("mkl_rt");
+            System.setProperty("org.bytedeco.openblas.load", "mkl");
+            Blas.MKL.select();
+            assertThat(System.getProperty("org.bytedeco.openblas.load")).isEqualTo("mkl");
+            System.clearProperty("org.bytedeco.openblas.load");
+            Blas.OPENBLAS.select();
+            assertThat(System.getProperty("org.bytedeco.openblas.load")).isNull();
+        } finally {
+            if (before == null) System.clearProperty("org.bytedeco.openblas.load");
+            else System.setProperty("org.bytedeco.openblas.load", before);
+        }
+    }
+
     @Test
     void thisCpusVendorIsRead() {
         assertThat(CpuFlags.vendor()).isNotBlank();
