@@ -77,6 +77,16 @@ class BlasTest {
         }
     }
 
+    /** A process given an unknown BLAS stops at its first use of libtorch with an error naming the choices. */
+    @Test
+    void anUnknownChoiceStopsTheProcessWithAClearError() throws Exception {
+        Process p = ChildJvm.start(LoadProbe.class, Map.of("CLIP4J_BLAS", "fast"));
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(240, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isNotZero();
+        assertThat(out).contains("clip4j.blas (CLIP4J_BLAS) must be auto, mkl or openblas, not 'fast'");
+    }
+
     @Test
     void thisCpusVendorIsRead() {
         assertThat(CpuFlags.vendor()).isNotBlank();
