@@ -126,7 +126,7 @@ public final class OnnxSession implements AutoCloseable {
         return of(g);
     }
 
-    /** The options of every session: clip4j's threads, no arena, idle threads sleeping. */
+    /** The options of every session: clip4j's threads, ONNX Runtime's arena, idle threads sleeping. */
     private static OrtSession.SessionOptions options() throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         // idle pool threads sleep instead of spinning: clip4j's loader threads decode beside the model on the
@@ -137,9 +137,14 @@ public final class OnnxSession implements AutoCloseable {
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
         o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
         o.setInterOpNumThreads(1);
-        // without the arena, activations go back to malloc between runs: peak RSS of ViT-B/32 1.96 → 1.51 GB
-        // at the same speed (measured; ONNX Runtime's prepacked GEMM weights are the rest of its share)
-        o.setCPUArenaAllocator(false);
+        // ONNX Runtime's arena keeps each run's activations (one planned block per input shape) for the next run.
+        // Without it every run took that block from malloc afresh, and a block mapped apart (the photo folders' 4 MB
+        // threshold, runtime-env.sh) is zeroed by the kernel on every run: int8 embed --images of 500 photos 10.4 s
+        // against 11.0 s (medians of four alternating rounds, AMX Xeon), and bench's peak RSS at batch 16 is lower
+        // with it (int8 439-443 MB against 536-553, fp32 694-708 against 804-844), the weights being ONNX Runtime's
+        // own since the towers are handed over. Texts of many lengths grow it: 1,500 texts at batch 64 peaked 30-100
+        // MB higher in int8 (and ran 13.1-13.9 s against 16.6) and ~140 MB higher in fp32 (1.09 GB). bench/RESULTS.md
+        o.setCPUArenaAllocator(true);
         return o;
     }
 
