@@ -317,8 +317,9 @@ public final class ClipModel extends Module implements FeatureEncoder {
 
     /**
      * Converts this float32 model in place for int8 inference ({@link Module#quantizeInt8}): the linear layers of both
-     * towers (attention, MLP, a ResNet's attention pool) in int8; patch or ResNet convolutions, norms, embeddings and
-     * the two projection matrices in float32. Inference only from then on.
+     * towers (attention, MLP, a ResNet's attention pool) and a ViT's patch embedding (a linear map of each patch) in
+     * int8; a ResNet's convolutions, norms, embeddings and the two projection matrices in float32. Inference only from
+     * then on.
      */
     public ClipModel toInt8() {
         train(false).quantizeInt8();

@@ -1,9 +1,9 @@
 package dev.clip4j.model;
 
-import dev.clip4j.nn.Conv2d;
 import dev.clip4j.nn.Init;
 import dev.clip4j.nn.LayerNorm;
 import dev.clip4j.nn.Module;
+import dev.clip4j.nn.PatchEmbedding;
 import dev.clip4j.nn.Transformer;
 import dev.clip4j.onnx.OnnxGraph;
 import dev.clip4j.torch.DType;
@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.Tensor;
  */
 public final class VisionTransformer extends ImageTower {
     private final int resolution, patch, width, layers, heads, outputDim;
-    private final Conv2d conv1;
+    private final PatchEmbedding conv1;
     private final LayerNorm lnPre;
     private final Transformer transformer;
     private final LayerNorm lnPost;
@@ -33,7 +33,7 @@ public final class VisionTransformer extends ImageTower {
         parameter("class_embedding", Init.normal(scale, width));
         parameter("positional_embedding", Init.normal(scale, (long) grid * grid + 1, width));
         parameter("proj", Init.normal(scale, width, outputDim));
-        conv1 = child("conv1", new Conv2d(3, width, patch, patch, 0));
+        conv1 = child("conv1", new PatchEmbedding(3, width, patch));
         lnPre = child("ln_pre", new LayerNorm(width));
         transformer = child("transformer", new Transformer(width, layers, heads));
         lnPost = child("ln_post", new LayerNorm(width));
@@ -46,9 +46,8 @@ public final class VisionTransformer extends ImageTower {
     /** Patches, class token and positions, ln_pre: the transformer's input [B, 1 + g², width]. */
     private Tensor tokensIn(Tensor images) {
         Tensor w = conv1.weight();
-        Tensor x = conv1.forward(images.to(w.scalar_type())); // [B, width, g, g]
+        Tensor x = conv1.forward(conv1.isInt8() ? images : images.to(w.scalar_type())); // [B, g*g, width]
         long b = x.size(0);
-        x = x.reshape(b, width, -1).permute(0, 2, 1);          // [B, g*g, width]
         Tensor cls = p("class_embedding").to(x.scalar_type()).reshape(1, 1, width).expand(b, 1, width);
         x = Tensors.cat(1, cls, x);
         x = x.add(p("positional_embedding").to(x.scalar_type()));
@@ -90,7 +89,7 @@ public final class VisionTransformer extends ImageTower {
     public String onnx(OnnxGraph g, String images) {
         requireBlocks();
         long tokens = (long) (resolution / patch) * (resolution / patch) + 1;
-        String x = g.transpose(g.reshape(conv1.onnx(g, images), 0, width, -1), 0, 2, 1);          // [B, g², width]
+        String x = conv1.onnx(g, images, resolution / patch);                                     // [B, g², width]
         x = g.op("Pad", x, g.longs(0, 1, 0, 0, 0, 0));                                             // [B, 1 + g², width]
         Tensor positions = Tensors.to(p("positional_embedding"), DType.F32).clone();
         positions.narrow(0, 0, 1).add_(Tensors.to(p("class_embedding"), DType.F32).reshape(1, width));

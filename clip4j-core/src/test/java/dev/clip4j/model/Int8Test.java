@@ -63,7 +63,9 @@ class Int8Test {
                 || k.endsWith("c_fc.weight") || k.endsWith("c_proj.weight")).toList();
         assertThat(linear).hasSizeGreaterThan(4);
         linear.forEach(k -> assertThat(sd.get(k).numel()).as(k).isZero());
-        assertThat(sd.get("visual.conv1.weight").numel()).as("convolutions stay").isPositive();
+        assertThat(sd.get("visual.conv1.weight").numel()).as("the patch embedding, a linear map of each patch, too").isZero();
+        assertThat(load("resnet").toInt8().stateDict().get("visual.conv1.weight").numel()).as("a ResNet's convolutions stay")
+                .isPositive();
         assertThat(sd.get("text_projection").numel()).as("projections stay").isPositive();
     }
 
