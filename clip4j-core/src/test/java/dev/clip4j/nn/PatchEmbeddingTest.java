@@ -43,7 +43,9 @@ class PatchEmbeddingTest {
             PatchEmbedding layer = new PatchEmbedding(IN, OUT, PATCH);
             Tensor w = layer.weight().detach().reshape(OUT, (long) IN * PATCH * PATCH).clone();
             Tensor rows = im2colRows(images);
+            // FBGEMM's activations have 7 bits where the CPU lacks VNNI; ONNX Runtime's always 8 (QuantizedLinear)
             double predicted = QuantizationError.predicted(rows, w, QuantizedLinear.reducedRange());
+            double predictedOnnx = QuantizationError.predicted(rows, w, false);
             layer.train(false);
             Tensor fp32 = Grad.noGrad(() -> layer.forward(images));
             assertThat(Tensors.shape(fp32)).containsExactly(BATCH, (long) GRID * GRID, OUT);
@@ -64,7 +66,8 @@ class PatchEmbeddingTest {
                          Tensors.shape(images))) {
                 Tensor onnx = session.run(Map.of("images", in), BATCH).reshape(BATCH, -1, OUT);
                 double onOnnx = QuantizationError.relativeRms(onnx, fp32);
-                assertThat(onOnnx).as("ONNX Runtime int8 (predicted %.4f)", predicted).isBetween(0.8 * predicted, 1.2 * predicted);
+                assertThat(onOnnx).as("ONNX Runtime int8 (predicted %.4f)", predictedOnnx)
+                        .isBetween(0.8 * predictedOnnx, 1.2 * predictedOnnx);
             }
         }
     }
