@@ -175,7 +175,8 @@ public abstract class Module {
      * Converts this module, in place, for int8 inference ({@link dev.clip4j.torch.QuantizedLinear}, PyTorch's dynamic
      * quantization): every linear layer's weights, as its forward uses them (with constants it folds in), are packed
      * as int8 and the float copies freed — what makes the model ~4x smaller. A ViT's patch embedding is such a linear
-     * layer on each patch ({@link PatchEmbedding}); convolutions, norms, embeddings and projection matrices stay float32. The result is for inference only: it cannot be copied, trained or loaded into.
+     * layer on each patch ({@link PatchEmbedding}); convolutions, norms, embeddings and projection matrices stay
+     * float32. The result is for inference only: it cannot be copied, trained or loaded into.
      */
     public final Module quantizeInt8() {
         requireQuantizable();

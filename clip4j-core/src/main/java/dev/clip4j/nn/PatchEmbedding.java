@@ -14,8 +14,8 @@ import java.util.Map;
  * <p>In int8 ({@link Module#quantizeInt8}) it is that linear map on the unfolded patches, [B·g², in·patch²], quantized
  * as every linear layer is ({@link QuantizedLinear}): the patch convolution in float32 had been 11 % of ONNX Runtime's
  * time for an int8 ViT-B/32, the most of any op after the quantized GEMMs (bench/RESULTS.md). Its activations are
- * the normalised pixels, quantized per call over their own range (~4/255 a step for CLIP's normalisation, next to
- * ~3.7/255 for one step of an 8-bit pixel).
+ * the normalised pixels, quantized per call over their own range: ~4/255 a step for CLIP's normalisation (twice that
+ * with libtorch's 7-bit activations on CPUs without VNNI), next to ~3.7/255 for one step of an 8-bit pixel.
  */
 public final class PatchEmbedding extends Module {
     private final int in, out, patch;
@@ -41,14 +41,15 @@ public final class PatchEmbedding extends Module {
     /** [B, in, g·p, g·p] to one row per patch, [B·g², in·p²], each row ordered as the weight's (in, row, column). */
     private Tensor unfold(Tensor images) {
         long b = images.size(0), g = images.size(2) / patch;
-        return images.reshape(b, in, g, patch, g, patch).permute(0, 2, 4, 1, 3, 5).reshape(b * g * g, (long) in * patch * patch);
+        return images.reshape(b, in, g, patch, g, patch).permute(0, 2, 4, 1, 3, 5)
+                .reshape(b * g * g, (long) in * patch * patch);
     }
 
     /** The same in an ONNX graph: images [B, in, g·p, g·p] to rows [B, g², out]. */
     public String onnx(dev.clip4j.onnx.OnnxGraph g, String images, long grid) {
         if (int8 != null) {
-            String patches = g.reshape(g.transpose(g.reshape(images, 0, in, grid, patch, grid, patch), 0, 2, 4, 1, 3, 5),
-                    -1, (long) in * patch * patch);
+            String cut = g.reshape(images, 0, in, grid, patch, grid, patch);
+            String patches = g.reshape(g.transpose(cut, 0, 2, 4, 1, 3, 5), -1, (long) in * patch * patch);
             return g.reshape(g.quantizedMatMul(patches, int8.weights()), -1, grid * grid, out);
         }
         String x = g.op("Conv", Map.of("kernel_shape", new long[] {patch, patch}, "strides", new long[] {patch, patch},

@@ -29,9 +29,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PatchEmbeddingTest {
     private static final int IN = 3, OUT = 64, PATCH = 8, GRID = 4, BATCH = 5;
 
-    /** libtorch's im2col patches as rows [B·g², in·p²], in the (channel, row, column) order of the weight's flattening. */
+    /** libtorch's im2col patches as rows [B·g², in·p²], ordered as the weight is flattened (channel, row, column). */
     private static Tensor im2colRows(Tensor images) {
-        Tensor cols = torch.im2col(images, new long[] {PATCH, PATCH}, new long[] {1, 1}, new long[] {0, 0}, PATCH, PATCH);
+        long[] kernel = {PATCH, PATCH}, dilation = {1, 1}, padding = {0, 0};
+        Tensor cols = torch.im2col(images, kernel, dilation, padding, PATCH, PATCH);
         return cols.permute(0, 2, 1).reshape(-1, (long) IN * PATCH * PATCH); // [B, in·p², g²] → rows
     }
 
@@ -50,17 +51,19 @@ class PatchEmbeddingTest {
             Tensor fp32 = Grad.noGrad(() -> layer.forward(images));
             assertThat(Tensors.shape(fp32)).containsExactly(BATCH, (long) GRID * GRID, OUT);
             Tensor linear = NN.linear(rows, w, null).reshape(BATCH, -1, OUT);
-            assertThat(QuantizationError.relativeRms(fp32, linear)).as("the convolution is the linear map of each patch")
-                    .isLessThan(1e-6);
+            assertThat(QuantizationError.relativeRms(fp32, linear))
+                    .as("the convolution is the linear map of each patch").isLessThan(1e-6);
 
             Grad.noGrad(layer::quantizeInt8);
             assertThat(layer.weight().numel()).as("the float weight, freed").isZero();
             double onTorch = QuantizationError.relativeRms(Grad.noGrad(() -> layer.forward(images)), fp32);
-            assertThat(onTorch).as("libtorch int8 (predicted %.4f)", predicted).isBetween(0.8 * predicted, 1.2 * predicted);
+            assertThat(onTorch).as("libtorch int8 (predicted %.4f)", predicted)
+                    .isBetween(0.8 * predicted, 1.2 * predicted);
 
             OnnxGraph g = new OnnxGraph("patches");
-            g.output(layer.onnx(g, g.input("images", false, "batch", (long) IN, (long) GRID * PATCH, (long) GRID * PATCH), GRID),
-                    "rows", "batch", (long) GRID * GRID, (long) OUT);
+            long side = (long) GRID * PATCH;
+            String input = g.input("images", false, "batch", (long) IN, side, side);
+            g.output(layer.onnx(g, input, GRID), "rows", "batch", (long) GRID * GRID, (long) OUT);
             try (OnnxSession session = OnnxSession.of(g);
                  OnnxTensor in = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), Tensors.floatBuffer(images),
                          Tensors.shape(images))) {
