@@ -60,7 +60,7 @@ public final class ImageEmbedder {
                                    dev.clip4j.Precision precision) {
         dev.clip4j.model.ClipModel m = loaded.model();
         if (m.isSingleStream()) throw new IndexException(modelPath + ": a single-stream pretraining model cannot embed images on their own");
-        return new Loaded(dev.clip4j.Clip.handOver(m, precision), loaded.fingerprint());
+        return new Loaded(ImageIndex.photoFolderClip(m, precision), loaded.fingerprint());
     }
 
     /** The model, waiting for it if it is still loading; its load's own exception if that failed. */

@@ -7,6 +7,7 @@ import dev.clip4j.data.DataFiles;
 import dev.clip4j.image.ImageInput;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
+import dev.clip4j.onnx.IdleThreads;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -84,7 +85,8 @@ public final class ImageIndex implements AutoCloseable {
             throw new IndexException(abs + ": already an index of " + describe(manifest.sources())
                     + "; use index update for it, or build " + source.path() + " elsewhere and index merge the two");
         }
-        return sync(abs, manifest, Clip.handOver(loaded.model(), Precision.explicit(manifest.precision())), modelPath, batchSize, progress);
+        Clip clip = photoFolderClip(loaded.model(), Precision.explicit(manifest.precision()));
+        return sync(abs, manifest, clip, modelPath, batchSize, progress);
     }
 
     /**
@@ -119,7 +121,7 @@ public final class ImageIndex implements AutoCloseable {
         }
         java.util.concurrent.CompletableFuture<ClipCheckpoint.ForInference> loading =
                 ClipCheckpoint.loadingForInference(opened, modelPath.toString(), precision == Precision.INT8, true, true);
-        clip = loading.thenApply(l -> Clip.handOver(l.model(), precision)); // on the loading thread
+        clip = loading.thenApply(l -> photoFolderClip(l.model(), precision)); // on the loading thread
         IndexManifest[] manifest = {null};
         VectorStore[] opens = {null};
         // asked for once, when the first vectors are ready (or at the end): the manifest first, then the store
@@ -252,7 +254,8 @@ public final class ImageIndex implements AutoCloseable {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        return sync(abs, manifest, clipFor(abs, manifest, modelPath, true), modelPath, batchSize, progress);
+        Clip clip = clipFor(abs, manifest, modelPath, true, IdleThreads.SLEEP); // its loaders decode beside it
+        return sync(abs, manifest, clip, modelPath, batchSize, progress);
     }
 
     /** Embeds what changed with {@code clip} (the image tower alone), which is then closed; queries load the whole model. */
@@ -279,7 +282,7 @@ public final class ImageIndex implements AutoCloseable {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        Clip clip = clipFor(abs, manifest, modelPath, false);
+        Clip clip = clipFor(abs, manifest, modelPath, false, IdleThreads.SPIN);
         return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, modelPath, null);
     }
 
@@ -347,12 +350,20 @@ public final class ImageIndex implements AutoCloseable {
         }
     }
 
-    /** The index's model at {@code modelPath}, checked by weights hash, at the index's precision ({@code imagesOnly}: the image tower alone). */
-    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly) {
+    /** A model for a photo folder's pipeline: its loader threads decode beside it, so ONNX Runtime's sleep when idle. */
+    static Clip photoFolderClip(ClipModel model, Precision precision) {
+        return Clip.handOver(model, precision, dev.clip4j.Backend.current(), IdleThreads.SLEEP);
+    }
+
+    /**
+     * The index's model at {@code modelPath}, checked by weights hash, at the index's precision ({@code imagesOnly}: the
+     * image tower alone), ONNX Runtime's threads doing {@code idle} between operators.
+     */
+    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly, IdleThreads idle) {
         Precision precision = Precision.explicit(manifest.precision());
         ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision, imagesOnly);
         requireModel(dir, manifest, modelPath, loaded.fingerprint());
-        return Clip.handOver(loaded.model(), precision);
+        return Clip.handOver(loaded.model(), precision, dev.clip4j.Backend.current(), idle);
     }
 
     private static int embedDim(ClipModel model) {
@@ -455,7 +466,7 @@ public final class ImageIndex implements AutoCloseable {
      * update, loaded (and checked by its weights' hash) on this first call.
      */
     public synchronized Clip clip() {
-        if (clip == null) clip = clipFor(dir, manifest, model, false);
+        if (clip == null) clip = clipFor(dir, manifest, model, false, IdleThreads.SPIN);
         return clip;
     }
 

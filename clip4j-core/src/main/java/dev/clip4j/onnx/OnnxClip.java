@@ -33,15 +33,18 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
     private final ClipModel model;
     /** Whether the model was handed over: each tower's libtorch weights are freed once its session owns a copy. */
     private final boolean owning;
+    /** What the sessions' pool threads do between operators. */
+    private final IdleThreads idle;
     private final int resolution, contextLength, embedDim;
     private OnnxSession image, text; // made on first use, under this object's lock
     private boolean closed;
     /** Runs hold it shared, {@link #close} exclusively: a session is never freed under a run in flight (a native crash). */
     private final java.util.concurrent.locks.ReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
-    private OnnxClip(ClipModel model, boolean owning) {
+    private OnnxClip(ClipModel model, boolean owning, IdleThreads idle) {
         this.model = model;
         this.owning = owning;
+        this.idle = idle;
         this.resolution = model.imageResolution();
         this.contextLength = model.contextLength();
         this.embedDim = model.config().embedDim();
@@ -64,7 +67,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
      * made on first use, reading the model's weights in place: the model stays whole for its other users.
      */
     public static OnnxClip of(ClipModel model) {
-        return checked(model, false);
+        return checked(model, false, IdleThreads.SPIN);
     }
 
     /**
@@ -74,13 +77,18 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
      * ViT-B/32 image tower: ~350 MB less in float32, ~90 MB in int8, twice that where int8 goes in as uint8).
      */
     public static OnnxClip handOver(ClipModel model) {
-        return checked(model, true);
+        return handOver(model, IdleThreads.SPIN);
     }
 
-    private static OnnxClip checked(ClipModel model, boolean owning) {
+    /** As {@link #handOver(ClipModel)}, the sessions' pool threads doing {@code idle} between operators. */
+    public static OnnxClip handOver(ClipModel model, IdleThreads idle) {
+        return checked(model, true, idle);
+    }
+
+    private static OnnxClip checked(ClipModel model, boolean owning, IdleThreads idle) {
         String why = unsupported(model);
         if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
-        return new OnnxClip(model, owning);
+        return new OnnxClip(model, owning, idle);
     }
 
     private synchronized OnnxSession imageTower() {
@@ -110,7 +118,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
 
     /** The session of {@code g}: owning its weights, the model's copy freed ({@code release}), for a handed-over model. */
     private OnnxSession session(OnnxGraph g, Runnable release) {
-        return owning ? OnnxSession.owning(g, release) : OnnxSession.of(g);
+        return owning ? OnnxSession.owning(g, release, idle) : OnnxSession.of(g, idle);
     }
 
     /** The image tower's graph: {@code images} [B, 3, R, R] → {@code features} [B, embed_dim]. */

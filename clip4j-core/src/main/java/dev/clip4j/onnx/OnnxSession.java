@@ -47,9 +47,14 @@ public final class OnnxSession implements AutoCloseable {
      * weights and their packed copies. For a model that others still hold ({@link OnnxClip#of}).
      */
     public static OnnxSession of(OnnxGraph g) {
+        return of(g, IdleThreads.SPIN);
+    }
+
+    /** As {@link #of(OnnxGraph)}, its pool's threads doing {@code idle} between operators. */
+    public static OnnxSession of(OnnxGraph g, IdleThreads idle) {
         List<OnnxTensor> wrapped = new ArrayList<>();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions o = options()) {
+        try (OrtSession.SessionOptions o = options(idle)) {
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> w : g.weights().entrySet()) {
                 OnnxTensor ot = wrap(env, w.getValue());
@@ -84,7 +89,12 @@ public final class OnnxSession implements AutoCloseable {
      * warning: only memory is at stake.
      */
     public static OnnxSession owning(OnnxGraph g, Runnable freeSource) {
-        return owning(g, ScratchDirectory::create, freeSource);
+        return owning(g, freeSource, IdleThreads.SPIN);
+    }
+
+    /** As {@link #owning(OnnxGraph, Runnable)}, its pool's threads doing {@code idle} between operators. */
+    public static OnnxSession owning(OnnxGraph g, Runnable freeSource, IdleThreads idle) {
+        return owning(g, ScratchDirectory::create, freeSource, idle);
     }
 
     /** Makes a fresh {@link ScratchDirectory}. */
@@ -94,23 +104,27 @@ public final class OnnxSession implements AutoCloseable {
 
     /** As {@link #owning(OnnxGraph, Runnable)}, writing into the directory {@code scratch} makes (tests: one that fails). */
     static OnnxSession owning(OnnxGraph g, Scratch scratch, Runnable freeSource) {
+        return owning(g, scratch, freeSource, IdleThreads.SPIN);
+    }
+
+    private static OnnxSession owning(OnnxGraph g, Scratch scratch, Runnable freeSource, IdleThreads idle) {
         ScratchDirectory dir;
         try {
             dir = scratch.create();
         } catch (IOException e) {
-            return inPlaceAfter(g, e);
+            return inPlaceAfter(g, e, idle);
         }
         try (dir) {
             Path model;
             try {
                 model = g.writeTo(dir);
             } catch (IOException e) {
-                return inPlaceAfter(g, e);
+                return inPlaceAfter(g, e, idle);
             }
             g.weights().values().forEach(Tensor::close);
             freeSource.run();
             Torch.trimMemory();
-            try (OrtSession.SessionOptions o = options()) {
+            try (OrtSession.SessionOptions o = options(idle)) {
                 OnnxSession made = new OnnxSession(OrtEnvironment.getEnvironment().createSession(model.toString(), o), Map.of(), List.of());
                 Torch.trimMemory();
                 return made;
@@ -120,19 +134,16 @@ public final class OnnxSession implements AutoCloseable {
         }
     }
 
-    private static OnnxSession inPlaceAfter(OnnxGraph g, IOException e) {
+    private static OnnxSession inPlaceAfter(OnnxGraph g, IOException e, IdleThreads idle) {
         System.err.println("warning: could not write the weights for ONNX Runtime to the temporary directory (" + e.getMessage()
                 + "); they are read in place instead, which keeps a second copy of them in memory");
-        return of(g);
+        return of(g, idle);
     }
 
-    /** The options of every session: clip4j's threads, ONNX Runtime's arena, idle threads sleeping. */
-    private static OrtSession.SessionOptions options() throws OrtException {
+    /** The options of every session: clip4j's threads, ONNX Runtime's arena, idle threads as {@code idle} says. */
+    private static OrtSession.SessionOptions options(IdleThreads idle) throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        // idle pool threads sleep instead of spinning: clip4j's loader threads decode beside the model on the
-        // same cores (embed --images of 500 JPEGs, Zen 5: 17.3-17.4 img/s vs 16.3-16.9 spinning; a bare
-        // batch-1 forward loses ~4 %, batch 16 nothing)
-        o.addConfigEntry("session.intra_op.allow_spinning", "0");
+        o.addConfigEntry("session.intra_op.allow_spinning", idle == IdleThreads.SPIN ? "1" : "0");
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
         o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use

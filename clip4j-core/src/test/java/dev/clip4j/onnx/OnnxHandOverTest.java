@@ -8,6 +8,7 @@ import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
@@ -25,12 +26,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * session bit for bit (the same graph over the same values), and whatever still needs the freed weights refuses.
  */
 class OnnxHandOverTest {
+    /** With either idle-thread policy (a photo folder's sessions sleep between operators, the others spin). */
     @ParameterizedTest
-    @ValueSource(strings = {"vit", "resnet"})
-    void handedOverTowersComputeWhatInPlaceOnesDoAndFreeTheModelsCopy(String tower) {
+    @CsvSource({"vit, SPIN", "vit, SLEEP", "resnet, SPIN", "resnet, SLEEP"})
+    void handedOverTowersComputeWhatInPlaceOnesDoAndFreeTheModelsCopy(String tower, IdleThreads idle) {
         Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
         ClipModel shared = OnnxClipTest.load(tower), handed = OnnxClipTest.load(tower);
-        try (OnnxClip inPlace = OnnxClip.of(shared); OnnxClip owning = OnnxClip.handOver(handed)) {
+        try (OnnxClip inPlace = OnnxClip.of(shared); OnnxClip owning = OnnxClip.handOver(handed, idle)) {
             Grad.noGrad(() -> {
                 assertThat(Tensors.toFloats(owning.encodeImage(in.get("images"))))
                         .containsExactly(Tensors.toFloats(inPlace.encodeImage(in.get("images"))));
