@@ -45,8 +45,7 @@ public final class VisionTransformer extends ImageTower {
 
     /** Patches, class token and positions, ln_pre: the transformer's input [B, 1 + g², width]. */
     private Tensor tokensIn(Tensor images) {
-        Tensor w = conv1.weight();
-        Tensor x = conv1.forward(conv1.isInt8() ? images : images.to(w.scalar_type())); // [B, g*g, width]
+        Tensor x = conv1.forward(images); // [B, g*g, width]
         long b = x.size(0);
         Tensor cls = p("class_embedding").to(x.scalar_type()).reshape(1, 1, width).expand(b, 1, width);
         x = Tensors.cat(1, cls, x);

@@ -28,13 +28,16 @@ public final class PatchEmbedding extends Module {
         parameter("weight", Init.uniform(1.0 / Math.sqrt((double) in * patch * patch), out, in, patch, patch));
     }
 
-    /** Images [B, in, side, side] to patch rows [B, g², out], in the weight's dtype (float) or float32 (int8). */
+    /**
+     * Images [B, in, side, side] of any float dtype to patch rows [B, g², out], in the weight's dtype (float) or float32
+     * (int8, which quantizes whatever it is given).
+     */
     public Tensor forward(Tensor images) {
         long b = images.size(0);
         if (int8 != null) {
             return int8.forward(unfold(images)).reshape(b, -1, out);
         }
-        Tensor x = NN.conv2d(images, weight(), null, patch, 0); // [B, out, g, g]
+        Tensor x = NN.conv2d(images.to(weight().scalar_type()), weight(), null, patch, 0); // [B, out, g, g]
         return x.reshape(b, out, -1).permute(0, 2, 1);
     }
 
