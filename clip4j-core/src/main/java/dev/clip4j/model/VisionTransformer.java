@@ -45,6 +45,11 @@ public final class VisionTransformer extends ImageTower {
 
     /** Patches, class token and positions, ln_pre: the transformer's input [B, 1 + g², width]. */
     private Tensor tokensIn(Tensor images) {
+        // the positional embedding fixes the grid, and int8's patches are cut from whole sides
+        if (images.dim() != 4 || images.size(2) != resolution || images.size(3) != resolution) {
+            throw new IllegalArgumentException("images must be [B, 3, " + resolution + ", " + resolution + "], got "
+                    + java.util.Arrays.toString(Tensors.shape(images)));
+        }
         Tensor x = conv1.forward(images); // [B, g*g, width]
         long b = x.size(0);
         Tensor cls = p("class_embedding").to(x.scalar_type()).reshape(1, 1, width).expand(b, 1, width);

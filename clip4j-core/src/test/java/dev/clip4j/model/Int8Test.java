@@ -54,6 +54,18 @@ class Int8Test {
         }
     }
 
+    /** Images of another size than the ViT's are refused by name, float or int8 (its patches cut from whole sides). */
+    @Test
+    void aViTRefusesImagesOfAnotherSize() {
+        ClipModel fp32 = load("vit"), int8 = load("vit").toInt8();
+        int r = fp32.imageResolution();
+        Tensor odd = dev.clip4j.torch.Tensors.zeros(dev.clip4j.torch.DType.F32, 1, 3, r - 3, r - 3);
+        for (ClipModel m : List.of(fp32, int8)) {
+            Grad.noGrad(() -> assertThatThrownBy(() -> m.encodeImage(odd)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("images must be [B, 3, " + r + ", " + r + "]"));
+        }
+    }
+
     /** The float copies of quantized weights are freed: every transformer linear weight is left empty. */
     @Test
     void quantizedWeightsLeaveNoFloatCopy() {
