@@ -1,3 +1,4 @@
+import dev.clip4j.Backend;
 import dev.clip4j.Precision;
 import dev.clip4j.checkpoint.ClipCheckpoint;
 import dev.clip4j.index.ImageIndex;
@@ -5,6 +6,7 @@ import dev.clip4j.index.IndexProgress;
 import dev.clip4j.index.IndexSource;
 import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.onnx.IdleThreads;
 import dev.clip4j.serve.SearchService;
 import dev.clip4j.torch.Torch;
 
@@ -27,8 +29,9 @@ import java.util.concurrent.Future;
  * The service under load (issue 12): ARCH with random weights (saved once under DIR), an index of IMAGES, then for
  * each client count C in CLIENTS, C clients send distinct text queries to GET /api/search for SECONDS: queries/s,
  * p50/p99 latency, errors. One JSON line per client count. PRECISION (default fp32) is the index's, which the
- * service's queries run at.
- *   java -cp "$(ls clip4j-cli/target/lib/*.jar | tr '\n' :)" bench/ServiceBench.java ARCH IMAGES DIR SECONDS THREADS 1,8,32 [PRECISION]
+ * service's queries run at; BACKEND (torch, the default, or onnx) runs them, and on onnx IDLE (spin, the default, or
+ * sleep) is what ONNX Runtime's threads do between operators (serve --idle-threads).
+ *   java -cp "clip4j-cli/target/clip4j-cli.jar:$(ls clip4j-cli/target/lib/*.jar | tr '\n' :)" bench/ServiceBench.java ARCH IMAGES DIR SECONDS THREADS 1,8,32 [PRECISION [BACKEND [IDLE]]]
  */
 public class ServiceBench {
     public static void main(String[] a) throws Exception {
@@ -36,6 +39,8 @@ public class ServiceBench {
         Path images = Path.of(a[1]), dir = Path.of(a[2]);
         int seconds = Integer.parseInt(a[3]), threads = Integer.parseInt(a[4]);
         Precision precision = a.length > 6 ? Precision.explicit(a[6]) : Precision.FP32;
+        Backend.use(a.length > 7 ? Backend.parse(a[7]) : Backend.TORCH);
+        IdleThreads idle = a.length > 8 ? IdleThreads.valueOf(a[8].toUpperCase(java.util.Locale.ROOT)) : IdleThreads.SPIN;
         Torch.setThreads(threads);
         Path model = dir.resolve("model-" + arch);
         if (!Files.exists(model)) {
@@ -43,14 +48,15 @@ public class ServiceBench {
             ClipCheckpoint.save(ClipModel.create(ClipConfig.builtIn(arch)), model);
         }
         Path idx = dir.resolve("index-" + arch + "-" + precision);
-        try (ImageIndex index = ImageIndex.build(model, IndexSource.of(images), idx, precision, 16, IndexProgress.NONE);
+        ImageIndex.build(model, IndexSource.of(images), idx, precision, 16, IndexProgress.NONE).close();
+        try (ImageIndex index = ImageIndex.open(idx, null, idle);
              SearchService service = SearchService.start(index, "127.0.0.1", 0)) {
             String base = "http://127.0.0.1:" + service.port() + "/api/search?k=10&q=";
-            for (String c : a[5].split(",")) run(base, Integer.parseInt(c), seconds, arch, precision, index.size());
+            for (String c : a[5].split(",")) run(base, Integer.parseInt(c), seconds, arch, precision, index.size(), idle);
         }
     }
 
-    static void run(String base, int clients, int seconds, String arch, Precision precision, long images) throws Exception {
+    static void run(String base, int clients, int seconds, String arch, Precision precision, long images, IdleThreads idle) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (int i = 0; i < 10; i++) http.send(HttpRequest.newBuilder(URI.create(base + "warm+" + i)).build(), HttpResponse.BodyHandlers.discarding());
         ExecutorService pool = Executors.newFixedThreadPool(clients);
@@ -85,8 +91,8 @@ public class ServiceBench {
         pool.shutdown();
         double[] s = all.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(s);
-        System.out.printf("{\"arch\": \"%s\", \"precision\": \"%s\", \"images\": %d, \"clients\": %d, \"seconds\": %d, \"queries\": %d, \"qps\": %.1f, \"p50_ms\": %.1f,"
-                        + " \"p99_ms\": %.1f, \"errors\": %d}%n", arch, precision, images, clients, seconds, s.length, s.length / (double) seconds,
+        System.out.printf("{\"arch\": \"%s\", \"precision\": \"%s\", \"backend\": \"%s\", \"idle\": \"%s\", \"images\": %d, \"clients\": %d, \"seconds\": %d, \"queries\": %d, \"qps\": %.1f, \"p50_ms\": %.1f,"
+                        + " \"p99_ms\": %.1f, \"errors\": %d}%n", arch, precision, Backend.current(), idle, images, clients, seconds, s.length, s.length / (double) seconds,
                 s[s.length / 2], s[(int) Math.floor(0.99 * (s.length - 1))], errors);
     }
 }

@@ -115,6 +115,11 @@ public final class Clip implements AutoCloseable {
         return onnx != null ? Backend.ONNX : Backend.TORCH;
     }
 
+    /** On ONNX Runtime, what its threads do between operators ({@link #handOver(ClipModel, Precision, Backend, IdleThreads)}); empty on libtorch. */
+    public java.util.Optional<IdleThreads> idleThreads() {
+        return onnx == null ? java.util.Optional.empty() : java.util.Optional.of(onnx.idleThreads());
+    }
+
     /** The model; on the onnx backend, a handed-over model's towers already in use there are freed ({@link #handOver}). */
     public ClipModel model() {
         return model;

@@ -1,6 +1,7 @@
 package dev.clip4j.cli;
 
 import dev.clip4j.index.ImageIndex;
+import dev.clip4j.onnx.IdleThreads;
 import dev.clip4j.serve.SearchService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,6 +26,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "The model, if it moved since the build (it must be the same weights).")
     Path model;
 
+    @Option(names = "--idle-threads", defaultValue = "spin",
+            description = "What ONNX Runtime's threads do between a query's operators: spin (default: the lowest latency while queries"
+                    + " come one at a time) or sleep (a lower p99 under many concurrent queries, where the service's own threads need the cores).")
+    String idleThreads;
+
     @Mixin
     CommonOptions.Threads threads;
 
@@ -34,9 +40,14 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new UserError("--port must be 0 to 65535, got " + port);
+        IdleThreads idle = switch (idleThreads) {
+            case "spin" -> IdleThreads.SPIN;
+            case "sleep" -> IdleThreads.SLEEP;
+            default -> throw new UserError("--idle-threads must be spin or sleep, got '" + idleThreads + "'");
+        };
         threads.apply();
         backend.apply();
-        try (ImageIndex idx = ImageIndex.open(index, model); SearchService service = SearchService.start(idx, host, port)) {
+        try (ImageIndex idx = ImageIndex.open(index, model, idle); SearchService service = SearchService.start(idx, host, port)) {
             System.out.printf("serving %s (%d images) on http://%s:%d/  (Ctrl-C stops)%n", idx.directory(), idx.size(),
                     host.contains(":") ? "[" + host + "]" : host, service.port());
             System.out.flush();

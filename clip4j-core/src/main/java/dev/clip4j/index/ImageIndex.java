@@ -279,10 +279,19 @@ public final class ImageIndex implements AutoCloseable {
 
     /** Opens an index with {@code model} (null: the recorded path), which must be the model it was built with. */
     public static ImageIndex open(Path dir, Path model) {
+        return open(dir, model, IdleThreads.SPIN);
+    }
+
+    /**
+     * As {@link #open(Path, Path)}, with what the query model's ONNX Runtime threads do between operators: SPIN (the
+     * lowest latency while queries come one at a time) or SLEEP (for a service whose own threads keep the cores busy
+     * under many concurrent queries). Nothing changes on libtorch.
+     */
+    public static ImageIndex open(Path dir, Path model, IdleThreads idle) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        Clip clip = clipFor(abs, manifest, modelPath, false, IdleThreads.SPIN);
+        Clip clip = clipFor(abs, manifest, modelPath, false, idle);
         return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, modelPath, null);
     }
 

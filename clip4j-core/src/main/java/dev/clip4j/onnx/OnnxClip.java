@@ -85,6 +85,11 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         return checked(model, true, idle);
     }
 
+    /** What the sessions' pool threads do between operators. */
+    public IdleThreads idleThreads() {
+        return idle;
+    }
+
     private static OnnxClip checked(ClipModel model, boolean owning, IdleThreads idle) {
         String why = unsupported(model);
         if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);

@@ -2,6 +2,7 @@ package dev.clip4j.index;
 
 import dev.clip4j.Precision;
 import dev.clip4j.image.ImageInput;
+import dev.clip4j.onnx.IdleThreads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,6 +85,29 @@ class ImageIndexTest {
             copyTree(IndexFixture.get().otherModel(), model);
             assertThatThrownBy(() -> updated.search("red", SearchOptions.top(1))).isInstanceOf(IndexException.class)
                     .hasMessageContaining("is a different model");
+        }
+    }
+
+    /**
+     * A service chooses what ONNX Runtime's threads do between a query's operators (`serve --idle-threads`): the choice
+     * reaches the query model's sessions and changes how they wait, never the answers.
+     */
+    @Test
+    void anOpenedIndexsOnnxThreadsSpinOrSleepWithTheSameAnswers() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 3, 41);
+        build(images, tmp.resolve("idx")).close();
+        dev.clip4j.Backend.use(dev.clip4j.Backend.ONNX);
+        try (ImageIndex spin = ImageIndex.open(tmp.resolve("idx"), null, IdleThreads.SPIN);
+             ImageIndex sleep = ImageIndex.open(tmp.resolve("idx"), null, IdleThreads.SLEEP)) {
+            assertThat(spin.clip().idleThreads()).contains(IdleThreads.SPIN);
+            assertThat(sleep.clip().idleThreads()).contains(IdleThreads.SLEEP);
+            assertThat(sleep.search("red", "a photo of a {}.", SearchOptions.top(9)))
+                    .isEqualTo(spin.search("red", "a photo of a {}.", SearchOptions.top(9)));
+        } finally {
+            dev.clip4j.Backend.use(dev.clip4j.Backend.TORCH);
+        }
+        try (ImageIndex torch = ImageIndex.open(tmp.resolve("idx"), null, IdleThreads.SLEEP)) {
+            assertThat(torch.clip().idleThreads()).as("libtorch has no such threads").isEmpty();
         }
     }
 
