@@ -6,7 +6,7 @@ import dev.clip4j.index.IndexProgress;
 import dev.clip4j.index.IndexSource;
 import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.onnx.IdleThreads;
+import dev.clip4j.onnx.OnnxThreads;
 import dev.clip4j.serve.SearchService;
 import dev.clip4j.torch.Torch;
 
@@ -40,7 +40,7 @@ public class ServiceBench {
         int seconds = Integer.parseInt(a[3]), threads = Integer.parseInt(a[4]);
         Precision precision = a.length > 6 ? Precision.explicit(a[6]) : Precision.FP32;
         Backend.use(a.length > 7 ? Backend.parse(a[7]) : Backend.TORCH);
-        IdleThreads idle = a.length > 8 ? IdleThreads.valueOf(a[8].toUpperCase(java.util.Locale.ROOT)) : IdleThreads.SPIN;
+        OnnxThreads idle = a.length > 8 ? OnnxThreads.valueOf(a[8].toUpperCase(java.util.Locale.ROOT)) : OnnxThreads.SPIN;
         Torch.setThreads(threads);
         Path model = dir.resolve("model-" + arch);
         if (!Files.exists(model)) {
@@ -56,7 +56,7 @@ public class ServiceBench {
         }
     }
 
-    static void run(String base, int clients, int seconds, String arch, Precision precision, long images, IdleThreads idle) throws Exception {
+    static void run(String base, int clients, int seconds, String arch, Precision precision, long images, OnnxThreads idle) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (int i = 0; i < 10; i++) http.send(HttpRequest.newBuilder(URI.create(base + "warm+" + i)).build(), HttpResponse.BodyHandlers.discarding());
         ExecutorService pool = Executors.newFixedThreadPool(clients);

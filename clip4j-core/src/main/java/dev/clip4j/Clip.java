@@ -6,7 +6,7 @@ import dev.clip4j.image.ImageInput;
 import dev.clip4j.io.InputLimits;
 import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
-import dev.clip4j.onnx.IdleThreads;
+import dev.clip4j.onnx.OnnxThreads;
 import dev.clip4j.onnx.OnnxClip;
 import dev.clip4j.tokenizer.ClipTokenizer;
 import dev.clip4j.torch.DType;
@@ -43,14 +43,14 @@ public final class Clip implements AutoCloseable {
      * and later changes to it (training) are seen.
      */
     public Clip(ClipModel model, Precision precision) {
-        this(model, precision, false, Backend.TORCH, IdleThreads.SPIN);
+        this(model, precision, false, Backend.TORCH, OnnxThreads.SPIN);
     }
 
     /**
      * {@code owned}: nobody else holds {@code model}, so bf16 and int8 may convert it in place (no float copy stays alive);
      * {@code backend} as {@link Backend#resolve} decides.
      */
-    private Clip(ClipModel model, Precision precision, boolean owned, Backend backend, IdleThreads idle) {
+    private Clip(ClipModel model, Precision precision, boolean owned, Backend backend, OnnxThreads threads) {
         if (model.isInt8() && precision != Precision.INT8) throw new IllegalArgumentException("the model is int8; use Precision.INT8");
         this.model = switch (precision) {
             case BF16 -> (owned ? model : model.<ClipModel>copy()).toBf16().train(false);
@@ -60,7 +60,7 @@ public final class Clip implements AutoCloseable {
         this.preprocess = new ClipPreprocessor(model.imageResolution());
         this.precision = precision;
         this.onnx = backend.resolve(this.model, precision) != Backend.ONNX ? null
-                : owned ? OnnxClip.handOver(this.model, idle) : OnnxClip.of(this.model);
+                : owned ? OnnxClip.handOver(this.model, threads) : OnnxClip.of(this.model);
     }
 
     /**
@@ -75,16 +75,16 @@ public final class Clip implements AutoCloseable {
 
     /** As {@link #handOver(ClipModel, Precision)}, on the given backend. */
     public static Clip handOver(ClipModel model, Precision precision, Backend backend) {
-        return handOver(model, precision, backend, IdleThreads.SPIN);
+        return handOver(model, precision, backend, OnnxThreads.SPIN);
     }
 
     /**
-     * As {@link #handOver(ClipModel, Precision, Backend)}; on ONNX Runtime its threads do {@code idle} between operators:
-     * {@link IdleThreads#SLEEP} for a model that runs beside other busy threads of the caller's (a photo folder's
-     * loaders), where the default, {@link IdleThreads#SPIN}, suits a model with the cores to itself.
+     * As {@link #handOver(ClipModel, Precision, Backend)}; on ONNX Runtime the sessions use the cores as {@code threads}
+     * says: {@link OnnxThreads#SLICES} for throughput on batches (a photo folder's pipeline), {@link OnnxThreads#SLEEP}
+     * for a service under many concurrent queries, the default {@link OnnxThreads#SPIN} for one input at a time.
      */
-    public static Clip handOver(ClipModel model, Precision precision, Backend backend, IdleThreads idle) {
-        return new Clip(model, precision, true, backend, idle);
+    public static Clip handOver(ClipModel model, Precision precision, Backend backend, OnnxThreads threads) {
+        return new Clip(model, precision, true, backend, threads);
     }
 
     /** Loads any supported checkpoint (OpenAI .pt, torch.save .pt/.bin, safetensors, Hugging Face or clip4j directory). */
@@ -98,7 +98,7 @@ public final class Clip implements AutoCloseable {
      */
     public static Clip load(Path checkpoint, Precision precision, Backend backend) {
         return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false).model(), precision, true, backend,
-                IdleThreads.SPIN);
+                OnnxThreads.SPIN);
     }
 
     /**
@@ -107,7 +107,7 @@ public final class Clip implements AutoCloseable {
      */
     public static Clip loadForImages(Path checkpoint, Precision precision) {
         return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, true).model(), precision, true,
-                Backend.current(), IdleThreads.SPIN);
+                Backend.current(), OnnxThreads.SPIN);
     }
 
     /** TORCH or ONNX: what runs this instance's towers. */
@@ -115,9 +115,9 @@ public final class Clip implements AutoCloseable {
         return onnx != null ? Backend.ONNX : Backend.TORCH;
     }
 
-    /** On ONNX Runtime, what its threads do between operators ({@link #handOver(ClipModel, Precision, Backend, IdleThreads)}); empty on libtorch. */
-    public java.util.Optional<IdleThreads> idleThreads() {
-        return onnx == null ? java.util.Optional.empty() : java.util.Optional.of(onnx.idleThreads());
+    /** On ONNX Runtime, how its sessions use the cores ({@link #handOver(ClipModel, Precision, Backend, OnnxThreads)}); empty on libtorch. */
+    public java.util.Optional<OnnxThreads> onnxThreads() {
+        return onnx == null ? java.util.Optional.empty() : java.util.Optional.of(onnx.onnxThreads());
     }
 
     /** The model; on the onnx backend, a handed-over model's towers already in use there are freed ({@link #handOver}). */

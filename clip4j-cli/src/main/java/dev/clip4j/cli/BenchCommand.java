@@ -56,8 +56,10 @@ final class BenchCommand implements Callable<Integer> {
         if (p == Precision.BF16) model.toBf16();
         if (p == Precision.INT8 && !model.isInt8()) model.toInt8();
         dev.clip4j.Backend b = dev.clip4j.Backend.current().resolve(model, p);
-        // handed over: the model is this command's alone, so the session keeps the only copy of the weights
-        dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.handOver(model) : null;
+        // handed over: the model is this command's alone, so the session keeps the only copy of the weights; a batch
+        // runs in slices, one per thread, as a photo folder's do; one image on every thread, as a query does
+        dev.clip4j.onnx.OnnxThreads use = batch > 1 ? dev.clip4j.onnx.OnnxThreads.SLICES : dev.clip4j.onnx.OnnxThreads.SPIN;
+        dev.clip4j.onnx.OnnxClip onnx = b == dev.clip4j.Backend.ONNX ? dev.clip4j.onnx.OnnxClip.handOver(model, use) : null;
         int r = model.imageResolution();
         double[] ips = new double[runs];
         try (Scope s = Scope.open()) {

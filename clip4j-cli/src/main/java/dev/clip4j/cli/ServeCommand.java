@@ -1,7 +1,7 @@
 package dev.clip4j.cli;
 
 import dev.clip4j.index.ImageIndex;
-import dev.clip4j.onnx.IdleThreads;
+import dev.clip4j.onnx.OnnxThreads;
 import dev.clip4j.serve.SearchService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,9 +40,9 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new UserError("--port must be 0 to 65535, got " + port);
-        IdleThreads idle = switch (idleThreads) {
-            case "spin" -> IdleThreads.SPIN;
-            case "sleep" -> IdleThreads.SLEEP;
+        OnnxThreads idle = switch (idleThreads) {
+            case "spin" -> OnnxThreads.SPIN;
+            case "sleep" -> OnnxThreads.SLEEP;
             default -> throw new UserError("--idle-threads must be spin or sleep, got '" + idleThreads + "'");
         };
         threads.apply();

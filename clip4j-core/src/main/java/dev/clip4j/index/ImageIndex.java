@@ -7,7 +7,7 @@ import dev.clip4j.data.DataFiles;
 import dev.clip4j.image.ImageInput;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
-import dev.clip4j.onnx.IdleThreads;
+import dev.clip4j.onnx.OnnxThreads;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -254,7 +254,7 @@ public final class ImageIndex implements AutoCloseable {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        Clip clip = clipFor(abs, manifest, modelPath, true, IdleThreads.SLEEP); // its loaders decode beside it
+        Clip clip = clipFor(abs, manifest, modelPath, true, OnnxThreads.SLICES); // a photo folder's batches
         return sync(abs, manifest, clip, modelPath, batchSize, progress);
     }
 
@@ -279,19 +279,19 @@ public final class ImageIndex implements AutoCloseable {
 
     /** Opens an index with {@code model} (null: the recorded path), which must be the model it was built with. */
     public static ImageIndex open(Path dir, Path model) {
-        return open(dir, model, IdleThreads.SPIN);
+        return open(dir, model, OnnxThreads.SPIN);
     }
 
     /**
-     * As {@link #open(Path, Path)}, with what the query model's ONNX Runtime threads do between operators: SPIN (the
-     * lowest latency while queries come one at a time) or SLEEP (for a service whose own threads keep the cores busy
-     * under many concurrent queries). Nothing changes on libtorch.
+     * As {@link #open(Path, Path)}, with how the query model's ONNX Runtime sessions use the cores: SPIN (the lowest
+     * latency while queries come one at a time) or SLEEP (for a service whose own threads keep the cores busy under
+     * many concurrent queries); {@link OnnxThreads}. Nothing changes on libtorch.
      */
-    public static ImageIndex open(Path dir, Path model, IdleThreads idle) {
+    public static ImageIndex open(Path dir, Path model, OnnxThreads threads) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        Clip clip = clipFor(abs, manifest, modelPath, false, idle);
+        Clip clip = clipFor(abs, manifest, modelPath, false, threads);
         return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, modelPath, null);
     }
 
@@ -359,20 +359,23 @@ public final class ImageIndex implements AutoCloseable {
         }
     }
 
-    /** A model for a photo folder's pipeline: its loader threads decode beside it, so ONNX Runtime's sleep when idle. */
+    /**
+     * A model for a photo folder's pipeline: batches, so ONNX Runtime runs each in slices, one thread each, and none
+     * spins against the loader threads that decode beside it.
+     */
     static Clip photoFolderClip(ClipModel model, Precision precision) {
-        return Clip.handOver(model, precision, dev.clip4j.Backend.current(), IdleThreads.SLEEP);
+        return Clip.handOver(model, precision, dev.clip4j.Backend.current(), OnnxThreads.SLICES);
     }
 
     /**
      * The index's model at {@code modelPath}, checked by weights hash, at the index's precision ({@code imagesOnly}: the
-     * image tower alone), ONNX Runtime's threads doing {@code idle} between operators.
+     * image tower alone), ONNX Runtime's sessions using the cores as {@code threads} says.
      */
-    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly, IdleThreads idle) {
+    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly, OnnxThreads threads) {
         Precision precision = Precision.explicit(manifest.precision());
         ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision, imagesOnly);
         requireModel(dir, manifest, modelPath, loaded.fingerprint());
-        return Clip.handOver(loaded.model(), precision, dev.clip4j.Backend.current(), idle);
+        return Clip.handOver(loaded.model(), precision, dev.clip4j.Backend.current(), threads);
     }
 
     private static int embedDim(ClipModel model) {
@@ -475,7 +478,7 @@ public final class ImageIndex implements AutoCloseable {
      * update, loaded (and checked by its weights' hash) on this first call.
      */
     public synchronized Clip clip() {
-        if (clip == null) clip = clipFor(dir, manifest, model, false, IdleThreads.SPIN);
+        if (clip == null) clip = clipFor(dir, manifest, model, false, OnnxThreads.SPIN);
         return clip;
     }
 

@@ -7,10 +7,13 @@ import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
+import dev.clip4j.torch.Torch;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -33,18 +36,18 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
     private final ClipModel model;
     /** Whether the model was handed over: each tower's libtorch weights are freed once its session owns a copy. */
     private final boolean owning;
-    /** What the sessions' pool threads do between operators. */
-    private final IdleThreads idle;
+    /** How the sessions use the cores: T threads on each operator, or batches in slices ({@link OnnxThreads}). */
+    private final OnnxThreads threads;
     private final int resolution, contextLength, embedDim;
     private OnnxSession image, text; // made on first use, under this object's lock
     private boolean closed;
     /** Runs hold it shared, {@link #close} exclusively: a session is never freed under a run in flight (a native crash). */
     private final java.util.concurrent.locks.ReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
-    private OnnxClip(ClipModel model, boolean owning, IdleThreads idle) {
+    private OnnxClip(ClipModel model, boolean owning, OnnxThreads threads) {
         this.model = model;
         this.owning = owning;
-        this.idle = idle;
+        this.threads = threads;
         this.resolution = model.imageResolution();
         this.contextLength = model.contextLength();
         this.embedDim = model.config().embedDim();
@@ -67,7 +70,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
      * made on first use, reading the model's weights in place: the model stays whole for its other users.
      */
     public static OnnxClip of(ClipModel model) {
-        return checked(model, false, IdleThreads.SPIN);
+        return checked(model, false, OnnxThreads.SPIN);
     }
 
     /**
@@ -77,23 +80,23 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
      * ViT-B/32 image tower: ~350 MB less in float32, ~90 MB in int8, twice that where int8 goes in as uint8).
      */
     public static OnnxClip handOver(ClipModel model) {
-        return handOver(model, IdleThreads.SPIN);
+        return handOver(model, OnnxThreads.SPIN);
     }
 
-    /** As {@link #handOver(ClipModel)}, the sessions' pool threads doing {@code idle} between operators. */
-    public static OnnxClip handOver(ClipModel model, IdleThreads idle) {
-        return checked(model, true, idle);
+    /** As {@link #handOver(ClipModel)}, the sessions using the cores as {@code threads} says. */
+    public static OnnxClip handOver(ClipModel model, OnnxThreads threads) {
+        return checked(model, true, threads);
     }
 
-    /** What the sessions' pool threads do between operators. */
-    public IdleThreads idleThreads() {
-        return idle;
+    /** How the sessions use the cores. */
+    public OnnxThreads onnxThreads() {
+        return threads;
     }
 
-    private static OnnxClip checked(ClipModel model, boolean owning, IdleThreads idle) {
+    private static OnnxClip checked(ClipModel model, boolean owning, OnnxThreads threads) {
         String why = unsupported(model);
         if (why != null) throw new IllegalArgumentException("the onnx backend cannot run this model: " + why);
-        return new OnnxClip(model, owning, idle);
+        return new OnnxClip(model, owning, threads);
     }
 
     private synchronized OnnxSession imageTower() {
@@ -123,7 +126,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
 
     /** The session of {@code g}: owning its weights, the model's copy freed ({@code release}), for a handed-over model. */
     private OnnxSession session(OnnxGraph g, Runnable release) {
-        return owning ? OnnxSession.owning(g, release, idle) : OnnxSession.of(g, idle);
+        return owning ? OnnxSession.owning(g, release, threads) : OnnxSession.of(g, threads);
     }
 
     /** The image tower's graph: {@code images} [B, 3, R, R] → {@code features} [B, embed_dim]. */
@@ -163,10 +166,16 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         }
         Tensor c = Tensors.to(images, DType.F32).contiguous();
         if (shape[0] == 0) return Tensors.zeros(DType.F32, 0, embedDim);
-        // a direct buffer over the tensor's memory: ONNX Runtime reads it in place
+        // a direct buffer over the tensor's memory: ONNX Runtime reads it in place, each slice its own rows
         FloatBuffer pixels = Tensors.floatBuffer(c);
-        try (OnnxTensor in = OnnxTensor.createTensor(env, pixels, shape)) {
-            return run(() -> imageTower().run(Map.of("images", in), shape[0]));
+        int perImage = 3 * resolution * resolution;
+        try {
+            return sliced(this::imageTower, shape[0], (tower, from, to) -> {
+                try (OnnxTensor in = OnnxTensor.createTensor(env, pixels.slice(from * perImage, (to - from) * perImage),
+                        new long[] {to - from, 3, resolution, resolution})) {
+                    return tower.values(Map.of("images", in));
+                }
+            });
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on the image tower: " + e.getMessage(), e);
         }
@@ -184,26 +193,36 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         long b = shape[0];
         if (b == 0) return Tensors.zeros(DType.F32, 0, embedDim);
         long[] ids = Tensors.toLongs(tokens);
-        long[] eot = new long[(int) b], flat = new long[(int) b];
-        int keep = 0;
+        int[] eot = new int[(int) b];
         for (int row = 0; row < b; row++) {
             int at = 0; // the first position of the row's highest id, as torch.argmax
             for (int i = 1; i < contextLength; i++) if (ids[row * contextLength + i] > ids[row * contextLength + at]) at = i;
             eot[row] = at;
-            keep = Math.max(keep, at + 1);
         }
-        // the positions up to the last end of text, as TextTransformer#encode keeps (the others never reach a feature)
-        long[] kept = new long[(int) b * keep];
-        for (int row = 0; row < b; row++) {
-            System.arraycopy(ids, row * contextLength, kept, row * keep, keep);
-            flat[row] = (long) row * keep + eot[row];
-        }
-        try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(kept), new long[] {b, keep});
-             OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {b});
-             OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {b})) {
-            return run(() -> textTower().run(Map.of("tokens", t, "eot", e, "flat_eot", f), b));
+        try {
+            return sliced(this::textTower, b, (tower, from, to) -> textRun(tower, ids, eot, from, to));
         } catch (OrtException ex) {
             throw new IllegalStateException("ONNX Runtime failed on the text tower: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * The text tower on rows [from, to) of {@code ids}, their positions up to the slice's last end of text, as
+     * TextTransformer#encode keeps (the others never reach a feature: the mask is causal).
+     */
+    private float[] textRun(OnnxSession tower, long[] ids, int[] eotOf, int from, int to) throws OrtException {
+        int n = to - from, keep = 0;
+        for (int row = from; row < to; row++) keep = Math.max(keep, eotOf[row] + 1);
+        long[] kept = new long[n * keep], eot = new long[n], flat = new long[n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(ids, (from + i) * contextLength, kept, i * keep, keep);
+            eot[i] = eotOf[from + i];
+            flat[i] = (long) i * keep + eot[i];
+        }
+        try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(kept), new long[] {n, keep});
+             OnnxTensor e = OnnxTensor.createTensor(env, LongBuffer.wrap(eot), new long[] {n});
+             OnnxTensor f = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), new long[] {n})) {
+            return tower.values(Map.of("tokens", t, "eot", e, "flat_eot", f));
         }
     }
 
@@ -217,15 +236,67 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
         return contextLength;
     }
 
-    /** A forward that {@link #close} waits for. */
-    private interface Forward {
-        Tensor run() throws OrtException;
+    /** A run of a tower on rows [from, to) of its inputs → the features' values; makes no libtorch tensor (any thread). */
+    private interface Slice {
+        float[] run(OnnxSession tower, int from, int to) throws OrtException;
     }
 
-    private Tensor run(Forward f) throws OrtException {
+    /** The threads that run a batch's other slices beside the caller's ({@link OnnxThreads#SLICES}). */
+    private static final java.util.concurrent.ExecutorService SLICE_THREADS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "clip4j-onnx-slice");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * {@code rows} inputs through {@code tower} → [rows, embed_dim]: in one run, or for SLICES in min(rows, T) slices at
+     * once, the caller running the first. Holds off {@link #close} until every slice is done, and returns (or throws)
+     * only then: the slices read the caller's input buffers.
+     */
+    private Tensor sliced(java.util.function.Supplier<OnnxSession> towerOf, long rows, Slice slice) throws OrtException {
         inUse.readLock().lock();
         try {
-            return f.run();
+            OnnxSession tower = towerOf.get();
+            int parts = threads == OnnxThreads.SLICES ? (int) Math.min(rows, Math.max(1, Torch.threads())) : 1;
+            int n = (int) rows;
+            List<java.util.concurrent.Future<float[]>> others = new ArrayList<>();
+            for (int p = 1; p < parts; p++) {
+                int from = n * p / parts, to = n * (p + 1) / parts;
+                others.add(SLICE_THREADS.submit(() -> slice.run(tower, from, to)));
+            }
+            float[][] values = new float[parts][];
+            Throwable failed = null;
+            try {
+                values[0] = slice.run(tower, 0, n / parts);
+            } catch (Throwable e) {
+                failed = e;
+            }
+            boolean interrupted = false;
+            for (int p = 1; p < parts; p++) {
+                while (true) {
+                    try {
+                        values[p] = others.get(p - 1).get();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // the slice still reads the caller's buffers: wait for it regardless
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (failed == null) failed = e.getCause();
+                        break;
+                    }
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+            if (failed instanceof OrtException oe) throw oe;
+            if (failed instanceof RuntimeException re) throw re;
+            if (failed instanceof Error er) throw er;
+            if (failed != null) throw new IllegalStateException(failed);
+            float[] all = new float[n * embedDim];
+            int at = 0;
+            for (float[] v : values) {
+                System.arraycopy(v, 0, all, at, v.length);
+                at += v.length;
+            }
+            return Tensors.fromFloats(all, rows, embedDim);
         } finally {
             inUse.readLock().unlock();
         }

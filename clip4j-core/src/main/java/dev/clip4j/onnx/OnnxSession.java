@@ -47,14 +47,14 @@ public final class OnnxSession implements AutoCloseable {
      * weights and their packed copies. For a model that others still hold ({@link OnnxClip#of}).
      */
     public static OnnxSession of(OnnxGraph g) {
-        return of(g, IdleThreads.SPIN);
+        return of(g, OnnxThreads.SPIN);
     }
 
-    /** As {@link #of(OnnxGraph)}, its pool's threads doing {@code idle} between operators. */
-    public static OnnxSession of(OnnxGraph g, IdleThreads idle) {
+    /** As {@link #of(OnnxGraph)}, its threads used as {@code threads} says. */
+    public static OnnxSession of(OnnxGraph g, OnnxThreads threads) {
         List<OnnxTensor> wrapped = new ArrayList<>();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions o = options(idle)) {
+        try (OrtSession.SessionOptions o = options(threads)) {
             Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> w : g.weights().entrySet()) {
                 OnnxTensor ot = wrap(env, w.getValue());
@@ -89,12 +89,12 @@ public final class OnnxSession implements AutoCloseable {
      * warning: only memory is at stake.
      */
     public static OnnxSession owning(OnnxGraph g, Runnable freeSource) {
-        return owning(g, freeSource, IdleThreads.SPIN);
+        return owning(g, freeSource, OnnxThreads.SPIN);
     }
 
-    /** As {@link #owning(OnnxGraph, Runnable)}, its pool's threads doing {@code idle} between operators. */
-    public static OnnxSession owning(OnnxGraph g, Runnable freeSource, IdleThreads idle) {
-        return owning(g, ScratchDirectory::create, freeSource, idle);
+    /** As {@link #owning(OnnxGraph, Runnable)}, its threads used as {@code threads} says. */
+    public static OnnxSession owning(OnnxGraph g, Runnable freeSource, OnnxThreads threads) {
+        return owning(g, ScratchDirectory::create, freeSource, threads);
     }
 
     /** Makes a fresh {@link ScratchDirectory}. */
@@ -104,27 +104,27 @@ public final class OnnxSession implements AutoCloseable {
 
     /** As {@link #owning(OnnxGraph, Runnable)}, writing into the directory {@code scratch} makes (tests: one that fails). */
     static OnnxSession owning(OnnxGraph g, Scratch scratch, Runnable freeSource) {
-        return owning(g, scratch, freeSource, IdleThreads.SPIN);
+        return owning(g, scratch, freeSource, OnnxThreads.SPIN);
     }
 
-    private static OnnxSession owning(OnnxGraph g, Scratch scratch, Runnable freeSource, IdleThreads idle) {
+    private static OnnxSession owning(OnnxGraph g, Scratch scratch, Runnable freeSource, OnnxThreads threads) {
         ScratchDirectory dir;
         try {
             dir = scratch.create();
         } catch (IOException e) {
-            return inPlaceAfter(g, e, idle);
+            return inPlaceAfter(g, e, threads);
         }
         try (dir) {
             Path model;
             try {
                 model = g.writeTo(dir);
             } catch (IOException e) {
-                return inPlaceAfter(g, e, idle);
+                return inPlaceAfter(g, e, threads);
             }
             g.weights().values().forEach(Tensor::close);
             freeSource.run();
             Torch.trimMemory();
-            try (OrtSession.SessionOptions o = options(idle)) {
+            try (OrtSession.SessionOptions o = options(threads)) {
                 OnnxSession made = new OnnxSession(OrtEnvironment.getEnvironment().createSession(model.toString(), o), Map.of(), List.of());
                 Torch.trimMemory();
                 return made;
@@ -134,19 +134,22 @@ public final class OnnxSession implements AutoCloseable {
         }
     }
 
-    private static OnnxSession inPlaceAfter(OnnxGraph g, IOException e, IdleThreads idle) {
+    private static OnnxSession inPlaceAfter(OnnxGraph g, IOException e, OnnxThreads threads) {
         System.err.println("warning: could not write the weights for ONNX Runtime to the temporary directory (" + e.getMessage()
                 + "); they are read in place instead, which keeps a second copy of them in memory");
-        return of(g, idle);
+        return of(g, threads);
     }
 
-    /** The options of every session: clip4j's threads, ONNX Runtime's arena, idle threads as {@code idle} says. */
-    private static OrtSession.SessionOptions options(IdleThreads idle) throws OrtException {
+    /**
+     * The options of every session: clip4j's threads (T on every operator, or one per run where {@code threads} is
+     * SLICES: the caller runs T slices at once), ONNX Runtime's arena, idle threads spinning for SPIN only.
+     */
+    private static OrtSession.SessionOptions options(OnnxThreads threads) throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.addConfigEntry("session.intra_op.allow_spinning", idle == IdleThreads.SPIN ? "1" : "0");
+        o.addConfigEntry("session.intra_op.allow_spinning", threads == OnnxThreads.SPIN ? "1" : "0");
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         o.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-        o.setIntraOpNumThreads(Math.max(1, Torch.threads())); // the same cores libtorch would use
+        o.setIntraOpNumThreads(threads == OnnxThreads.SLICES ? 1 : Math.max(1, Torch.threads())); // the cores libtorch would use
         o.setInterOpNumThreads(1);
         // ONNX Runtime's arena keeps each run's activations (one planned block per input shape) for the next run.
         // Without it every run took that block from malloc afresh, and a block mapped apart (the photo folders' 4 MB
@@ -171,12 +174,17 @@ public final class OnnxSession implements AutoCloseable {
 
     /** Runs the graph on {@code inputs} and returns its first output, float32 [rows, columns] with {@code rows} given. */
     public Tensor run(Map<String, OnnxTensor> inputs, long rows) throws OrtException {
+        float[] values = values(inputs);
+        return Tensors.fromFloats(values, rows, rows == 0 ? 0 : values.length / rows);
+    }
+
+    /** Runs the graph on {@code inputs} and returns its first output's float32 values; makes no libtorch tensor (any thread). */
+    public float[] values(Map<String, OnnxTensor> inputs) throws OrtException {
         try (OrtSession.Result r = session.run(inputs)) {
-            OnnxTensor out = (OnnxTensor) r.get(0);
-            FloatBuffer fb = out.getFloatBuffer();
+            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] values = new float[fb.remaining()];
             fb.get(values);
-            return Tensors.fromFloats(values, rows, rows == 0 ? 0 : values.length / rows);
+            return values;
         }
     }
 

@@ -2,7 +2,7 @@ package dev.clip4j.index;
 
 import dev.clip4j.Precision;
 import dev.clip4j.image.ImageInput;
-import dev.clip4j.onnx.IdleThreads;
+import dev.clip4j.onnx.OnnxThreads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,17 +97,17 @@ class ImageIndexTest {
         Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 3, 41);
         build(images, tmp.resolve("idx")).close();
         dev.clip4j.Backend.use(dev.clip4j.Backend.ONNX);
-        try (ImageIndex spin = ImageIndex.open(tmp.resolve("idx"), null, IdleThreads.SPIN);
-             ImageIndex sleep = ImageIndex.open(tmp.resolve("idx"), null, IdleThreads.SLEEP)) {
-            assertThat(spin.clip().idleThreads()).contains(IdleThreads.SPIN);
-            assertThat(sleep.clip().idleThreads()).contains(IdleThreads.SLEEP);
+        try (ImageIndex spin = ImageIndex.open(tmp.resolve("idx"), null, OnnxThreads.SPIN);
+             ImageIndex sleep = ImageIndex.open(tmp.resolve("idx"), null, OnnxThreads.SLEEP)) {
+            assertThat(spin.clip().onnxThreads()).contains(OnnxThreads.SPIN);
+            assertThat(sleep.clip().onnxThreads()).contains(OnnxThreads.SLEEP);
             assertThat(sleep.search("red", "a photo of a {}.", SearchOptions.top(9)))
                     .isEqualTo(spin.search("red", "a photo of a {}.", SearchOptions.top(9)));
         } finally {
             dev.clip4j.Backend.use(dev.clip4j.Backend.TORCH);
         }
-        try (ImageIndex torch = ImageIndex.open(tmp.resolve("idx"), null, IdleThreads.SLEEP)) {
-            assertThat(torch.clip().idleThreads()).as("libtorch has no such threads").isEmpty();
+        try (ImageIndex torch = ImageIndex.open(tmp.resolve("idx"), null, OnnxThreads.SLEEP)) {
+            assertThat(torch.clip().onnxThreads()).as("libtorch has no such threads").isEmpty();
         }
     }
 

@@ -26,10 +26,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * session bit for bit (the same graph over the same values), and whatever still needs the freed weights refuses.
  */
 class OnnxHandOverTest {
-    /** With either idle-thread policy (a photo folder's sessions sleep between operators, the others spin). */
+    /** However the sessions use the threads (a batch in slices, one thread each, for SLICES: the fixtures hold several rows). */
     @ParameterizedTest
-    @CsvSource({"vit, SPIN", "vit, SLEEP", "resnet, SPIN", "resnet, SLEEP"})
-    void handedOverTowersComputeWhatInPlaceOnesDoAndFreeTheModelsCopy(String tower, IdleThreads idle) {
+    @CsvSource({"vit, SPIN", "vit, SLEEP", "vit, SLICES", "resnet, SPIN", "resnet, SLEEP", "resnet, SLICES"})
+    void handedOverTowersComputeWhatInPlaceOnesDoAndFreeTheModelsCopy(String tower, OnnxThreads idle) {
         Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
         ClipModel shared = OnnxClipTest.load(tower), handed = OnnxClipTest.load(tower);
         try (OnnxClip inPlace = OnnxClip.of(shared); OnnxClip owning = OnnxClip.handOver(handed, idle)) {
