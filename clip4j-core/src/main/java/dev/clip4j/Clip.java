@@ -97,8 +97,16 @@ public final class Clip implements AutoCloseable {
      * the checkpoint is read ({@link ClipCheckpoint#loadForInference}), so the float model is never whole in memory.
      */
     public static Clip load(Path checkpoint, Precision precision, Backend backend) {
+        return load(checkpoint, precision, backend, OnnxThreads.SPIN);
+    }
+
+    /**
+     * As {@link #load(Path, Precision, Backend)}, ONNX Runtime's sessions using the cores as {@code threads} says
+     * ({@link OnnxThreads#SLICES} for many inputs in batches).
+     */
+    public static Clip load(Path checkpoint, Precision precision, Backend backend, OnnxThreads threads) {
         return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false).model(), precision, true, backend,
-                OnnxThreads.SPIN);
+                threads);
     }
 
     /**
@@ -106,8 +114,13 @@ public final class Clip implements AutoCloseable {
      * ({@link ClipModel#dropTextTower}), and {@link #encodeTexts}, {@link #classify} and {@link #similarity} refuse.
      */
     public static Clip loadForImages(Path checkpoint, Precision precision) {
+        return loadForImages(checkpoint, precision, OnnxThreads.SPIN);
+    }
+
+    /** As {@link #loadForImages(Path, Precision)}, ONNX Runtime's sessions using the cores as {@code threads} says. */
+    public static Clip loadForImages(Path checkpoint, Precision precision, OnnxThreads threads) {
         return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, true).model(), precision, true,
-                Backend.current(), OnnxThreads.SPIN);
+                Backend.current(), threads);
     }
 
     /** TORCH or ONNX: what runs this instance's towers. */

@@ -65,7 +65,7 @@ final class ClassifyCommand implements Callable<Integer> {
             if (labels == null) throw new UserError("--labels is required without --adapter");
             names = Arrays.stream(labels.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
             if (names.size() < 2) throw new UserError("--labels needs at least two comma-separated labels");
-            Clip clip = Clip.load(model, precision.get());
+            Clip clip = Clip.load(model, precision.get(), dev.clip4j.Backend.current(), CommonOptions.onnxThreads(images.size(), names.size()));
             probs = clip.classify(images, Clip.prompts(template, names));
         }
         for (int i = 0; i < images.size(); i++) {
