@@ -15,6 +15,14 @@ import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 
 /**
  * A CLIP model's two towers on ONNX Runtime: the inference backend of {@code --backend onnx}. clip4j writes each
@@ -242,7 +250,7 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
     }
 
     /** The threads that run a batch's other slices beside the caller's ({@link OnnxThreads#SLICES}). */
-    private static final java.util.concurrent.ExecutorService SLICE_THREADS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    private static final ExecutorService SLICE_THREADS = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "clip4j-onnx-slice");
         t.setDaemon(true);
         return t;
@@ -250,56 +258,68 @@ public final class OnnxClip implements dev.clip4j.model.FeatureEncoder, AutoClos
 
     /**
      * {@code rows} inputs through {@code tower} → [rows, embed_dim]: in one run, or for SLICES in min(rows, T) slices at
-     * once, the caller running the first. Holds off {@link #close} until every slice is done, and returns (or throws)
-     * only then: the slices read the caller's input buffers.
+     * once, the caller running the first. Holds off {@link #close} until every slice is done.
      */
-    private Tensor sliced(java.util.function.Supplier<OnnxSession> towerOf, long rows, Slice slice) throws OrtException {
+    private Tensor sliced(Supplier<OnnxSession> towerOf, long rows, Slice slice) throws OrtException {
         inUse.readLock().lock();
         try {
             OnnxSession tower = towerOf.get();
-            int parts = threads == OnnxThreads.SLICES ? (int) Math.min(rows, Math.max(1, Torch.threads())) : 1;
-            int n = (int) rows;
-            List<java.util.concurrent.Future<float[]>> others = new ArrayList<>();
+            int n = (int) rows, parts = threads == OnnxThreads.SLICES ? (int) Math.min(rows, Math.max(1, Torch.threads())) : 1;
+            List<Future<float[]>> slices = new ArrayList<>();
             for (int p = 1; p < parts; p++) {
                 int from = n * p / parts, to = n * (p + 1) / parts;
-                others.add(SLICE_THREADS.submit(() -> slice.run(tower, from, to)));
+                slices.add(submitOrRun(() -> slice.run(tower, from, to)));
             }
-            float[][] values = new float[parts][];
-            Throwable failed = null;
-            try {
-                values[0] = slice.run(tower, 0, n / parts);
-            } catch (Throwable e) {
-                failed = e;
-            }
-            boolean interrupted = false;
-            for (int p = 1; p < parts; p++) {
-                while (true) {
-                    try {
-                        values[p] = others.get(p - 1).get();
-                        break;
-                    } catch (InterruptedException e) {
-                        interrupted = true; // the slice still reads the caller's buffers: wait for it regardless
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        if (failed == null) failed = e.getCause();
-                        break;
-                    }
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
-            if (failed instanceof OrtException oe) throw oe;
-            if (failed instanceof RuntimeException re) throw re;
-            if (failed instanceof Error er) throw er;
-            if (failed != null) throw new IllegalStateException(failed);
-            float[] all = new float[n * embedDim];
-            int at = 0;
-            for (float[] v : values) {
-                System.arraycopy(v, 0, all, at, v.length);
-                at += v.length;
-            }
-            return Tensors.fromFloats(all, rows, embedDim);
+            FutureTask<float[]> first = new FutureTask<>(() -> slice.run(tower, 0, n / parts));
+            first.run();
+            slices.add(0, first);
+            return Tensors.fromFloats(joined(slices, n * embedDim), rows, embedDim);
         } finally {
             inUse.readLock().unlock();
         }
+    }
+
+    /** A slice on a slice thread, or on the caller's where no thread can be had. */
+    private static Future<float[]> submitOrRun(Callable<float[]> slice) {
+        try {
+            return SLICE_THREADS.submit(slice);
+        } catch (RejectedExecutionException | OutOfMemoryError noThread) {
+            FutureTask<float[]> here = new FutureTask<>(slice);
+            here.run();
+            return here;
+        }
+    }
+
+    /**
+     * The slices' values in order, once every one is done: they read the caller's input buffers, so they are waited
+     * for even when the caller is interrupted (the interrupt is kept) or one fails (the first failure is thrown).
+     */
+    static float[] joined(List<Future<float[]>> slices, int size) throws OrtException {
+        float[] all = new float[size];
+        Throwable failed = null;
+        boolean interrupted = false;
+        int at = 0;
+        for (Future<float[]> f : slices) {
+            while (true) {
+                try {
+                    float[] v = f.get();
+                    if (failed == null) System.arraycopy(v, 0, all, at, v.length);
+                    at += v.length;
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (failed == null) failed = e.getCause();
+                    break;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failed instanceof OrtException e) throw e;
+        if (failed instanceof RuntimeException e) throw e;
+        if (failed instanceof Error e) throw e;
+        if (failed != null) throw new IllegalStateException(failed);
+        return all;
     }
 
     /** Frees both sessions, once the forwards in flight have finished; later calls fail with IllegalStateException. */
