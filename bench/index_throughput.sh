@@ -20,6 +20,13 @@ echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date
 photos=$(ls /usr/share/backgrounds/mate/nature/*.jpg /usr/share/backgrounds/mate/abstract/Elephants*.jpg testdata/reference/preprocess/*.png)
 [ -d "$DIR/photos" ] || $PY bench/make_photos.py "$DIR/photos" "$N" $photos
 [ -d "$DIR/model" ] || java -cp "$CP" bench/RandomModel.java ViT-B-32 "$DIR/model"
+# each command's first run after a build makes its class-data-sharing archive (~2 s, once: class-sharing.sh); a
+# warm-up on four photos makes them, so that the rounds time the work and not that
+warm=$(mktemp -d)
+cp $(ls "$DIR/photos"/* | head -4) "$warm/"
+./clip4j index build --model "$DIR/model" --images "$warm" --out "$warm.index" --threads "$THREADS" > /dev/null 2>&1
+./clip4j embed --model "$DIR/model" --images "$warm" --output "$warm.jsonl" --threads "$THREADS" > /dev/null 2>&1
+rm -rf "$warm" "$warm.index" "$warm.jsonl"
 for round in $(seq "$ROUNDS"); do
   for p in $PRECISIONS; do
     rm -rf "$DIR/index"
