@@ -26,10 +26,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "The model, if it moved since the build (it must be the same weights).")
     Path model;
 
-    @Option(names = "--idle-threads", defaultValue = "spin",
-            description = "What ONNX Runtime's threads do between a query's operators: spin (default: the lowest latency while queries"
-                    + " come one at a time) or sleep (a lower p99 under many concurrent queries, where the service's own threads need the cores).")
-    String idleThreads;
+    @Option(names = "--onnx-threads", defaultValue = "spin",
+            description = "How ONNX Runtime uses the cores: spin (default: every thread on each batch of queries, idle ones spinning;"
+                    + " the lowest latency one query at a time), sleep (idle ones sleeping: a lower p99 under many concurrent queries) or"
+                    + " slices (the concurrent queries' batch split across the cores, one thread each: the most queries per second under"
+                    + " heavy load; a lone query runs on one core).")
+    String onnxThreads;
 
     @Mixin
     CommonOptions.Threads threads;
@@ -40,14 +42,15 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new UserError("--port must be 0 to 65535, got " + port);
-        OnnxThreads idle = switch (idleThreads) {
+        OnnxThreads use = switch (onnxThreads) {
             case "spin" -> OnnxThreads.SPIN;
             case "sleep" -> OnnxThreads.SLEEP;
-            default -> throw new UserError("--idle-threads must be spin or sleep, got '" + idleThreads + "'");
+            case "slices" -> OnnxThreads.SLICES;
+            default -> throw new UserError("--onnx-threads must be spin, sleep or slices, got '" + onnxThreads + "'");
         };
         threads.apply();
         backend.apply();
-        try (ImageIndex idx = ImageIndex.open(index, model, idle); SearchService service = SearchService.start(idx, host, port)) {
+        try (ImageIndex idx = ImageIndex.open(index, model, use); SearchService service = SearchService.start(idx, host, port)) {
             System.out.printf("serving %s (%d images) on http://%s:%d/  (Ctrl-C stops)%n", idx.directory(), idx.size(),
                     host.contains(":") ? "[" + host + "]" : host, service.port());
             System.out.flush();

@@ -72,7 +72,7 @@ class IndexCliTest {
         assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", idx, "--batch-size", "0").err())
                 .contains("--batch-size");
         assertThat(CliTest.run("serve", "--index", idx, "--port", "70000").err()).contains("--port");
-        assertThat(CliTest.run("serve", "--index", idx, "--idle-threads", "fast").err()).contains("--idle-threads must be spin or sleep");
+        assertThat(CliTest.run("serve", "--index", idx, "--onnx-threads", "fast").err()).contains("--onnx-threads must be spin, sleep or slices");
         // the OpenSearch store is on the CLI's class path: an unknown scheme lists it, an unreachable server is named
         assertThat(CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", tmp.resolve("s1").toString(),
                 "--store", "elastic:http://127.0.0.1:9200/x").err()).contains("unknown").contains("opensearch:");
