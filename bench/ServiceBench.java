@@ -30,7 +30,7 @@ import java.util.concurrent.Future;
  * each client count C in CLIENTS, C clients send distinct text queries to GET /api/search for SECONDS: queries/s,
  * p50/p99 latency, errors. One JSON line per client count. PRECISION (default fp32) is the index's, which the
  * service's queries run at; BACKEND (torch, the default, or onnx) runs them, and on onnx IDLE (spin, the default,
- * sleep, as serve --idle-threads, or slices: one thread per query) is how ONNX Runtime uses the cores (OnnxThreads).
+ * sleep or slices, as serve --onnx-threads) is how ONNX Runtime uses the cores (OnnxThreads).
  *   java -cp "clip4j-cli/target/clip4j-cli.jar:$(ls clip4j-cli/target/lib/*.jar | tr '\n' :)" bench/ServiceBench.java ARCH IMAGES DIR SECONDS THREADS 1,8,32 [PRECISION [BACKEND [IDLE]]]
  */
 public class ServiceBench {
