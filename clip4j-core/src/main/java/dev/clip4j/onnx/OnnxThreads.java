@@ -21,7 +21,7 @@ public enum OnnxThreads {
      * One thread per run, and each batch of B ≥ 2 inputs split into min(B, T) slices run at once: for throughput on
      * batches (a photo folder, {@code bench} at batch 16). Each core works through its own slice with no barrier
      * between operators, and no thread ever waits idle (none spins against a photo folder's loaders): ViT-B/32 at batch
-     * 16 ran 5–9 % faster in float32 and int8 than with T threads on every operator. A batch of one input runs on one
+     * 16 ran 7–16 % faster in float32 and int8 than with T threads on every operator (three alternating rounds). A batch of one input runs on one
      * core, at about half the speed of SPIN. Also for a service under heavy load ({@code serve --onnx-threads slices}),
      * which batches concurrent queries: 32 clients' int8 text queries 1.2× the queries per second of SPIN, at SLEEP's
      * p99, a lone text query about as fast.
