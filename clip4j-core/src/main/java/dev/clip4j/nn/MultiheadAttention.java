@@ -127,15 +127,25 @@ public final class MultiheadAttention extends Module {
         return Linear.onnx(g, x, scaledQueryRows(p("in_proj_weight")), scaledQueryRows(p("in_proj_bias")));
     }
 
-    /** k transposed for the product, [B, H, d, L], and v, [B, H, L, d], from rows [B·L, width]. */
+    /**
+     * k transposed for the product, [B, H, d, L], and v, [B, H, L, d], from rows [B·L, width]. In float32 each is a Gemm
+     * of its own over its rows of the stored weight (no copy, and no Split of a joint product); int8 keeps one product
+     * for both, so that the rows are quantized once.
+     */
     private String[] onnxKeysValues(OnnxGraph g, String x, Object l) {
         int d = width / heads;
-        String kv = kvInt8 != null ? g.quantizedMatMul(x, kvInt8.weights())
-                : Linear.onnx(g, x, p("in_proj_weight").narrow(0, width, 2L * width), p("in_proj_bias").narrow(0, width, 2L * width));
-        String[] split = g.splitLast(kv, 2, width);
+        String k, v;
+        if (kvInt8 != null) {
+            String[] split = g.splitLast(g.quantizedMatMul(x, kvInt8.weights()), 2, width);
+            k = split[0];
+            v = split[1];
+        } else {
+            k = Linear.onnx(g, x, p("in_proj_weight").narrow(0, width, width), p("in_proj_bias").narrow(0, width, width));
+            v = Linear.onnx(g, x, p("in_proj_weight").narrow(0, 2L * width, width), p("in_proj_bias").narrow(0, 2L * width, width));
+        }
         return new String[] {
-            g.transpose(g.reshapeTo(split[0], -1, l, heads, d), 0, 2, 3, 1),
-            g.transpose(g.reshapeTo(split[1], -1, l, heads, d), 0, 2, 1, 3)};
+            g.transpose(g.reshapeTo(k, -1, l, heads, d), 0, 2, 3, 1),
+            g.transpose(g.reshapeTo(v, -1, l, heads, d), 0, 2, 1, 3)};
     }
 
     /**

@@ -4,7 +4,6 @@ import dev.clip4j.torch.NN;
 import dev.clip4j.torch.QuantizedLinear;
 import org.bytedeco.pytorch.Tensor;
 
-import java.util.Map;
 
 /**
  * A ViT's patch embedding: CLIP's {@code conv1}, an {@code nn.Conv2d} without bias whose stride is its kernel, so each
@@ -48,16 +47,17 @@ public final class PatchEmbedding extends Module {
                 .reshape(b * g * g, (long) in * patch * patch);
     }
 
-    /** The same in an ONNX graph: images [B, in, g·p, g·p] to rows [B, g², out]. */
+    /**
+     * The same in an ONNX graph: images [B, in, g·p, g·p] to rows [B, g², out]. The patches are unfolded into rows and
+     * multiplied by the flattened weight in one GEMM, float32 or int8: ONNX Runtime's convolution ran this as one small
+     * product per image (49 columns for ViT-B/32), and its output then needed a transpose besides.
+     */
     public String onnx(dev.clip4j.onnx.OnnxGraph g, String images, long grid) {
-        if (int8 != null) {
-            String cut = g.reshape(images, 0, in, grid, patch, grid, patch);
-            String patches = g.reshape(g.transpose(cut, 0, 2, 4, 1, 3, 5), -1, (long) in * patch * patch);
-            return g.reshape(g.quantizedMatMul(patches, int8.weights()), -1, grid * grid, out);
-        }
-        String x = g.op("Conv", Map.of("kernel_shape", new long[] {patch, patch}, "strides", new long[] {patch, patch},
-                "pads", new long[] {0, 0, 0, 0}), images, g.weight(weight()));
-        return g.transpose(g.reshape(x, 0, out, -1), 0, 2, 1);
+        String cut = g.reshape(images, 0, in, grid, patch, grid, patch);
+        String patches = g.reshape(g.transpose(cut, 0, 2, 4, 1, 3, 5), -1, (long) in * patch * patch);
+        String rows = int8 != null ? g.quantizedMatMul(patches, int8.weights())
+                : Linear.onnx(g, patches, weight().reshape(out, (long) in * patch * patch), null);
+        return g.reshape(rows, -1, grid * grid, out);
     }
 
     /** Packs the weight, flattened to [out, in·p²], as an int8 linear layer and frees the float weight. */
