@@ -33,9 +33,12 @@ clip4j_runtime_env() {
   export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-1073741824}
   # A photo folder is another pattern: OpenCV's full-size pixels (up to 48 MB a photo, two loaders at once) come and go
   # between the model's buffers, and kept in the arena they fragment it, so the peak wandered 0.78-0.96 GB for 500
-  # photos in int8. Blocks of 4 MB and more mapped apart go back to the kernel when freed (int8 peaks 626-690 MB);
-  # backed by transparent huge pages (glibc.malloc.hugetlb=1 asks for them) they cost no time, where 4 KB pages
+  # photos in int8. Blocks of 8 MB and more mapped apart go back to the kernel when freed (int8 peaks 663-692 MB);
+  # backed by transparent huge pages (glibc.malloc.hugetlb=1 asks for them) they cost little time, where 4 KB pages
   # faulted in cost 40 %: so only where the kernel gives huge pages (bench/RESULTS.md, "A photo folder's malloc").
+  # 8 MB rather than 4: blocks of 4-8 MB (the model's loading buffers, photos of 1.4-2.8 MP) then reuse the arena's
+  # pages, 0.8-2 s less system time on 500 photos and 1-4 % faster, for 0-50 MB more at the peak ("The mmap
+  # threshold at 8 MB").
   # bf16 is the exception to the exception: its model runs on libtorch, whose activations (up to 10 MB a layer at batch
   # 32) are freed and allocated again on every forward pass, where fp32 and int8 run on ONNX Runtime's own arena. Mapped
   # apart, each is a fresh mapping that the kernel zeroes, and on huge pages the AMX Xeon spent 2.5 s more system time
@@ -49,7 +52,7 @@ clip4j_runtime_env() {
   fi
   local threshold=33554432
   if $folder && ! $bf16 && [ -z "${MALLOC_MMAP_THRESHOLD_:-}" ] && grep -qE '\[(always|madvise)\]' "$thp_file" 2>/dev/null; then
-    threshold=4194304
+    threshold=8388608
     case ":${GLIBC_TUNABLES:-}" in
       *:glibc.malloc.hugetlb=*) ;;
       *) export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1" ;;

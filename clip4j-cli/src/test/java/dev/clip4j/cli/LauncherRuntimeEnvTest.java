@@ -71,7 +71,7 @@ class LauncherRuntimeEnvTest {
                     new String[] {"index", "build", "--images", "dir"}, new String[] {"index", "update"})) {
                 Env e = run(thp, command);
                 assertThat(e).as(String.join(" ", command) + " with " + thp)
-                        .isEqualTo(new Env(PARALLEL, "4194304", "glibc.malloc.hugetlb=1", "1", "1073741824"));
+                        .isEqualTo(new Env(PARALLEL, "8388608", "glibc.malloc.hugetlb=1", "1", "1073741824"));
             }
         }
     }
@@ -84,7 +84,7 @@ class LauncherRuntimeEnvTest {
     void aBf16PhotoFolderKeepsTheArena() throws Exception {
         String thp = "always [madvise] never";
         Env arena = new Env(PARALLEL, "33554432", "", "1", "1073741824");
-        Env mapped = new Env(PARALLEL, "4194304", "glibc.malloc.hugetlb=1", "1", "1073741824");
+        Env mapped = new Env(PARALLEL, "8388608", "glibc.malloc.hugetlb=1", "1", "1073741824");
         assertThat(run(thp, NO_AMX, Map.of(), "embed", "--images", "d", "--precision", "bf16")).isEqualTo(arena);
         assertThat(run(thp, NO_AMX, Map.of(), "index", "build", "--precision=bf16", "--images", "d")).isEqualTo(arena);
         assertThat(run(thp, AMX, Map.of(), "embed", "--images", "d")).as("auto on AMX is bf16").isEqualTo(arena);
