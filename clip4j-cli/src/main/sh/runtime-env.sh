@@ -37,8 +37,8 @@ clip4j_runtime_env() {
   # backed by transparent huge pages (glibc.malloc.hugetlb=1 asks for them) they cost little time, where 4 KB pages
   # faulted in cost 40 %: so only where the kernel gives huge pages (bench/RESULTS.md, "A photo folder's malloc").
   # 8 MB rather than 4: blocks of 4-8 MB (the model's loading buffers, photos of 1.4-2.8 MP) then reuse the arena's
-  # pages, 0.8-2 s less system time on 500 photos and 1-4 % faster, for 0-50 MB more at the peak ("The mmap
-  # threshold at 8 MB").
+  # pages, 0.8-2 s less system time on 500 photos and 1-4 % faster, for 0-50 MB more at the peak ("The AMX Xeon, a
+  # seventh session").
   # bf16 is the exception to the exception: its model runs on libtorch, whose activations (up to 10 MB a layer at batch
   # 32) are freed and allocated again on every forward pass, where fp32 and int8 run on ONNX Runtime's own arena. Mapped
   # apart, each is a fresh mapping that the kernel zeroes, and on huge pages the AMX Xeon spent 2.5 s more system time

@@ -4,7 +4,6 @@ import dev.clip4j.torch.NN;
 import dev.clip4j.torch.QuantizedLinear;
 import org.bytedeco.pytorch.Tensor;
 
-
 /**
  * A ViT's patch embedding: CLIP's {@code conv1}, an {@code nn.Conv2d} without bias whose stride is its kernel, so each
  * output is one linear map of one patch. It gives the patches as rows, [B, g², out] (g = side / patch), and keeps the
