@@ -6,6 +6,7 @@ import dev.clip4j.image.ImageInput;
 import dev.clip4j.io.InputLimits;
 import dev.clip4j.io.StopSignal;
 import dev.clip4j.model.ClipModel;
+import dev.clip4j.model.Towers;
 import dev.clip4j.onnx.OnnxClip;
 import dev.clip4j.onnx.OnnxThreads;
 import dev.clip4j.tokenizer.ClipTokenizer;
@@ -119,8 +120,22 @@ public final class Clip implements AutoCloseable {
 
     /** As {@link #loadForImages(Path, Precision)}, ONNX Runtime's sessions using the cores as {@code threads} says. */
     public static Clip loadForImages(Path checkpoint, Precision precision, OnnxThreads threads) {
-        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, true).model(), precision, true,
-                Backend.current(), threads);
+        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, Towers.IMAGE).model(), precision,
+                true, Backend.current(), threads);
+    }
+
+    /**
+     * As {@link #load(Path, Precision)} for work that encodes texts only: the image tower is never read
+     * ({@link ClipModel#dropImageTower}), and {@link #encodeImages}, {@link #classify} and {@link #similarity} refuse.
+     */
+    public static Clip loadForTexts(Path checkpoint, Precision precision) {
+        return loadForTexts(checkpoint, precision, OnnxThreads.SPIN);
+    }
+
+    /** As {@link #loadForTexts(Path, Precision)}, ONNX Runtime's sessions using the cores as {@code threads} says. */
+    public static Clip loadForTexts(Path checkpoint, Precision precision, OnnxThreads threads) {
+        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, Towers.TEXT).model(), precision,
+                true, Backend.current(), threads);
     }
 
     /** TORCH or ONNX: what runs this instance's towers. */

@@ -51,7 +51,7 @@ final class BenchCommand implements Callable<Integer> {
         // a checkpoint streams in (int8 quantized as it loads); random weights make the whole float model first, so
         // their peak RSS is not a checkpoint load's
         ClipModel model = checkpoint != null
-                ? dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(checkpoint, p == Precision.INT8, false, true).model()
+                ? dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(checkpoint, p == Precision.INT8, false, dev.clip4j.model.Towers.IMAGE).model()
                 : ClipModel.create(ClipConfig.builtIn(arch));
         if (p == Precision.BF16) model.toBf16();
         if (p == Precision.INT8 && !model.isInt8()) model.toInt8();

@@ -59,9 +59,10 @@ final class EmbedCommand implements Callable<Integer> {
         Options.batchSize(batch);
         threads.apply();
         backend.apply(images.size(), texts.size(), precision);
-        // images alone never read the text tower (a ViT-B/32's ~250 MB in float32)
+        // images alone never read the text tower (a ViT-B/32's ~250 MB in float32), texts alone the image tower (~350 MB)
         dev.clip4j.onnx.OnnxThreads onnxThreads = CommonOptions.onnxThreads(images.size(), texts.size());
         Clip clip = texts.isEmpty() ? Clip.loadForImages(model.model, precision.get(), onnxThreads)
+                : images.isEmpty() ? Clip.loadForTexts(model.model, precision.get(), onnxThreads)
                 : Clip.load(model.model, precision.get(), dev.clip4j.Backend.current(), onnxThreads);
         List<float[]> imageFeatures = new ArrayList<>();
         for (int i = 0; i < images.size(); i += batch) {

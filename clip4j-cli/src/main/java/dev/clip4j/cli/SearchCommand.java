@@ -74,7 +74,9 @@ final class SearchCommand implements Callable<Integer> {
         if (minScore != null) o = o.withMinScore(minScore.floatValue());
         if (dedup != null) o = o.withDedup(dedup.floatValue());
         if (exact) o = o.withMethod(SearchOptions.Method.EXACT);
-        try (ImageIndex idx = ImageIndex.open(index, model)) {
+        // one query: only its tower is read (the model is still checked against the index by all its weights' hash)
+        dev.clip4j.model.Towers tower = query.text != null ? dev.clip4j.model.Towers.TEXT : dev.clip4j.model.Towers.IMAGE;
+        try (ImageIndex idx = ImageIndex.open(index, model, dev.clip4j.onnx.OnnxThreads.SPIN, tower)) {
             List<SearchHit> hits = query.text != null ? idx.search(query.text, template, o) : idx.search(ImageInput.of(query.image), o);
             for (SearchHit h : hits) {
                 if (json) System.out.println(Json.write(h.fields(true)));

@@ -7,6 +7,7 @@ import dev.clip4j.io.AtomicFiles;
 import dev.clip4j.model.ClipConfig;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
+import dev.clip4j.model.Towers;
 import dev.clip4j.torch.DType;
 import dev.clip4j.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -95,31 +96,30 @@ public final class ClipCheckpoint {
      * model.
      */
     public static ForInference loadForInference(Path path, boolean int8, boolean fingerprint) {
-        return loadForInference(path, int8, fingerprint, false);
+        return loadForInference(path, int8, fingerprint, Towers.BOTH);
     }
 
     /**
-     * As {@link #loadForInference(Path, boolean, boolean)}; with {@code imagesOnly}, the text tower is never read into
-     * memory ({@link ClipModel#dropTextTower}: ~250 MB less for a ViT-B/32 in float32, ~140 MB in int8), though its
-     * tensors still go into the fingerprint.
+     * As {@link #loadForInference(Path, boolean, boolean)}, reading only the {@code towers} the work needs: a tower left
+     * out is never read into memory ({@link Towers}; a ViT-B/32's text tower is ~250 MB in float32 and ~140 MB in int8,
+     * its image tower ~350 and ~90 MB), though its tensors still go into the fingerprint.
      */
-    public static ForInference loadForInference(Path path, boolean int8, boolean fingerprint, boolean imagesOnly) {
+    public static ForInference loadForInference(Path path, boolean int8, boolean fingerprint, Towers towers) {
         try (Opened o = open(path)) {
-            return loadForInference(o, path.toString(), int8, fingerprint, imagesOnly);
+            return loadForInference(o, path.toString(), int8, fingerprint, towers);
         }
     }
 
     /**
-     * As {@link #loadForInference(Path, boolean, boolean, boolean)} from a checkpoint already {@link #open opened} (which
+     * As {@link #loadForInference(Path, boolean, boolean, Towers)} from a checkpoint already {@link #open opened} (which
      * the caller closes), {@code origin} naming it in errors: for a caller that read its configuration first.
      */
-    public static ForInference loadForInference(Opened o, String origin, boolean int8, boolean fingerprint, boolean imagesOnly) {
-        ClipModel model = ClipModel.blankFor(o.config()).scoring(o.scoring());
-        if (imagesOnly) model.dropTextTower();
+    public static ForInference loadForInference(Opened o, String origin, boolean int8, boolean fingerprint, Towers towers) {
+        ClipModel model = towers.apply(ClipModel.blankFor(o.config()).scoring(o.scoring()));
         ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
         try {
             model.requireKnownTensors(o.weights().keySet(), origin);
-            model.stream(o.weights(), origin, int8, imagesOnly ? ClipModel::isImageSide : k -> true,
+            model.stream(o.weights(), origin, int8, towers::keeps,
                     hash == null ? (k, t) -> {} : hash::add);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
@@ -128,16 +128,16 @@ public final class ClipCheckpoint {
     }
 
     /**
-     * {@link #loadForInference(Opened, String, boolean, boolean, boolean)} on a thread of its own, which closes {@code o}
+     * {@link #loadForInference(Opened, String, boolean, boolean, Towers)} on a thread of its own, which closes {@code o}
      * when done: for a caller that reads and decodes its first images while the weights load (the configuration is
      * {@code o}'s already). The future fails with the load's own exception.
      */
     public static java.util.concurrent.CompletableFuture<ForInference> loadingForInference(Opened o, String origin, boolean int8,
-                                                                                          boolean fingerprint, boolean imagesOnly) {
+                                                                                          boolean fingerprint, Towers towers) {
         java.util.concurrent.CompletableFuture<ForInference> model = new java.util.concurrent.CompletableFuture<>();
         Thread t = new Thread(() -> {
             try (o) {
-                model.complete(loadForInference(o, origin, int8, fingerprint, imagesOnly));
+                model.complete(loadForInference(o, origin, int8, fingerprint, towers));
             } catch (Throwable e) {
                 model.completeExceptionally(e);
             }

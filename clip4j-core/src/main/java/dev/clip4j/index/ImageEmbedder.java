@@ -44,7 +44,7 @@ public final class ImageEmbedder {
         // opened once: the configuration now, the weights on the loading thread, which then closes it
         dev.clip4j.checkpoint.ClipCheckpoint.Opened opened = dev.clip4j.checkpoint.ClipCheckpoint.open(modelPath);
         java.util.concurrent.CompletableFuture<Loaded> model = dev.clip4j.checkpoint.ClipCheckpoint.loadingForInference(
-                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, true)
+                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, dev.clip4j.model.Towers.IMAGE)
                 .thenApply(loaded -> handOver(loaded, modelPath, precision)); // on the loading thread
         return new ImageEmbedder(opened.config().imageResolution(), model);
     }
@@ -53,7 +53,8 @@ public final class ImageEmbedder {
         // the image tower only, int8 quantized layer by layer as the checkpoint is read; the fingerprint is of all the
         // float32 weights, as the index records
         return handOver(dev.clip4j.checkpoint.ClipCheckpoint.loadForInference(
-                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, true), modelPath, precision);
+                opened, modelPath.toString(), precision == dev.clip4j.Precision.INT8, true, dev.clip4j.model.Towers.IMAGE), modelPath,
+                precision);
     }
 
     private static Loaded handOver(dev.clip4j.checkpoint.ClipCheckpoint.ForInference loaded, java.nio.file.Path modelPath,

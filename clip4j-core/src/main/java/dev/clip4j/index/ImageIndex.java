@@ -7,6 +7,7 @@ import dev.clip4j.data.DataFiles;
 import dev.clip4j.image.ImageInput;
 import dev.clip4j.model.ClipModel;
 import dev.clip4j.model.Scoring;
+import dev.clip4j.model.Towers;
 import dev.clip4j.onnx.OnnxThreads;
 
 import java.io.IOException;
@@ -76,7 +77,7 @@ public final class ImageIndex implements AutoCloseable {
         if (!IndexManifest.exists(abs)) return buildNew(modelPath, source, abs, precision, batchSize, progress, store);
         // an interrupted build: the same model (its fingerprint) before anything else
         IndexManifest manifest = IndexManifest.read(abs);
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.explicit(manifest.precision()), true);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.explicit(manifest.precision()), Towers.IMAGE);
         requireModel(abs, manifest, modelPath, loaded.fingerprint());
         if (!manifest.store().equals(store)) {
             throw new IndexException(abs + ": an index whose vectors are in " + manifest.store() + ", not " + store);
@@ -120,7 +121,7 @@ public final class ImageIndex implements AutoCloseable {
             throw e;
         }
         java.util.concurrent.CompletableFuture<ClipCheckpoint.ForInference> loading =
-                ClipCheckpoint.loadingForInference(opened, modelPath.toString(), precision == Precision.INT8, true, true);
+                ClipCheckpoint.loadingForInference(opened, modelPath.toString(), precision == Precision.INT8, true, Towers.IMAGE);
         clip = loading.thenApply(l -> photoFolderClip(l.model(), precision)); // on the loading thread
         IndexManifest[] manifest = {null};
         VectorStore[] opens = {null};
@@ -171,7 +172,7 @@ public final class ImageIndex implements AutoCloseable {
      */
     public static ImageIndex fromEmbeddings(Path modelPath, Path embeddings, Path dir, IndexSource source, IndexProgress progress) {
         Path abs = dir.toAbsolutePath().normalize();
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.FP32, true);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, Precision.FP32, Towers.IMAGE);
         String sha = loaded.fingerprint();
         int dim = embedDim(loaded.model());
         try {
@@ -254,7 +255,7 @@ public final class ImageIndex implements AutoCloseable {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        Clip clip = clipFor(abs, manifest, modelPath, true, OnnxThreads.SLICES); // a photo folder's batches
+        Clip clip = clipFor(abs, manifest, modelPath, Towers.IMAGE, OnnxThreads.SLICES); // a photo folder's batches
         return sync(abs, manifest, clip, modelPath, batchSize, progress);
     }
 
@@ -288,10 +289,20 @@ public final class ImageIndex implements AutoCloseable {
      * many concurrent queries); {@link OnnxThreads}. Nothing changes on libtorch.
      */
     public static ImageIndex open(Path dir, Path model, OnnxThreads threads) {
+        return open(dir, model, threads, Towers.BOTH);
+    }
+
+    /**
+     * As {@link #open(Path, Path, OnnxThreads)} for queries of one kind: {@link Towers#TEXT} for sentences only,
+     * {@link Towers#IMAGE} for images only. The other tower is never read into memory (a ViT-B/32's image tower is
+     * ~350 MB in float32), and a query of the other kind is refused, saying why. The model is still checked against
+     * the index by the hash of all its weights.
+     */
+    public static ImageIndex open(Path dir, Path model, OnnxThreads threads, Towers queries) {
         Path abs = dir.toAbsolutePath().normalize();
         IndexManifest manifest = IndexManifest.read(abs);
         Path modelPath = modelPath(abs, manifest, model);
-        Clip clip = clipFor(abs, manifest, modelPath, false, threads);
+        Clip clip = clipFor(abs, manifest, modelPath, queries, threads);
         return new ImageIndex(abs, manifest, VectorStores.open(abs, manifest.store(), manifest.dimension(), false), clip, modelPath, null);
     }
 
@@ -346,8 +357,8 @@ public final class ImageIndex implements AutoCloseable {
     }
 
     /** The model for inference at {@code precision} (int8 quantized as it loads) and its float weights' fingerprint. */
-    private static ClipCheckpoint.ForInference loadModel(Path modelPath, Precision precision, boolean imagesOnly) {
-        ClipCheckpoint.ForInference loaded = ClipCheckpoint.loadForInference(modelPath, precision == Precision.INT8, true, imagesOnly);
+    private static ClipCheckpoint.ForInference loadModel(Path modelPath, Precision precision, Towers towers) {
+        ClipCheckpoint.ForInference loaded = ClipCheckpoint.loadForInference(modelPath, precision == Precision.INT8, true, towers);
         requirePooled(loaded.model().scoring(), modelPath);
         return loaded;
     }
@@ -368,12 +379,12 @@ public final class ImageIndex implements AutoCloseable {
     }
 
     /**
-     * The index's model at {@code modelPath}, checked by weights hash, at the index's precision ({@code imagesOnly}: the
-     * image tower alone), ONNX Runtime's sessions using the cores as {@code threads} says.
+     * The index's model at {@code modelPath}, checked by weights hash, at the index's precision (the {@code towers} the work
+     * needs), ONNX Runtime's sessions using the cores as {@code threads} says.
      */
-    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, boolean imagesOnly, OnnxThreads threads) {
+    private static Clip clipFor(Path dir, IndexManifest manifest, Path modelPath, Towers towers, OnnxThreads threads) {
         Precision precision = Precision.explicit(manifest.precision());
-        ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision, imagesOnly);
+        ClipCheckpoint.ForInference loaded = loadModel(modelPath, precision, towers);
         requireModel(dir, manifest, modelPath, loaded.fingerprint());
         return Clip.handOver(loaded.model(), precision, dev.clip4j.Backend.current(), threads);
     }
@@ -478,7 +489,7 @@ public final class ImageIndex implements AutoCloseable {
      * update, loaded (and checked by its weights' hash) on this first call.
      */
     public synchronized Clip clip() {
-        if (clip == null) clip = clipFor(dir, manifest, model, false, OnnxThreads.SPIN);
+        if (clip == null) clip = clipFor(dir, manifest, model, Towers.BOTH, OnnxThreads.SPIN);
         return clip;
     }
 

@@ -161,6 +161,16 @@ public final class ClipModel extends Module implements FeatureEncoder {
     }
 
     /**
+     * Frees the image tower's weights (a ViT-B/32's ~350 MB in float32): for work that encodes texts only, such as a
+     * search by sentence. As {@link #dropTextTower}, the streamed load calls it before reading anything.
+     */
+    public ClipModel dropImageTower() {
+        if (isSingleStream()) throw new IllegalStateException("a single-stream model's patch embedder feeds its joint encoder");
+        releaseTower(true, "this model was loaded for texts only (its image tower was not read)");
+        return this;
+    }
+
+    /**
      * Frees one tower's weights, float or int8 ({@link dev.clip4j.nn.Module#releaseWeights}): for a tower that runs
      * elsewhere from a copy of its own, such as ONNX Runtime's packed weights ({@link dev.clip4j.onnx.OnnxClip} of a
      * handed-over model), or that the work never needs ({@link #dropTextTower}). Everything that needs them then
@@ -196,6 +206,11 @@ public final class ClipModel extends Module implements FeatureEncoder {
     /** Whether {@code name} (a state-dict name) belongs to what {@link #dropTextTower} keeps: the image tower and logit scale. */
     public static boolean isImageSide(String name) {
         return name.startsWith("visual.") || name.equals("logit_scale");
+    }
+
+    /** Whether {@code name} belongs to what {@link #dropImageTower} keeps: everything outside the image tower. */
+    public static boolean isTextSide(String name) {
+        return !name.startsWith("visual.");
     }
 
     /**

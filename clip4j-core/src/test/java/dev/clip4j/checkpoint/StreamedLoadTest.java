@@ -103,7 +103,7 @@ class StreamedLoadTest {
     @ValueSource(booleans = {false, true})
     void imagesOnlyLeavesTheTextTowerUnreadButInTheFingerprint(boolean int8) throws IOException {
         Path path = Fixtures.path("vit/weights.safetensors");
-        ClipCheckpoint.ForInference f = ClipCheckpoint.loadForInference(path, int8, true, true);
+        ClipCheckpoint.ForInference f = ClipCheckpoint.loadForInference(path, int8, true, dev.clip4j.model.Towers.IMAGE);
         ClipModel whole = ClipCheckpoint.loadForInference(path, int8, false).model();
         assertThat(f.fingerprint()).isEqualTo(ModelFingerprint.of(ClipCheckpoint.loadModel(path)));
         assertThat(f.model().hasTextTower()).isFalse();
@@ -116,6 +116,31 @@ class StreamedLoadTest {
         assertThatThrownBy(() -> ClipCheckpoint.save(f.model(), tmp.resolve("saved"))).hasMessageContaining("loaded for images only");
         try (dev.clip4j.onnx.OnnxClip onnx = dev.clip4j.onnx.OnnxClip.of(f.model())) {
             assertThatThrownBy(() -> onnx.encodeText(in.get("text"))).hasMessageContaining("loaded for images only");
+        }
+    }
+
+    /** Text-only work (a search by sentence) never reads the image tower, yet names the whole model. */
+    @ParameterizedTest
+    @ValueSource(strings = {"vit", "resnet"})
+    void textsOnlyLeavesTheImageTowerUnreadButInTheFingerprint(String tower) throws IOException {
+        for (boolean int8 : new boolean[] {false, true}) {
+            Path path = Fixtures.path(tower + "/weights.safetensors");
+            ClipCheckpoint.ForInference f = ClipCheckpoint.loadForInference(path, int8, true, dev.clip4j.model.Towers.TEXT);
+            ClipModel whole = ClipCheckpoint.loadForInference(path, int8, false).model();
+            assertThat(f.fingerprint()).isEqualTo(ModelFingerprint.of(ClipCheckpoint.loadModel(path)));
+            assertThat(f.model().hasTextTower()).isTrue();
+            assertThat(f.model().visual().stateDict().values()).allSatisfy(t -> assertThat(t.numel()).isZero());
+            Map<String, Tensor> in = Fixtures.tensors(tower + "/inputs.safetensors");
+            Grad.noGrad(() -> Parity.assertBitIdentical(tower + " text-only encode_text", Tensors.toFloats(f.model().encodeText(in.get("text"))),
+                    Tensors.toFloats(whole.encodeText(in.get("text")))));
+            assertThatThrownBy(() -> f.model().encodeImage(in.get("images"))).hasMessageContaining("loaded for texts only");
+            assertThatThrownBy(() -> ModelFingerprint.of(f.model())).hasMessageContaining("loaded for texts only");
+            try (dev.clip4j.onnx.OnnxClip onnx = dev.clip4j.onnx.OnnxClip.of(f.model())) {
+                assertThatThrownBy(() -> onnx.encodeImage(in.get("images"))).hasMessageContaining("loaded for texts only");
+                // float32 on ONNX Runtime within its usual 1e-5 of libtorch; int8's kernels differ from FBGEMM's, so only run
+                Tensor onnxText = onnx.encodeText(in.get("text"));
+                if (!int8) Grad.noGrad(() -> Parity.assertClose(tower + " text-only on ONNX Runtime", onnxText, whole.encodeText(in.get("text")), 1e-5));
+            }
         }
     }
 
@@ -155,7 +180,7 @@ class StreamedLoadTest {
         extra.put("visual.extra_head.weight", sd.get("visual.transformer.resblocks.1.mlp.c_fc.weight"));
         Path c = tmp.resolve("extra.safetensors");
         Safetensors.write(c, extra, Map.of());
-        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(c, false, false, true)).isInstanceOf(CheckpointException.class)
+        assertThatThrownBy(() -> ClipCheckpoint.loadForInference(c, false, false, dev.clip4j.model.Towers.IMAGE)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("tensors the model does not have: visual.extra_head.weight");
 
         Map<String, Tensor> nan = new LinkedHashMap<>(sd);

@@ -115,6 +115,36 @@ class ImageIndexTest {
     }
 
     /**
+     * An index opened for one kind of query reads only that tower, answers those queries as an index opened for both,
+     * refuses the other kind saying why, and still checks the model against the index.
+     */
+    @Test
+    void anIndexOpenedForOneKindOfQueryAnswersItAsBothDoAndRefusesTheOther() throws Exception {
+        Path images = IndexFixture.colourFolders(tmp.resolve("photos"), 3, 41);
+        build(images, tmp.resolve("idx")).close();
+        Path query;
+        try (var s = Files.walk(images)) {
+            query = s.filter(Files::isRegularFile).sorted().findFirst().orElseThrow();
+        }
+        try (ImageIndex both = ImageIndex.open(tmp.resolve("idx"), null, OnnxThreads.SPIN, dev.clip4j.model.Towers.BOTH);
+             ImageIndex texts = ImageIndex.open(tmp.resolve("idx"), null, OnnxThreads.SPIN, dev.clip4j.model.Towers.TEXT);
+             ImageIndex pictures = ImageIndex.open(tmp.resolve("idx"), null, OnnxThreads.SPIN, dev.clip4j.model.Towers.IMAGE)) {
+            assertThat(texts.search("red", "a photo of a {}.", SearchOptions.top(9)))
+                    .isEqualTo(both.search("red", "a photo of a {}.", SearchOptions.top(9)));
+            assertThat(pictures.search(ImageInput.of(query), SearchOptions.top(5))).isEqualTo(both.search(ImageInput.of(query), SearchOptions.top(5)));
+            assertThatThrownBy(() -> texts.search(ImageInput.of(query), SearchOptions.top(5))).hasMessageContaining("loaded for texts only");
+            assertThatThrownBy(() -> pictures.search("red", null, SearchOptions.top(5))).hasMessageContaining("loaded for images only");
+        }
+        Path other = copyTree(IndexFixture.get().model(), tmp.resolve("other"));
+        Path weights = other.resolve(dev.clip4j.checkpoint.ClipCheckpoint.WEIGHTS_FILE);
+        byte[] bytes = Files.readAllBytes(weights);
+        bytes[bytes.length - 4] ^= 1; // the last float's lowest mantissa bit: still a model, but not the index's
+        Files.write(weights, bytes);
+        assertThatThrownBy(() -> ImageIndex.open(tmp.resolve("idx"), other, OnnxThreads.SPIN, dev.clip4j.model.Towers.TEXT))
+                .hasMessageContaining("is a different model");
+    }
+
+    /**
      * A new index's model loads while the first images are read and decoded, and the manifest (which records the
      * weights' fingerprint) and the store are written only once it has: a model that fails to load leaves no directory
      * it made, and an empty one given stays empty for the next build; the vectors are those of the model loaded first. An empty folder still gets its
