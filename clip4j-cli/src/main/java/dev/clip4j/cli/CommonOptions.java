@@ -98,7 +98,7 @@ final class CommonOptions {
 
         /**
          * As {@link #apply()} for a command that embeds {@code inputs} images and texts at {@code precision}: auto keeps
-         * libtorch for a few in float32 ({@code precision} null: the precision comes from elsewhere, an index's).
+         * libtorch for a few in float32.
          */
         dev.clip4j.Backend apply(long inputs, InferencePrecision precision) {
             return apply(inputs, 0, precision);
@@ -106,8 +106,15 @@ final class CommonOptions {
 
         /** As {@link #apply(long, InferencePrecision)} for {@code images} images and {@code texts} texts. */
         dev.clip4j.Backend apply(long images, long texts, InferencePrecision precision) {
+            return apply(images, texts, !precision.precision.trim().equalsIgnoreCase("auto") && precision.get() == Precision.INT8);
+        }
+
+        /**
+         * As {@link #apply(long, long, InferencePrecision)} where the precision comes from elsewhere (an index's):
+         * {@code int8} always runs on ONNX Runtime under auto.
+         */
+        dev.clip4j.Backend apply(long images, long texts, boolean int8) {
             dev.clip4j.Backend b = apply();
-            boolean int8 = precision != null && !precision.precision.trim().equalsIgnoreCase("auto") && precision.get() == Precision.INT8;
             if (b == dev.clip4j.Backend.AUTO && images + texts / AUTO_TEXTS_PER_INPUT < AUTO_ONNX_MIN_INPUTS && !int8) {
                 String what = texts == 0 ? images + " input" + (images == 1 ? "" : "s")
                         : images + " image" + (images == 1 ? "" : "s") + " and " + texts + " text" + (texts == 1 ? "" : "s");

@@ -89,7 +89,7 @@ class CliTest {
     }
 
     /** {@link #run}, with what the command prints to System.err itself (the backend's notes) added to {@code notes}. */
-    private static Result runNoted(StringBuilder notes, String... args) {
+    static Result runNoted(StringBuilder notes, String... args) {
         java.io.PrintStream oldErr = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));

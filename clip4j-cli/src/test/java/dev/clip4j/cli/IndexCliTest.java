@@ -33,6 +33,29 @@ class IndexCliTest {
         assertThat(m.out()).contains("9 images");
     }
 
+    /**
+     * A query runs at its index's precision, and under {@code --backend auto} an int8 index's on ONNX Runtime as int8
+     * runs everywhere else, while one query on a float32 index stays on libtorch.
+     */
+    @Test
+    void aSearchRunsOnTheBackendItsIndexsPrecisionCallsFor() throws Exception {
+        String model = IndexFixture.get().model().toString();
+        Path photos = IndexFixture.colourFolders(tmp.resolve("photos"), 1, 55);
+        for (String precision : new String[] {"int8", "fp32"}) {
+            Path idx = tmp.resolve("idx-" + precision);
+            CliTest.Result b = CliTest.run("index", "build", "--model", model, "--images", photos.toString(), "--out", idx.toString(),
+                    "--precision", precision);
+            assertThat(b.code()).as(b.err()).isZero();
+            for (String[] query : new String[][] {{"--text", "red"}, {"--image", photos.resolve("red/0.png").toString()}}) {
+                StringBuilder notes = new StringBuilder();
+                CliTest.Result s = CliTest.runNoted(notes, "search", "--index", idx.toString(), query[0], query[1], "--k", "1");
+                assertThat(s.code()).as(s.err()).isZero();
+                if (precision.equals("int8")) assertThat(notes.toString()).as(query[0]).doesNotContain("--backend auto: torch");
+                else assertThat(notes.toString()).as(query[0]).contains("--backend auto: torch (");
+            }
+        }
+    }
+
     /** The launcher's JVMs resolve jdk.incubator.vector; Lucene's warning that Java 17 is too old for its own use of it stays out. */
     @Test
     void withTheVectorModuleLuceneStaysQuiet() throws Exception {
