@@ -155,7 +155,7 @@ public final class ClipModel extends Module implements FeatureEncoder {
      * tower is never read into memory at all.
      */
     public ClipModel dropTextTower() {
-        if (isSingleStream()) throw new IllegalStateException("a single-stream model's text tower is its joint encoder");
+        requireUnimodal(); // a single-stream model's text tower is its joint encoder
         releaseTower(false, "this model was loaded for images only (its text tower was not read)");
         return this;
     }
@@ -165,7 +165,7 @@ public final class ClipModel extends Module implements FeatureEncoder {
      * search by sentence. As {@link #dropTextTower}, the streamed load calls it before reading anything.
      */
     public ClipModel dropImageTower() {
-        if (isSingleStream()) throw new IllegalStateException("a single-stream model's patch embedder feeds its joint encoder");
+        requireUnimodal(); // a single-stream model's image tower is a patch embedder for its joint encoder
         releaseTower(true, "this model was loaded for texts only (its image tower was not read)");
         return this;
     }
