@@ -106,8 +106,13 @@ public final class Clip implements AutoCloseable {
      * ({@link OnnxThreads#SLICES} for many inputs in batches).
      */
     public static Clip load(Path checkpoint, Precision precision, Backend backend, OnnxThreads threads) {
-        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false).model(), precision, true, backend,
-                threads);
+        return load(checkpoint, precision, backend, threads, Towers.BOTH);
+    }
+
+    /** The checkpoint's {@code towers} (the others never read), owned by the new instance (int8 quantized as it loads). */
+    private static Clip load(Path checkpoint, Precision precision, Backend backend, OnnxThreads threads, Towers towers) {
+        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, towers).model(), precision, true,
+                backend, threads);
     }
 
     /**
@@ -120,8 +125,7 @@ public final class Clip implements AutoCloseable {
 
     /** As {@link #loadForImages(Path, Precision)}, ONNX Runtime's sessions using the cores as {@code threads} says. */
     public static Clip loadForImages(Path checkpoint, Precision precision, OnnxThreads threads) {
-        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, Towers.IMAGE).model(), precision,
-                true, Backend.current(), threads);
+        return load(checkpoint, precision, Backend.current(), threads, Towers.IMAGE);
     }
 
     /**
@@ -134,8 +138,7 @@ public final class Clip implements AutoCloseable {
 
     /** As {@link #loadForTexts(Path, Precision)}, ONNX Runtime's sessions using the cores as {@code threads} says. */
     public static Clip loadForTexts(Path checkpoint, Precision precision, OnnxThreads threads) {
-        return new Clip(ClipCheckpoint.loadForInference(checkpoint, precision == Precision.INT8, false, Towers.TEXT).model(), precision,
-                true, Backend.current(), threads);
+        return load(checkpoint, precision, Backend.current(), threads, Towers.TEXT);
     }
 
     /** TORCH or ONNX: what runs this instance's towers. */
