@@ -5,7 +5,7 @@
 # fingerprint and the JVM's start included, in alternating rounds (ROUNDS, default 3). Each line has the wall,
 # user and system seconds and the peak RSS (GNU time). Text-only and image-only work reads one tower
 # (dev.clip4j.model.Towers), so these are the figures that change with it. One JSON line per run.
-# Needs GNU time (apt-get install time) and mate-backgrounds (the photos of bench/index_throughput.sh).
+# Needs GNU time (apt-get install time), python3-pil and mate-backgrounds (the photos of bench/index_throughput.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3} PHOTOS=${PHOTOS:-64} THREADS=${THREADS:-2}

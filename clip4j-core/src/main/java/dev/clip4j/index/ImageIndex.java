@@ -285,8 +285,9 @@ public final class ImageIndex implements AutoCloseable {
 
     /**
      * As {@link #open(Path, Path)}, with how the query model's ONNX Runtime sessions use the cores: SPIN (the lowest
-     * latency while queries come one at a time) or SLEEP (for a service whose own threads keep the cores busy under
-     * many concurrent queries); {@link OnnxThreads}. Nothing changes on libtorch.
+     * latency while queries come one at a time), SLEEP (for a service whose own threads keep the cores busy under many
+     * concurrent queries) or SLICES (a service batching concurrent queries); {@link OnnxThreads}. Nothing changes on
+     * libtorch.
      */
     public static ImageIndex open(Path dir, Path model, OnnxThreads threads) {
         return open(dir, model, threads, Towers.BOTH);

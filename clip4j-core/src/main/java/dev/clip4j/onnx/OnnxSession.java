@@ -152,7 +152,7 @@ public final class OnnxSession implements AutoCloseable {
         o.setIntraOpNumThreads(threads == OnnxThreads.SLICES ? 1 : Math.max(1, Torch.threads())); // the cores libtorch would use
         o.setInterOpNumThreads(1);
         // ONNX Runtime's arena keeps each run's activations (one planned block per input shape) for the next run.
-        // Without it every run took that block from malloc afresh, and a block mapped apart (the photo folders' 4 MB
+        // Without it every run took that block from malloc afresh, and a block mapped apart (the photo folders' 8 MB
         // threshold, runtime-env.sh) is zeroed by the kernel on every run: int8 embed --images of 500 photos 10.4 s
         // against 11.0 s (medians of four alternating rounds, AMX Xeon), and bench's peak RSS at batch 16 is lower
         // with it (int8 439-443 MB against 536-553, fp32 694-708 against 804-844), the weights being ONNX Runtime's
