@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Indexing throughput end to end (issues 12, 13): `./clip4j index build` and `./clip4j embed --images` (pipelined:
-# loader threads decode the next batches while the model runs) against a PIL + PyTorch loop
-# (bench/python_index.py) on the same folder of distinct real photos, the same architecture (ViT-B/32, random
-# weights: speed does not depend on them), the same threads and batch, whole processes timed (start-up and model
-# load included), in alternating rounds. Prints one JSON line per run.
+# loader threads decode the next batches while the model runs) against a PIL + PyTorch loop (bench/python_index.py:
+# a DataLoader whose worker processes decode the next batches while the model runs) on the same folder of distinct
+# real photos, the same architecture (ViT-B/32, random weights: speed does not depend on them), the same threads and
+# batch, whole processes timed (start-up and model load included), in alternating rounds. One JSON line per run.
 # Needs the peers of bench/run.sh (python3-torch with libopenblas0-pthread, python3-pil) and mate-backgrounds
 # (Debian's nature photos, up to 5640 x 3172). Each line also has the process's peak RSS (GNU time's maximum resident
 # set size, MB; for the PyTorch loop the largest of its processes, its DataLoader workers running beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} BATCH=${BATCH:-32} PRECISIONS=${PRECISIONS:-"fp32 bf16 int8"}
+# the peer's DataLoader worker counts, each run in every round; compare with the fastest (0 = decoding in the main
+# process between forwards, the loop this bench ran until 2026-12-08, which left a core idle while it decoded)
+PEER_WORKERS=${PEER_WORKERS:-"1 2"}
 DIR=${DIR:-$(mktemp -d)}
 PY=/usr/bin/python3
 # both peers under ./clip4j's thread policy (docs/BINDINGS.md, pitfall 5)
@@ -43,7 +46,12 @@ for round in $(seq "$ROUNDS"); do
     # the peer: PyTorch fp32 against fp32; against bf16 and int8 its fastest mode here, bf16 autocast (its own int8,
     # quantize_dynamic on oneDNN, runs slower than autocast: bench/RESULTS.md)
     pp=$([ "$p" = fp32 ] && echo fp32 || echo autocast)
-    line=$(/usr/bin/time -o "$DIR/rss" -f %M $PY bench/python_index.py "$DIR/photos" "$DIR/peer.npy" --threads "$THREADS" --batch "$BATCH" --precision "$pp")
-    echo "$line" | sed "s/}\$/, \"round\": $round, \"peak_rss_mb\": $(( $(tail -1 "$DIR/rss") / 1024 ))}/"
+    for w in $PEER_WORKERS; do
+      s=$(date +%s.%N)   # its own seconds_total starts after the interpreter; seconds_process is timed as clip4j's
+      line=$(/usr/bin/time -o "$DIR/rss" -f %M $PY bench/python_index.py "$DIR/photos" "$DIR/peer.npy" --threads "$THREADS" \
+        --batch "$BATCH" --workers "$w" --precision "$pp")
+      e=$(date +%s.%N)
+      echo "$line" | sed "s/}\$/, \"round\": $round, \"seconds_process\": $(python3 -c "print(round($e - $s, 2))"), \"peak_rss_mb\": $(( $(tail -1 "$DIR/rss") / 1024 ))}/"
+    done
   done
 done
