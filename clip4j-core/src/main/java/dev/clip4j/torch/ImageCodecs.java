@@ -25,6 +25,7 @@ public final class ImageCodecs {
         private static boolean load() {
             if ("imageio".equals(System.getProperty("clip4j.imageDecoder", "auto"))) return false;
             try {
+                CpuPlatform.pin();
                 org.bytedeco.javacpp.Loader.load(opencv_imgcodecs.class);
                 opencv_core.setNumThreads(1); // one image per thread; no pool of its own beside libtorch's
                 return true;

@@ -31,6 +31,7 @@ public final class Torch {
         if (loaded) return;
         synchronized (Torch.class) {
             if (loaded) return;
+            CpuPlatform.pin();
             try (NativeLoadLock ignored = NativeLoadLock.acquire()) {
                 String platform = Loader.getPlatform();
                 Blas chosen = Blas.choose(Blas.Facts.ofThisProcess());
