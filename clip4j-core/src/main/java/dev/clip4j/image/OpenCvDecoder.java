@@ -85,19 +85,10 @@ final class OpenCvDecoder {
         try (ImageCodecs.Decoded d = ImageCodecs.open(bytes, header.cutFrom(), header.cutLength(), header.layout(),
                 header.width(), header.height(), bands)) {
             if (d == null) return null;
-            return use.apply(new PilResize.Source(header.mode(), header.width(), header.height(), null) {
-                @Override
-                byte[] row(int y, byte[] scratch) {
-                    d.readRow(y, scratch);
-                    if (!header.jpeg()) toRgb(scratch, rowBytes, bands);
-                    return scratch;
-                }
-
-                @Override
-                int offset(int y) {
-                    return 0;
-                }
-            });
+            return use.apply(PilResize.Source.ofRows(header.mode(), header.width(), header.height(), (y, scratch) -> {
+                d.readRow(y, scratch);
+                if (!header.jpeg()) toRgb(scratch, rowBytes, bands);
+            }));
         }
     }
 

@@ -71,45 +71,58 @@ public final class PilResize {
     }
 
     /**
-     * An 8-bit image as the resize reads it, a row at a time: a heap image's array in place, or rows a decoder copies
-     * out of native memory into a scratch row, so that the full-size pixels of a photo that is only to be resized
-     * never need to be in the Java heap (OpenCV's path: {@link ImageDecoder#decodeThen}).
+     * An 8-bit image as the resize reads it, a row at a time: a heap image's array in place, or rows a {@link RowReader}
+     * copies out of native memory into a scratch row, so that the full-size pixels of a photo that is only to be
+     * resized never need to be in the Java heap (OpenCV's path: {@link ImageDecoder#decodeThen}).
+     *
+     * <p>One final class, not a subclass per kind of source: a photo folder mixes small photos read whole with large
+     * ones read by rows, and a virtual {@code row} call with two receivers sent the compiled resize passes back to the
+     * interpreter and C2 recompiling them each time the other kind came (5 class-check deoptimisations of
+     * {@link VectorHorizontalPass} in a 500-photo run).
      */
-    abstract static class Source {
+    static final class Source {
         final PixelMode mode;
         final int width, height;
         /** The whole image when it is in the heap, else null. */
         final RasterImage image;
+        /** Where the rows come from when {@link #image} is null. */
+        private final RowReader reader;
 
-        Source(PixelMode mode, int width, int height, RasterImage image) {
+        /** Fills {@code scratch} with row {@code y}'s {@code width × bands} samples. */
+        interface RowReader {
+            void read(int y, byte[] scratch);
+        }
+
+        private Source(PixelMode mode, int width, int height, RasterImage image, RowReader reader) {
             this.mode = mode;
             this.width = width;
             this.height = height;
             this.image = image;
+            this.reader = reader;
+        }
+
+        /** An image whose rows {@code reader} gives, one at a time. */
+        static Source ofRows(PixelMode mode, int width, int height, RowReader reader) {
+            return new Source(mode, width, height, null, java.util.Objects.requireNonNull(reader));
+        }
+
+        static Source of(RasterImage in) {
+            return new Source(in.mode(), in.width(), in.height(), in, null);
         }
 
         /**
          * The array holding row {@code y}'s {@code width × bands} samples from {@link #offset}: the image's own (not
          * to be written) or {@code scratch}, filled.
          */
-        abstract byte[] row(int y, byte[] scratch);
+        byte[] row(int y, byte[] scratch) {
+            if (image != null) return image.samples();
+            reader.read(y, scratch);
+            return scratch;
+        }
 
         /** Where row {@code y} starts in the array {@link #row} gives. */
-        abstract int offset(int y);
-
-        static Source of(RasterImage in) {
-            int n = in.width() * in.mode().bands;
-            return new Source(in.mode(), in.width(), in.height(), in) {
-                @Override
-                byte[] row(int y, byte[] scratch) {
-                    return in.samples();
-                }
-
-                @Override
-                int offset(int y) {
-                    return y * n;
-                }
-            };
+        int offset(int y) {
+            return image != null ? y * width * mode.bands : 0;
         }
     }
 
@@ -164,10 +177,14 @@ public final class PilResize {
         return new Coefficients(bounds, kk, ksize);
     }
 
+    /**
+     * Pillow's clip8: 255 from 255.0 up, 0 at or below 0, else the integer part. Written without branches, the same for
+     * every int (v >= 2^30 shifts to 256 or more, v <= 0 to 0 or below): an overshoot past either end is rare, and the
+     * compiled resize passes were sent back to the interpreter by the first one they met (7 deoptimisations in a
+     * 500-photo run).
+     */
     static int clip8(int v) {
-        if (v >= (1 << PRECISION_BITS << 8)) return 255;
-        if (v <= 0) return 0;
-        return v >> PRECISION_BITS;
+        return Math.max(0, Math.min(255, v >> PRECISION_BITS));
     }
 
     /**
@@ -283,26 +300,17 @@ public final class PilResize {
      */
     private static Source premultiplied(Source in) {
         int bands = in.mode.bands, n = in.width * bands;
-        return new Source(in.mode, in.width, in.height, null) {
-            @Override
-            byte[] row(int y, byte[] scratch) {
-                byte[] s = in.row(y, scratch);
-                if (s != scratch) System.arraycopy(s, in.offset(y), scratch, 0, n);
-                for (int p = 0; p < n; p += bands) {
-                    int a = scratch[p + bands - 1] & 0xFF;
-                    for (int b = 0; b < bands - 1; b++) {
-                        int t = (scratch[p + b] & 0xFF) * a + 128;
-                        scratch[p + b] = (byte) (((t >> 8) + t) >> 8);
-                    }
+        return Source.ofRows(in.mode, in.width, in.height, (y, scratch) -> {
+            byte[] s = in.row(y, scratch);
+            if (s != scratch) System.arraycopy(s, in.offset(y), scratch, 0, n);
+            for (int p = 0; p < n; p += bands) {
+                int a = scratch[p + bands - 1] & 0xFF;
+                for (int b = 0; b < bands - 1; b++) {
+                    int t = (scratch[p + b] & 0xFF) * a + 128;
+                    scratch[p + b] = (byte) (((t >> 8) + t) >> 8);
                 }
-                return scratch;
             }
-
-            @Override
-            int offset(int y) {
-                return 0;
-            }
-        };
+        });
     }
 
     /** PIL's RGBa -> RGBA: {@code min(255, 255 * c / a)} in integers; alpha 0 or 255 left as is. */

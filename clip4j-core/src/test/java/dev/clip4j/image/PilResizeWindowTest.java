@@ -68,19 +68,10 @@ class PilResizeWindowTest {
     /** {@code img} as a decoder's rows: each copied into the scratch row, which is then scribbled on by the next. */
     static PilResize.Source rowByRow(RasterImage img) {
         int n = img.width() * img.mode().bands;
-        return new PilResize.Source(img.mode(), img.width(), img.height(), null) {
-            @Override
-            byte[] row(int y, byte[] scratch) {
-                assertThat(scratch).hasSizeGreaterThanOrEqualTo(n);
-                System.arraycopy(img.samples(), y * n, scratch, 0, n);
-                return scratch;
-            }
-
-            @Override
-            int offset(int y) {
-                return 0;
-            }
-        };
+        return PilResize.Source.ofRows(img.mode(), img.width(), img.height(), (y, scratch) -> {
+            assertThat(scratch).hasSizeGreaterThanOrEqualTo(n);
+            System.arraycopy(img.samples(), y * n, scratch, 0, n);
+        });
     }
 
     /** Pillow 9.4's ImagingResample for L and RGB, loop for loop: the oracle. */
@@ -138,5 +129,31 @@ class PilResizeWindowTest {
             }
         }
         return out;
+    }
+
+    /** Pillow's clip8 as its C code reads (ImagingResample: two branches, then the shift). */
+    private static int pillowClip8(int v) {
+        if (v >= (1 << 22 << 8)) return 255;
+        if (v <= 0) return 0;
+        return v >> 22;
+    }
+
+    @Test
+    void clip8IsPillowsAtEveryEdgeAndOnRandomSums() {
+        // checked once for all 2^32 ints; here every step's edges, the ends of int, and a million random sums
+        for (long step = -300; step <= 300; step++) {
+            for (long v = step * (1 << 22) - 2; v <= step * (1 << 22) + 2; v++) {
+                if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) continue;
+                assertThat(PilResize.clip8((int) v)).as("v = %d", v).isEqualTo(pillowClip8((int) v));
+            }
+        }
+        for (int v : new int[] {Integer.MIN_VALUE, Integer.MIN_VALUE + 1, -1, 0, 1, Integer.MAX_VALUE - 1, Integer.MAX_VALUE}) {
+            assertThat(PilResize.clip8(v)).as("v = %d", v).isEqualTo(pillowClip8(v));
+        }
+        SplittableRandom r = new SplittableRandom(8);
+        for (int i = 0; i < 1_000_000; i++) {
+            int v = r.nextInt();
+            assertThat(PilResize.clip8(v)).isEqualTo(pillowClip8(v));
+        }
     }
 }
