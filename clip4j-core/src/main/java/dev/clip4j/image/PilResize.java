@@ -22,6 +22,20 @@ public final class PilResize {
             && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && optimizingCompiler();
     /** Whether the vertical pass runs through the Vector API too ({@link VectorVerticalPass}: 256-bit int vectors). */
     static final boolean VECTOR_VERTICAL_PASS = VECTOR_PASS && VectorVerticalPass.supported();
+    /**
+     * How many images a JVM resizes with the plain passes before the Vector API's take over. Until C2 has compiled a
+     * Vector API pass, each of its operations runs as a new object (a 500-photo folder allocated ~1 GB of them in its
+     * first second), so a command that resizes a few photos was faster without it: a one-photo {@code embed --image}
+     * took 1.56-1.90 s against 2.18-2.62 s (bench/RESULTS.md). A folder pays that warm-up once either way, after its
+     * first batch.
+     */
+    static final int PLAIN_FIRST = 32;
+    private static final java.util.concurrent.atomic.AtomicLong RESIZED = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Whether the {@code n}th image this JVM resizes (from 1) takes the Vector API passes (where they are on). */
+    static boolean vectorPassesFor(long n) {
+        return VECTOR_PASS && n > PLAIN_FIRST;
+    }
 
     /**
      * Whether HotSpot's C2 compiles this JVM's hot code: the Vector API becomes vector instructions only there, and
@@ -201,12 +215,13 @@ public final class PilResize {
         int rowFrom = vertical ? cv.bounds[top * 2] : top;
         int rowTo = vertical ? cv.bounds[(top + ch - 1) * 2] + cv.bounds[(top + ch - 1) * 2 + 1] : top + ch;
         int rows = rowTo - rowFrom;
+        boolean vector = vectorPassesFor(RESIZED.incrementAndGet());
         // the window's columns of those rows, resized horizontally or (same width) as they are
-        byte[] mid = horizontal ? horizontalPass(in, coefficients(w, outW), left, cw, rowFrom, rows, VECTOR_PASS)
+        byte[] mid = horizontal ? horizontalPass(in, coefficients(w, outW), left, cw, rowFrom, rows, vector)
                 : columns(in, left, cw, rowFrom, rows);
         if (!vertical) return new RasterImage(in.mode, cw, ch, mid, null); // rows [top, top + ch) exactly
         byte[] dst = new byte[cw * ch * bands];
-        verticalPass(mid, cw, bands, cv, top, ch, rowFrom, dst, VECTOR_VERTICAL_PASS);
+        verticalPass(mid, cw, bands, cv, top, ch, rowFrom, dst, vector && VECTOR_VERTICAL_PASS);
         return new RasterImage(in.mode, cw, ch, dst, null);
     }
 

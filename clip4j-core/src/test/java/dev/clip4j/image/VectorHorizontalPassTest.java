@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The Vector API's horizontal and vertical passes give the plain-Java passes' bytes, and a JVM without jdk.incubator.vector (a Java
  * API user who did not add it) runs the plain pass and gets the same pixels. The plain pass itself is held to Pillow
- * by PilResizeWindowTest's oracle and ClipPreprocessorTest's reference photos, which run through the vector pass here.
+ * by PilResizeWindowTest's oracle and ClipPreprocessorTest's reference photos (through whichever passes the JVM's count
+ * of resized images picks: {@link PilResize#PLAIN_FIRST}).
  */
 class VectorHorizontalPassTest {
     private static final PixelMode[] MODES = {PixelMode.L, PixelMode.LA, PixelMode.RGB, PixelMode.RGBA};
@@ -23,6 +24,14 @@ class VectorHorizontalPassTest {
         assertThat(PilResize.VECTOR_PASS).isTrue();
         // and the vertical one wherever the CPU has 256-bit int vectors (AVX2: every machine seen here)
         assertThat(PilResize.VECTOR_VERTICAL_PASS).isEqualTo(jdk.incubator.vector.IntVector.SPECIES_PREFERRED.vectorBitSize() >= 256);
+    }
+
+    @Test
+    void aJvmResizesItsFirstImagesWithThePlainPassesAndTheRestWithTheVectorOnes() {
+        assertThat(PilResize.vectorPassesFor(1)).isFalse();
+        assertThat(PilResize.vectorPassesFor(PilResize.PLAIN_FIRST)).isFalse();
+        assertThat(PilResize.vectorPassesFor(PilResize.PLAIN_FIRST + 1)).isEqualTo(PilResize.VECTOR_PASS).isTrue();
+        assertThat(PilResize.vectorPassesFor(1_000_000)).isTrue();
     }
 
     @Test
