@@ -68,13 +68,33 @@ public final class QuantizedLinear {
         if (weight.dim() != 2) throw new IllegalArgumentException("int8 linear: weight must be 2-d, got " + weight.dim() + "-d");
         long out = weight.size(0), in = weight.size(1);
         try (Scope s = Scope.open()) {
-            Tensor q = quantizePerChannel(Tensors.to(weight.detach(), DType.F32).contiguous());
+            Tensor w32 = Tensors.to(weight.detach(), DType.F32).contiguous();
+            Tensor scale = perChannelScales(w32);
             Weights w = new Weights(
-                    Scope.escape(q.int_repr().t().contiguous()),
-                    Scope.escape(Tensors.to(q.q_per_channel_scales(), DType.F32).contiguous()),
+                    Scope.escape(perChannelValues(w32, scale).t().contiguous()),
+                    Scope.escape(scale.contiguous()),
                     bias == null ? null : Scope.escape(Tensors.to(bias.detach(), DType.F32).contiguous().clone()));
             return new QuantizedLinear(w, in, out, reduceRange);
         }
+    }
+
+    /** PyTorch's per-channel symmetric scales of float32 {@code w} [out, in]: max|w| of the row / 127.5, at least ε. */
+    private static Tensor perChannelScales(Tensor w) {
+        return Ops.div(w.abs().amax(new long[] {1}, false), 127.5).clamp_min(new org.bytedeco.pytorch.Scalar((double) Math.ulp(1.0f)));
+    }
+
+    /**
+     * The int8 values {@code torch.quantize_per_channel(w, scale, 0, 0, qint8).int_repr()} gives, computed in whole
+     * tensors: libtorch quantizes one element at a time through FBGEMM's scalar {@code Quantize} (~0.2 s of an int8
+     * ViT-B/32 load). Its arithmetic, step by step: the float32 reciprocal of the float32 scale, one float32 product,
+     * rounding half to even ({@code nearbyint}; {@code round} here), the clamp to [-128, 127]. Each step is one
+     * correctly rounded float32 operation in both, so the values are the same bit for bit
+     * ({@code QuantizedLinearTest.valuesAreQuantizePerChannelsBitForBit}).
+     */
+    static Tensor perChannelValues(Tensor w, Tensor scale) {
+        Tensor inverse = torch.ones_like(scale).div(scale).unsqueeze(1);
+        return w.mul(inverse).round().clamp(new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(-128.0)),
+                new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(127.0))).to(torch.ScalarType.Char);
     }
 
     /**
@@ -82,8 +102,7 @@ public final class QuantizedLinear {
      * max|w| of the row / 127.5 (at least float32's epsilon), zero point 0.
      */
     static Tensor quantizePerChannel(Tensor w) {
-        Tensor scale = Ops.div(w.abs().amax(new long[] {1}, false), 127.5).clamp_min(new org.bytedeco.pytorch.Scalar((double) Math.ulp(1.0f)));
-        return quantizePerChannel(w, scale);
+        return quantizePerChannel(w, perChannelScales(w));
     }
 
     private static Tensor quantizePerChannel(Tensor w, Tensor scale) {

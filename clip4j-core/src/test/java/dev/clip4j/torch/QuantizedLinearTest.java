@@ -108,6 +108,38 @@ class QuantizedLinearTest {
         }
     }
 
+    /**
+     * The values {@code pack} computes in whole tensors are libtorch's own quantization's, bit for bit: random rows of
+     * every magnitude (float32's smallest normal to 1e30), a row of zeros, rows of ties (elements at exact halves of
+     * their step, and the row's largest at 127.5 steps), and a million more random elements.
+     */
+    @Test
+    void valuesAreQuantizePerChannelsBitForBit() {
+        try (Scope s = Scope.open()) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(13);
+            int rows = 1400, cols = 768;
+            float[] v = new float[rows * cols];
+            for (int i = 0; i < rows; i++) {
+                double magnitude = Math.pow(10, -37 + 67.0 * i / rows);
+                for (int j = 0; j < cols; j++) {
+                    float x = (float) (r.nextGaussian() * magnitude);
+                    if (i % 7 == 0) x = (float) ((r.nextInt(511) - 255) * 0.5 * magnitude); // halves of a step
+                    if (i == rows - 1) x = 0f;
+                    v[i * cols + j] = x;
+                }
+            }
+            Tensor w = Tensors.fromFloats(v, rows, cols);
+            Tensor expected = QuantizedLinear.quantizePerChannel(w).int_repr();
+            Tensor scales = Tensors.to(QuantizedLinear.quantizePerChannel(w).q_per_channel_scales(), DType.F32);
+            assertThat(Tensors.toBytes(QuantizedLinear.perChannelValues(w, scales).contiguous()))
+                    .isEqualTo(Tensors.toBytes(expected.contiguous()));
+            // and through pack, transposed as ONNX's MatMul reads it
+            QuantizedLinear.Weights packed = QuantizedLinear.pack(w, null).weights();
+            assertThat(Tensors.toBytes(packed.values())).isEqualTo(Tensors.toBytes(expected.t().contiguous()));
+            assertThat(Tensors.toFloats(packed.scales())).containsExactly(Tensors.toFloats(scales));
+        }
+    }
+
     @Test
     void sevenBitActivationsWhereTheCpuLacksVnni() {
         assertThat(QuantizedLinear.reducedRange(Set.of("avx2", "fma"))).isTrue();
