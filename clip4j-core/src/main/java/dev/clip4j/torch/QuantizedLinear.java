@@ -93,8 +93,11 @@ public final class QuantizedLinear {
      */
     static Tensor perChannelValues(Tensor w, Tensor scale) {
         Tensor inverse = torch.ones_like(scale).div(scale).unsqueeze(1);
-        return w.mul(inverse).round().clamp(new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(-128.0)),
-                new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(127.0))).to(torch.ScalarType.Char);
+        Tensor q = w.mul(inverse); // one float32 copy of the layer, rounded and clamped in place
+        q.round_();
+        q.clamp_(new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(-128.0)),
+                new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(127.0)));
+        return q.to(torch.ScalarType.Char);
     }
 
     /**
