@@ -15,9 +15,12 @@ final class CpuPlatform {
     private CpuPlatform() {}
 
     static void pin() {
-        // JavaCPP caches its platform properties at the first load: this must come before it, on any thread
         synchronized (CpuPlatform.class) {
-            if (System.getProperty(EXTENSION) == null) System.setProperty(EXTENSION, "");
+            if (System.getProperty(EXTENSION) != null) return;
+            System.setProperty(EXTENSION, "");
+            // JavaCPP caches its platform properties at its own first load (any native pointer made earlier, by us or
+            // by the program we run in, did that): read them again, with the extension
+            org.bytedeco.javacpp.Loader.loadProperties(true);
         }
     }
 }
