@@ -116,15 +116,26 @@ public final class ClipCheckpoint {
      */
     public static ForInference loadForInference(Opened o, String origin, boolean int8, boolean fingerprint, Towers towers) {
         ClipModel model = towers.apply(ClipModel.blankFor(o.config()).scoring(o.scoring()));
+        if (fingerprint && ModelFingerprint.FromFile.covers(o.weights())) {
+            // every weight lies as float32 in the file: hashed from there on a thread of its own while this one loads
+            try (ModelFingerprint.FromFile hash = new ModelFingerprint.FromFile()) {
+                stream(model, o, origin, int8, towers, (k, t) -> hash.add(k, Tensors.shape(t), o.weights().get(k).float32Region()));
+                return new ForInference(model, hash.hex());
+            }
+        }
         ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
+        stream(model, o, origin, int8, towers, hash == null ? (k, t) -> {} : hash::add);
+        return new ForInference(model, hash == null ? null : hash.hex());
+    }
+
+    private static void stream(ClipModel model, Opened o, String origin, boolean int8, Towers towers,
+                               java.util.function.BiConsumer<String, org.bytedeco.pytorch.Tensor> loaded) {
         try {
             model.requireKnownTensors(o.weights().keySet(), origin);
-            model.stream(o.weights(), origin, int8, towers::keeps,
-                    hash == null ? (k, t) -> {} : hash::add);
+            model.stream(o.weights(), origin, int8, towers::keeps, loaded);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
         }
-        return new ForInference(model, hash == null ? null : hash.hex());
     }
 
     /**

@@ -159,7 +159,10 @@ public final class Safetensors {
             Header h = readHeader(file, ch);
             Map<String, StoredTensor> tensors = new LinkedHashMap<>();
             for (Entry e : h.entries()) {
-                tensors.put(e.name(), StoredTensor.lazy(e.shape(), e.dtype(), () -> readTensor(file, ch, h, e)));
+                // float32 is stored little-endian, as it lies in memory here: the file's bytes are the values' own
+                StoredTensor.Region region = e.dtype() == DType.F32
+                        ? new StoredTensor.Region(ch, h.dataStart() + e.begin(), e.end() - e.begin()) : null;
+                tensors.put(e.name(), StoredTensor.lazy(e.shape(), e.dtype(), () -> readTensor(file, ch, h, e), region));
             }
             return new Lazy(tensors, ch);
         } catch (IOException | RuntimeException e) {

@@ -18,9 +18,30 @@ public interface StoredTensor extends Supplier<Tensor> {
 
     DType dtype();
 
+    /**
+     * Where an open file holds exactly the float32 values {@link #get} gives, as little-endian bytes ({@code bytes} of
+     * them from {@code position}); positional reads of the channel may run on any thread while it is open.
+     */
+    record Region(java.nio.channels.FileChannel channel, long position, long bytes) {}
+
+    /** This tensor's values as they lie in the file, or null where reading them converts or rearranges them. */
+    default Region float32Region() {
+        return null;
+    }
+
     /** Values that {@code read} produces on demand, of the given shape and dtype. */
     static StoredTensor lazy(long[] shape, DType dtype, Supplier<Tensor> read) {
+        return lazy(shape, dtype, read, null);
+    }
+
+    /** As {@link #lazy(long[], DType, Supplier)}, the values also lying as they are in {@code region} (or null). */
+    static StoredTensor lazy(long[] shape, DType dtype, Supplier<Tensor> read, Region region) {
         return new StoredTensor() {
+            @Override
+            public Region float32Region() {
+                return region;
+            }
+
             @Override
             public long[] shape() {
                 return shape.clone();
