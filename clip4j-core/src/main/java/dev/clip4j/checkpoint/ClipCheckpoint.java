@@ -116,23 +116,33 @@ public final class ClipCheckpoint {
      */
     public static ForInference loadForInference(Opened o, String origin, boolean int8, boolean fingerprint, Towers towers) {
         ClipModel model = towers.apply(ClipModel.blankFor(o.config()).scoring(o.scoring()));
-        if (fingerprint && ModelFingerprint.FromFile.covers(o.weights())) {
-            // every weight lies as float32 in the file: hashed from there on a thread of its own while this one loads
+        if (!fingerprint) {
+            stream(model, o, origin, int8, towers, (k, t) -> {}, (k, passed) -> {}); // a tower left out is never read
+            return new ForInference(model, null);
+        }
+        if (ModelFingerprint.FromFile.covers(o.weights())) {
+            // every weight lies as float32 in the file: hashed from there on a thread of its own while this one loads,
+            // and a tower left out is never read into memory at all
             try (ModelFingerprint.FromFile hash = new ModelFingerprint.FromFile()) {
-                stream(model, o, origin, int8, towers, (k, t) -> hash.add(k, Tensors.shape(t), o.weights().get(k).float32Region()));
+                stream(model, o, origin, int8, towers, (k, t) -> hash.add(k, o.weights().get(k)), (k, passed) -> hash.add(k, o.weights().get(k)));
                 return new ForInference(model, hash.hex());
             }
         }
-        ModelFingerprint.Hasher hash = fingerprint ? new ModelFingerprint.Hasher() : null;
-        stream(model, o, origin, int8, towers, hash == null ? (k, t) -> {} : hash::add);
-        return new ForInference(model, hash == null ? null : hash.hex());
+        ModelFingerprint.Hasher hash = new ModelFingerprint.Hasher();
+        stream(model, o, origin, int8, towers, hash::add, (k, passed) -> {
+            try (Tensor t = passed.get()) { // read to be hashed, then dropped
+                hash.add(k, t);
+            }
+        });
+        return new ForInference(model, hash.hex());
     }
 
     private static void stream(ClipModel model, Opened o, String origin, boolean int8, Towers towers,
-                               java.util.function.BiConsumer<String, org.bytedeco.pytorch.Tensor> loaded) {
+                               java.util.function.BiConsumer<String, Tensor> loaded,
+                               java.util.function.BiConsumer<String, java.util.function.Supplier<Tensor>> passedOver) {
         try {
             model.requireKnownTensors(o.weights().keySet(), origin);
-            model.stream(o.weights(), origin, int8, towers::keeps, loaded);
+            model.stream(o.weights(), origin, int8, towers::keeps, loaded, passedOver);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
         }

@@ -48,9 +48,7 @@ public final class ModelFingerprint {
         }
 
         public void add(String name, Tensor value) {
-            if (counter(name)) return; // a counter, not a weight
-            sha.update(name.getBytes(StandardCharsets.UTF_8));
-            sha.update(java.util.Arrays.toString(Tensors.shape(value)).getBytes(StandardCharsets.UTF_8));
+            if (!named(name, Tensors.shape(value))) return;
             try (Scope s = Scope.open()) {
                 Tensor t = Tensors.dtype(value).isFloatingPoint() ? Tensors.to(value.detach(), DType.F32).contiguous() : value.contiguous();
                 // hashed where it lies, not copied to the Java heap: a ViT-B/32 would leave ~600 MB of garbage arrays
@@ -63,11 +61,17 @@ public final class ModelFingerprint {
             return HexFormat.of().formatHex(sha.digest());
         }
 
-        /** As {@link #add} for values that lie as float32 bytes in an open file: read from there, not from memory. */
-        void add(String name, long[] shape, StoredTensor.Region region, java.nio.ByteBuffer chunk) throws java.io.IOException {
-            if (counter(name)) return;
+        /** Hashes a tensor's name and shape before its values; false for a counter, which is not hashed at all. */
+        private boolean named(String name, long[] shape) {
+            if (counter(name)) return false;
             sha.update(name.getBytes(StandardCharsets.UTF_8));
             sha.update(java.util.Arrays.toString(shape).getBytes(StandardCharsets.UTF_8));
+            return true;
+        }
+
+        /** As {@link #add} for values that lie as float32 bytes in an open file: read from there, not from memory. */
+        void add(String name, long[] shape, StoredTensor.Region region, java.nio.ByteBuffer chunk) throws java.io.IOException {
+            if (!named(name, shape)) return;
             for (long at = 0; at < region.bytes(); ) {
                 chunk.clear().limit((int) Math.min(chunk.capacity(), region.bytes() - at));
                 int n = region.channel().read(chunk, region.position() + at);
@@ -103,11 +107,12 @@ public final class ModelFingerprint {
                     .allMatch(w -> counter(w.getKey()) || w.getValue().float32Region() != null);
         }
 
-        /** Queues tensor {@code name} (of {@code shape}), whose values lie in {@code region}; calls come in name order. */
-        public void add(String name, long[] shape, StoredTensor.Region region) {
-            long[] dims = shape.clone();
+        /** Queues tensor {@code name}, whose values lie in its file ({@link #covers}); calls come in name order. */
+        public void add(String name, StoredTensor stored) {
+            long[] shape = stored.shape();
+            StoredTensor.Region region = stored.float32Region();
             pending.add(thread.submit(() -> {
-                hasher.add(name, dims, region, chunk);
+                hasher.add(name, shape, region, chunk);
                 return null;
             }));
         }

@@ -320,11 +320,13 @@ public abstract class Module {
      * is quantized ({@link #quantizeInt8}) the moment its last tensor is in, so its float weights are freed before the
      * next layer is read and the float model is never whole in memory: a ViT-B/32 loads in its int8 size plus one
      * layer. The module must be in evaluation mode and float32 (built to be loaded into, e.g. {@link Init#skipping}).
-     * Tensors not {@code wanted} are left as they are (a tower dropped for the work at hand): read only to be shown to
-     * {@code loaded}, and never quantized. Returns the source's keys the module does not have.
+     * Tensors not {@code wanted} are left as they are (a tower dropped for the work at hand): never read here, and never
+     * quantized, but handed in their turn to {@code passedOver} with their source (which reads them only if it needs
+     * their values: a fingerprint covers every weight). Returns the source's keys the module does not have.
      */
     public final List<String> stream(Map<String, ? extends Supplier<Tensor>> source, String origin, boolean int8,
-                                     java.util.function.Predicate<String> wanted, BiConsumer<String, Tensor> loaded) {
+                                     java.util.function.Predicate<String> wanted, BiConsumer<String, Tensor> loaded,
+                                     BiConsumer<String, Supplier<Tensor>> passedOver) {
         if (this.int8) throw new IllegalStateException("an int8 model cannot be loaded into");
         if (int8) requireQuantizable();
         Map<String, Tensor> mine = new TreeMap<>(stateDict());
@@ -337,11 +339,7 @@ public abstract class Module {
                 String key = e.getKey();
                 Supplier<Tensor> stored = source.get(key);
                 if (!wanted.test(key)) {
-                    if (stored != null) {
-                        try (Tensor src = stored.get()) {
-                            loaded.accept(key, src); // still seen (a fingerprint covers every weight), then dropped
-                        }
-                    }
+                    if (stored != null) passedOver.accept(key, stored);
                     continue;
                 }
                 if (stored == null) {

@@ -148,6 +148,27 @@ class StreamedLoadTest {
         }
     }
 
+    /** A tower left out is never read: its tensors go to {@code passedOver}, in name order, with their unread sources. */
+    @Test
+    void aTowerLeftOutIsHandedOverUnread() {
+        try (ClipCheckpoint.Opened o = ClipCheckpoint.open(Fixtures.path("vit/weights.safetensors"))) {
+            ClipModel model = ClipModel.blankFor(o.config()).dropTextTower();
+            List<String> read = new ArrayList<>(), passed = new ArrayList<>(), order = new ArrayList<>();
+            Map<String, Supplier<Tensor>> source = new LinkedHashMap<>();
+            o.weights().forEach((k, v) -> source.put(k, () -> {
+                read.add(k);
+                return v.get();
+            }));
+            model.stream(source, "test", false, ClipModel::isImageSide, (k, t) -> order.add(k), (k, s) -> {
+                passed.add(k);
+                order.add(k);
+            });
+            assertThat(passed).isNotEmpty().noneMatch(ClipModel::isImageSide);
+            assertThat(read).isNotEmpty().allMatch(ClipModel::isImageSide);
+            assertThat(order).isSorted().hasSize(read.size() + passed.size());
+        }
+    }
+
     /** The point of streaming: a layer's float weights are gone before the next layer's are read. */
     @Test
     void eachLayerIsQuantizedAndFreedBeforeTheNextIsRead() {
@@ -163,7 +184,7 @@ class StreamedLoadTest {
                 if (k.startsWith("visual.transformer.resblocks.1.")) firstLayerSizeSeen.add(watched.numel());
                 return v.get();
             }));
-            model.stream(source, "test", true, k -> true, (k, t) -> {});
+            model.stream(source, "test", true, k -> true, (k, t) -> {}, (k, passed) -> {});
             assertThat(order).isSorted();
             assertThat(firstLayerSizeSeen).isNotEmpty().containsOnly(0L);
             assertThat(model.isInt8()).isTrue();
