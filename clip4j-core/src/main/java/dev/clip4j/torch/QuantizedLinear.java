@@ -102,7 +102,8 @@ public final class QuantizedLinear {
 
     /**
      * PyTorch's default per-channel weight quantization ({@code per_channel_symmetric}, qint8 in [-128, 127]): scale =
-     * max|w| of the row / 127.5 (at least float32's epsilon), zero point 0.
+     * max|w| of the row / 127.5 (at least float32's epsilon), zero point 0. libtorch's own, element by element: the
+     * reference {@link #perChannelValues} is held to (packing itself uses that).
      */
     static Tensor quantizePerChannel(Tensor w) {
         return quantizePerChannel(w, perChannelScales(w));

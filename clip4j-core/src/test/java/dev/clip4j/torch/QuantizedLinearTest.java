@@ -129,8 +129,9 @@ class QuantizedLinearTest {
                 }
             }
             Tensor w = Tensors.fromFloats(v, rows, cols);
-            Tensor expected = QuantizedLinear.quantizePerChannel(w).int_repr();
-            Tensor scales = Tensors.to(QuantizedLinear.quantizePerChannel(w).q_per_channel_scales(), DType.F32);
+            Tensor libtorchs = QuantizedLinear.quantizePerChannel(w);
+            Tensor expected = libtorchs.int_repr();
+            Tensor scales = Tensors.to(libtorchs.q_per_channel_scales(), DType.F32);
             assertThat(Tensors.toBytes(QuantizedLinear.perChannelValues(w, scales).contiguous()))
                     .isEqualTo(Tensors.toBytes(expected.contiguous()));
             // and through pack, transposed as ONNX's MatMul reads it
